@@ -1,0 +1,153 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { decodeOrder, MAX_MESSAGE_BYTES, orderKey, UNKNOWN, type DecodeResult } from "./order.ts";
+
+const T = Date.parse("2026-11-20T10:00:00.000Z");
+const SKEW = 600_000;
+const full = {
+  order_id: "9b1c",
+  customer_id: "c-1042",
+  product_id: "p-17",
+  category: "coffee",
+  country: "us",
+  channel: "web",
+  quantity: 2,
+  unit_price: 4.5,
+  amount: 9.0,
+  event_time: "2026-11-20T10:00:00.123Z",
+};
+const bytes = (value: unknown) => new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
+const decode = (value: unknown, recordTs = T) => decodeOrder(bytes(value), recordTs, SKEW);
+const rejection = (result: DecodeResult) => (result.ok ? undefined : result.rejection);
+
+describe("decodeOrder", () => {
+  it("decodes the documented example", () => {
+    expect(decode(full)).toEqual({
+      ok: true,
+      order: {
+        orderId: "9b1c",
+        customerId: "c-1042",
+        productId: "p-17",
+        category: "coffee",
+        country: "US",
+        channel: "web",
+        quantity: 2,
+        unitPrice: 4.5,
+        amount: 9,
+        eventTime: T + 123,
+      },
+    });
+  });
+
+  it("fills optional fields: UNKNOWN dimensions, quantity 1, no customer", () => {
+    const result = decode({ order_id: "x", amount: 0, event_time: T, category: null });
+    expect(result).toEqual({
+      ok: true,
+      order: { orderId: "x", customerId: null, productId: UNKNOWN, category: UNKNOWN, country: UNKNOWN, channel: UNKNOWN, quantity: 1, unitPrice: null, amount: 0, eventTime: T },
+    });
+  });
+
+  it("keeps unknown extra fields out of the way", () => {
+    expect(decode({ ...full, coupon: "XMAS", nested: { a: 1 } }).ok).toBe(true);
+  });
+
+  it("reads event_time as ISO-8601 with Z or an offset, or epoch ms", () => {
+    const at = (event_time: unknown) => {
+      const r = decode({ ...full, event_time });
+      return r.ok ? r.order.eventTime : r.rejection.code;
+    };
+    expect(at("2026-11-20T10:00:00Z")).toBe(T);
+    expect(at("2026-11-20T11:00:00+01:00")).toBe(T);
+    expect(at("2026-11-20T05:00:00-0500")).toBe(T);
+    expect(at("2026-11-20T10:00:00.123456789Z")).toBe(T + 123);
+    expect(at(T)).toBe(T);
+    expect(at("2026-11-20T10:00:00")).toBe("invalid_field"); // no zone: ambiguous
+    expect(at("2026-11-20")).toBe("invalid_field");
+    expect(at("2026-13-40T10:00:00Z")).toBe("invalid_field");
+    expect(at(T + 0.5)).toBe("invalid_field");
+    expect(at("1999-12-31T23:59:59Z")).toBe("invalid_field");
+    expect(at(true)).toBe("invalid_field");
+  });
+
+  it("enforces every required field and range", () => {
+    const cases: [string, unknown][] = [
+      ["order_id", { ...full, order_id: undefined }],
+      ["order_id", { ...full, order_id: "" }],
+      ["order_id", { ...full, order_id: "x".repeat(129) }],
+      ["order_id", { ...full, order_id: 42 }],
+      ["amount", { ...full, amount: undefined }],
+      ["amount", { ...full, amount: -1 }],
+      ["amount", { ...full, amount: 1e9 }],
+      ["amount", { ...full, amount: "9.00" }],
+      ["event_time", { ...full, event_time: undefined }],
+      ["quantity", { ...full, quantity: 0 }],
+      ["quantity", { ...full, quantity: 1.5 }],
+      ["unit_price", { ...full, unit_price: -3 }],
+      ["country", { ...full, country: 7 }],
+      ["customer_id", { ...full, customer_id: "   " }],
+    ];
+    for (const [field, value] of cases) {
+      const r = rejection(decode(value));
+      expect(r?.code, field).toBe("invalid_field");
+      expect(r?.reason, field).toContain(field);
+    }
+    expect(decode({ ...full, amount: Number.MAX_VALUE }).ok).toBe(false);
+  });
+
+  it("rejects what is not a JSON object", () => {
+    expect(rejection(decode("{nope"))?.code).toBe("not_json");
+    expect(rejection(decode("[1,2]"))?.code).toBe("not_object");
+    expect(rejection(decode("null"))?.code).toBe("not_object");
+    expect(rejection(decode("42"))?.code).toBe("not_object");
+    expect(rejection(decodeOrder(null, T, SKEW))?.code).toBe("not_json");
+    expect(rejection(decodeOrder(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), T, SKEW))?.code).toBe("not_utf8");
+    expect(rejection(decodeOrder(new Uint8Array(MAX_MESSAGE_BYTES + 1), T, SKEW))?.code).toBe("too_large");
+  });
+
+  it("rejects events too far ahead of their record timestamp", () => {
+    const ahead = (ms: number) => decode({ ...full, event_time: T + ms }, T);
+    expect(ahead(SKEW).ok).toBe(true);
+    expect(rejection(ahead(SKEW + 1))?.code).toBe("event_time_skew");
+    expect(ahead(-86_400_000).ok).toBe(true); // late is not invalid
+  });
+
+  it("never throws on arbitrary bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 2 ** 42 }), (data, ts) => {
+        const r = decodeOrder(data, ts, SKEW);
+        return r.ok ? typeof r.order.orderId === "string" : r.rejection.reason.length > 0;
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it("never throws on arbitrary JSON, and accepts only orders within the contract", () => {
+    const fields = fc.record(
+      {
+        order_id: fc.oneof(fc.string({ maxLength: 140 }), fc.integer(), fc.constant(null)),
+        customer_id: fc.oneof(fc.string(), fc.constant(null), fc.integer()),
+        quantity: fc.oneof(fc.integer({ min: -3, max: 10 }), fc.double(), fc.constant(null)),
+        amount: fc.oneof(fc.double(), fc.integer(), fc.string()),
+        event_time: fc.oneof(fc.integer({ min: 0, max: 2 ** 43 }), fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.oneof(fields, fc.jsonValue()), (value) => {
+        const r = decodeOrder(bytes(JSON.stringify(value) ?? "null"), 2 ** 42, SKEW);
+        if (!r.ok) return r.rejection.reason.length > 0;
+        const o = r.order;
+        return o.orderId.length >= 1 && o.orderId.length <= 128 && Number.isFinite(o.amount) && o.amount >= 0 && o.amount < 1e9 && Number.isInteger(o.quantity) && o.quantity >= 1;
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});
+
+describe("orderKey", () => {
+  it("keys by customer, falling back to the order id", () => {
+    expect(orderKey({ order_id: "o", customer_id: "c" })).toBe("c");
+    expect(orderKey({ order_id: "o", customer_id: null })).toBe("o");
+    expect(orderKey({ order_id: "o" })).toBe("o");
+  });
+});

@@ -1,0 +1,147 @@
+import { z } from "zod";
+
+/** A validated order, as every consumer inside orderpulse sees it. */
+export interface Order {
+  orderId: string;
+  /** null when the event carries none: such orders count for no distinct customer. */
+  customerId: string | null;
+  productId: string;
+  category: string;
+  country: string;
+  channel: string;
+  quantity: number;
+  unitPrice: number | null;
+  amount: number;
+  /** Event time, epoch milliseconds. */
+  eventTime: number;
+}
+
+export const UNKNOWN = "UNKNOWN";
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+const MIN_EVENT_TIME = Date.UTC(2000, 0, 1);
+const MAX_EVENT_TIME = Date.UTC(2100, 0, 1);
+
+export type RejectionCode =
+  | "too_large"
+  | "not_utf8"
+  | "not_json"
+  | "not_object"
+  | "invalid_field"
+  | "event_time_skew";
+
+export interface Rejection {
+  code: RejectionCode;
+  /** Human-readable: names the field and what was wrong with it. */
+  reason: string;
+}
+
+export type DecodeResult = { ok: true; order: Order } | { ok: false; rejection: Rejection };
+
+const ISO_8601 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
+
+function parseEventTime(value: string | number): number | undefined {
+  if (typeof value === "number") return Number.isInteger(value) ? value : undefined;
+  const match = ISO_8601.exec(value);
+  if (!match) return undefined;
+  // Date.parse wants at most millisecond precision and a colon in the offset.
+  const fraction = match[2] ? match[2].slice(0, 4) : "";
+  const zone = match[3]!.length === 5 ? `${match[3]!.slice(0, 3)}:${match[3]!.slice(3)}` : match[3]!;
+  const ms = Date.parse(`${match[1]}${fraction}${zone}`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+const optionalText = z.string().trim().min(1).max(128).nullish();
+const money = z.number().finite().min(0).lt(1e9);
+
+export const orderSchema = z.object({
+  order_id: z.string().min(1, "must not be empty").max(128, "at most 128 characters"),
+  customer_id: optionalText,
+  product_id: optionalText,
+  category: optionalText,
+  country: optionalText,
+  channel: optionalText,
+  quantity: z.number().int("must be a whole number").min(1).max(1_000_000).nullish(),
+  unit_price: money.nullish(),
+  amount: money,
+  event_time: z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const ms = parseEventTime(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: "custom", message: "not ISO-8601 with an offset or Z, nor epoch milliseconds" });
+      return z.NEVER;
+    }
+    if (ms < MIN_EVENT_TIME || ms >= MAX_EVENT_TIME) {
+      ctx.addIssue({ code: "custom", message: "outside 2000-01-01..2100-01-01" });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+});
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function reject(code: RejectionCode, reason: string): DecodeResult {
+  return { ok: false, rejection: { code, reason } };
+}
+
+/**
+ * Decodes one Kafka message value into an order, or says why it is not one.
+ * Pure and total: any bytes give a result, never an exception.
+ *
+ * @param recordTimestamp the Kafka record timestamp (ms); an event more than
+ *   `maxEventSkewMs` ahead of it is rejected, so one bad clock cannot push a
+ *   partition's watermark into the future.
+ */
+export function decodeOrder(bytes: Uint8Array | null, recordTimestamp: number, maxEventSkewMs: number): DecodeResult {
+  if (bytes === null || bytes.length === 0) return reject("not_json", "empty message");
+  if (bytes.length > MAX_MESSAGE_BYTES) return reject("too_large", `message of ${bytes.length} bytes exceeds ${MAX_MESSAGE_BYTES}`);
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return reject("not_utf8", "message is not valid UTF-8");
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return reject("not_json", `not JSON: ${(error as Error).message.slice(0, 120)}`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return reject("not_object", `expected a JSON object, got ${Array.isArray(json) ? "an array" : json === null ? "null" : typeof json}`);
+  }
+  const parsed = orderSchema.safeParse(json);
+  if (!parsed.success) {
+    const reason = parsed.error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.join(".") || "order"}: ${issue.message}`)
+      .join("; ");
+    return reject("invalid_field", reason);
+  }
+  const o = parsed.data;
+  if (o.event_time > recordTimestamp + maxEventSkewMs) {
+    return reject(
+      "event_time_skew",
+      `event_time ${new Date(o.event_time).toISOString()} is more than ${maxEventSkewMs} ms ahead of the record timestamp ${new Date(recordTimestamp).toISOString()}`,
+    );
+  }
+  return {
+    ok: true,
+    order: {
+      orderId: o.order_id,
+      customerId: o.customer_id ?? null,
+      productId: o.product_id ?? UNKNOWN,
+      category: o.category ?? UNKNOWN,
+      country: o.country ? o.country.toUpperCase() : UNKNOWN,
+      channel: o.channel ?? UNKNOWN,
+      quantity: o.quantity ?? 1,
+      unitPrice: o.unit_price ?? null,
+      amount: o.amount,
+      eventTime: o.event_time,
+    },
+  };
+}
+
+/** The Kafka key for an order: one customer's orders, and every copy of an order, share a partition. */
+export function orderKey(order: { customer_id?: string | null; order_id: string }): string {
+  return order.customer_id ?? order.order_id;
+}

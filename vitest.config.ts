@@ -1,0 +1,22 @@
+import { defineConfig } from "vitest/config";
+
+// Unit tests of pure code sit next to it; integration tests (real Kafka-protocol
+// broker, real InfluxDB) live under tests/ and share one services start-up.
+export default defineConfig({
+  test: {
+    reporters: ["default", "./tests/support/closing-line-reporter.ts"],
+    projects: [
+      { test: { name: "unit", include: ["lib/**/*.test.ts"] } },
+      {
+        test: {
+          name: "integration",
+          include: ["tests/**/*.test.ts"],
+          globalSetup: ["tests/support/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});

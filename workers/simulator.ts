@@ -1,0 +1,214 @@
+/**
+ * `npm run simulate -- [options]`: produces realistic order events (with optional
+ * chaos) to Kafka, keyed by customer, in gzip batches with bounded in-flight sends.
+ */
+import { createWriteStream, type WriteStream } from "node:fs";
+import { once } from "node:events";
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { Message, Producer } from "kafkajs";
+import { kafkaEnvSchema, windowEnvSchema } from "../lib/config.ts";
+import { parseDuration } from "../lib/duration.ts";
+import { MESSAGE_KINDS, OrderGenerator, type MessageKind, type SimMessage } from "../lib/order-generator.ts";
+import { configOrExit, loadEnv } from "./shared/env.ts";
+import { COMPRESSION, createKafka, MissingTopicError, openProducer } from "./shared/kafka.ts";
+import { createLogger } from "./shared/log.ts";
+
+const fraction = (flag: string) => (text: string) => {
+  const value = Number(text);
+  if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError(`${flag} takes a fraction from 0 to 1`);
+  return value;
+};
+const wholeNumber = (min: number) => (text: string) => {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`expected a whole number >= ${min}`);
+  return value;
+};
+const timeArg = (text: string) => {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (Number.isNaN(ms)) throw new InvalidArgumentError("expected ISO-8601 or epoch milliseconds");
+  return ms;
+};
+const durationArg = (text: string) => {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+};
+
+const program = new Command("simulate")
+  .description("Produce realistic order events to Kafka (see README: Simulator)")
+  .option("--rate <n>", "events per second; 0 = as fast as possible", wholeNumber(0), 50)
+  .option("--count <n>", "stop after this many messages", wholeNumber(1))
+  .option("--duration <d>", "stop after this long, e.g. 30s, 5m", durationArg)
+  .option("--seed <n>", "same seed (and --start): same events; default random", wholeNumber(0))
+  .option("--start <time>", "event time of the first order (ISO-8601 or epoch ms); default now", timeArg)
+  .option("--topic <name>", "topic to produce to (default KAFKA_TOPIC)")
+  .option("--duplicates <f>", "fraction of re-sent orders", fraction("--duplicates"), 0)
+  .option("--late <f>", "fraction with event_time beyond window + watermark delay in the past", fraction("--late"), 0)
+  .option("--out-of-order <f>", "fraction with event_time jittered back by less than the watermark delay", fraction("--out-of-order"), 0)
+  .option("--malformed <f>", "fraction of invalid messages (bad JSON, wrong types, out of range)", fraction("--malformed"), 0)
+  .option("--nulls <f>", "fraction with optional fields missing or null", fraction("--nulls"), 0)
+  .option("--skew <f>", "fraction with event_time too far in the future (invalid)", fraction("--skew"), 0)
+  .option("--truth <file>", "write every valid, de-duplicated order as NDJSON")
+  .addOption(new Option("--batch <n>", "messages per produce request").argParser(wholeNumber(1)).default(500))
+  .addOption(new Option("--in-flight <n>", "produce requests awaiting acks at once").argParser(wholeNumber(1)).default(4))
+  .showHelpAfterError();
+
+interface Options {
+  rate: number;
+  count?: number;
+  duration?: number;
+  seed?: number;
+  start?: number;
+  topic?: string;
+  duplicates: number;
+  late: number;
+  outOfOrder: number;
+  malformed: number;
+  nulls: number;
+  skew: number;
+  truth?: string;
+  batch: number;
+  inFlight: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class BoundedSender {
+  private inFlight = new Set<Promise<void>>();
+  readonly acked = new Map<MessageKind, number>(MESSAGE_KINDS.map((k) => [k, 0]));
+  failure: Error | undefined;
+
+  constructor(private readonly producer: Producer, private readonly topic: string, private readonly limit: number) {}
+
+  async send(batch: SimMessage[]): Promise<void> {
+    while (this.inFlight.size >= this.limit) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+    const messages: Message[] = batch.map((m) => ({ key: m.key, value: m.value, timestamp: String(m.timestamp) }));
+    const request = this.producer
+      .send({ topic: this.topic, messages, compression: COMPRESSION, acks: -1 })
+      .then((metadata) => {
+        const bad = metadata.find((m) => m.errorCode !== 0);
+        if (bad) throw new Error(`broker refused partition ${bad.partition} of ${this.topic}: error code ${bad.errorCode}`);
+        for (const m of batch) this.acked.set(m.kind, this.acked.get(m.kind)! + 1);
+      })
+      .catch((error: Error) => {
+        this.failure ??= error;
+      })
+      .finally(() => this.inFlight.delete(request));
+    this.inFlight.add(request);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.inFlight);
+    if (this.failure) throw this.failure;
+  }
+
+  get total(): number {
+    return [...this.acked.values()].reduce((a, b) => a + b, 0);
+  }
+}
+
+async function writeLine(stream: WriteStream, line: Buffer): Promise<void> {
+  if (!stream.write(Buffer.concat([line, Buffer.from("\n")]))) await once(stream, "drain");
+}
+
+async function main(): Promise<void> {
+  const opts = program.parse().opts<Options>();
+  const env = loadEnv();
+  const kafka = configOrExit(kafkaEnvSchema, env);
+  const windows = configOrExit(windowEnvSchema, env);
+  const log = createLogger("simulate");
+  const topic = opts.topic ?? kafka.topic;
+  const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const startMs = opts.start ?? Date.now();
+  const generator = new OrderGenerator({
+    seed,
+    startMs,
+    // Without pacing, event times still advance as if 1000 orders arrived per second.
+    ratePerSecond: opts.rate > 0 ? opts.rate : 1_000,
+    chaos: { duplicates: opts.duplicates, late: opts.late, outOfOrder: opts.outOfOrder, malformed: opts.malformed, nulls: opts.nulls, skew: opts.skew },
+    windowSizeMs: windows.windowSizeMs,
+    watermarkDelayMs: windows.watermarkDelayMs,
+    maxEventSkewMs: windows.maxEventSkewMs,
+  });
+
+  const client = createKafka(kafka, "orderpulse-simulator", log);
+  let producer: Producer;
+  try {
+    producer = await openProducer(client, kafka, [topic], { maxInFlightRequests: opts.inFlight });
+  } catch (error) {
+    if (!(error instanceof MissingTopicError)) throw error;
+    console.error(`simulate: ${error.message}`);
+    process.exit(2);
+  }
+  const sender = new BoundedSender(producer, topic, opts.inFlight);
+  const truth = opts.truth ? createWriteStream(opts.truth) : undefined;
+
+  let stopping = false;
+  const stop = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    log.info("stopping: sending what is queued, then exiting");
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+
+  const wallStart = Date.now();
+  const deadline = opts.duration !== undefined ? wallStart + opts.duration : Infinity;
+  const limit = opts.count ?? Infinity;
+  log.info({ topic, seed, startMs, rate: opts.rate, count: opts.count ?? null }, "simulating");
+  const progress = setInterval(() => {
+    const seconds = (Date.now() - wallStart) / 1000;
+    console.error(`simulate: ${sender.total}${Number.isFinite(limit) ? `/${limit}` : ""} acked, ${Math.round(sender.total / seconds)}/s`);
+  }, 2_000);
+
+  let generated = 0;
+  let batch: SimMessage[] = [];
+  let failed: Error | undefined;
+  try {
+    while (!stopping && generated < limit && Date.now() < deadline && !sender.failure) {
+      const message = generator.next();
+      generated++;
+      if (opts.rate > 0) {
+        const due = wallStart + (message.timestamp - startMs);
+        const wait = due - Date.now();
+        if (wait > 0) {
+          if (batch.length > 0) {
+            await sender.send(batch);
+            batch = [];
+          }
+          await sleep(wait);
+        }
+      }
+      batch.push(message);
+      if (truth && message.truth) await writeLine(truth, message.value);
+      if (batch.length >= opts.batch) {
+        await sender.send(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await sender.send(batch);
+    await sender.drain();
+  } catch (error) {
+    failed = error as Error;
+  } finally {
+    clearInterval(progress);
+    if (truth) await new Promise((r) => truth.end(r));
+    await producer.disconnect().catch(() => undefined);
+  }
+
+  const seconds = (Date.now() - wallStart) / 1000;
+  const kinds = [...sender.acked].map(([kind, n]) => `${kind}=${n}`).join(" ");
+  console.log(`summary sent=${sender.total} ${kinds} seed=${seed} seconds=${seconds.toFixed(2)} rate=${Math.round(sender.total / Math.max(seconds, 0.001))}/s${stopping ? " stopped=early" : ""}`);
+  if (failed) {
+    console.error(`simulate: produce to ${topic} failed after ${sender.total} acked messages: ${failed.message}`);
+    process.exit(1);
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(`simulate: ${error.message}`);
+  process.exit(1);
+});
