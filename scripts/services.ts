@@ -202,53 +202,69 @@ async function influxPing(url: string): Promise<boolean> {
   }
 }
 
+export interface InfluxInfo {
+  url: string;
+  pid: number;
+}
+
+/** Starts an InfluxDB 1.x server with its data under `dir`, on `port` (or any free port), and waits until it answers. */
+export async function startInflux(options: { dir: string; port?: number }): Promise<InfluxInfo> {
+  ensurePackages(REQUIREMENTS.influx);
+  const dir = resolve(options.dir);
+  mkdirSync(dir, { recursive: true });
+  const httpPort = options.port ?? (await freePort(8086));
+  const rpcPort = await freePort(0);
+  const config = join(dir, "influxdb.conf");
+  writeFileSync(
+    config,
+    [
+      "reporting-disabled = true",
+      `bind-address = "127.0.0.1:${rpcPort}"`,
+      "[meta]",
+      `  dir = "${dir}/meta"`,
+      "[data]",
+      `  dir = "${dir}/data"`,
+      `  wal-dir = "${dir}/wal"`,
+      "  query-log-enabled = false",
+      "[http]",
+      `  bind-address = "127.0.0.1:${httpPort}"`,
+      "  log-enabled = false",
+      "[monitor]",
+      "  store-enabled = false",
+      "[continuous_queries]",
+      "  enabled = false",
+      "[logging]",
+      '  level = "warn"',
+      "",
+    ].join("\n"),
+  );
+  const log = openSync(join(dir, "influxd.log"), "a");
+  const child = spawn("influxd", ["-config", config], { detached: true, stdio: ["ignore", log, log] });
+  child.unref();
+  const url = `http://127.0.0.1:${httpPort}`;
+  for (let i = 0; i < 300; i++) {
+    if (await influxPing(url)) return { url, pid: child.pid! };
+    if (child.exitCode !== null) break;
+    await sleep(100);
+  }
+  child.kill("SIGKILL");
+  throw new ServiceError(`InfluxDB did not start on ${url}; see ${join(dir, "influxd.log")}`);
+}
+
+export async function stopInflux(info: InfluxInfo): Promise<void> {
+  await stopProcess(info.pid, "influxd");
+}
+
 async function influxUp(): Promise<Record<string, string>> {
   const pidFile = join(INFLUX_DIR, "influxd.pid");
   const urlFile = join(INFLUX_DIR, "url");
   const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : undefined;
   let url = existsSync(urlFile) ? readFileSync(urlFile, "utf8").trim() : "";
   if (!(isAlive(pid, "influxd") && (await influxPing(url)))) {
-    ensurePackages(REQUIREMENTS.influx);
-    mkdirSync(INFLUX_DIR, { recursive: true });
-    const httpPort = await freePort(8086);
-    const rpcPort = await freePort(8088);
-    const config = join(INFLUX_DIR, "influxdb.conf");
-    writeFileSync(
-      config,
-      [
-        "reporting-disabled = true",
-        `bind-address = "127.0.0.1:${rpcPort}"`,
-        "[meta]",
-        `  dir = "${INFLUX_DIR}/meta"`,
-        "[data]",
-        `  dir = "${INFLUX_DIR}/data"`,
-        `  wal-dir = "${INFLUX_DIR}/wal"`,
-        "  query-log-enabled = false",
-        "[http]",
-        `  bind-address = "127.0.0.1:${httpPort}"`,
-        "  log-enabled = false",
-        "[monitor]",
-        "  store-enabled = false",
-        "[continuous_queries]",
-        "  enabled = false",
-        "[logging]",
-        '  level = "warn"',
-        "",
-      ].join("\n"),
-    );
-    const log = openSync(join(INFLUX_DIR, "influxd.log"), "a");
-    const child = spawn("influxd", ["-config", config], { detached: true, stdio: ["ignore", log, log] });
-    child.unref();
-    writeFileSync(pidFile, String(child.pid));
-    url = `http://127.0.0.1:${httpPort}`;
-    writeFileSync(urlFile, url);
-    let ready = false;
-    for (let i = 0; i < 300 && !ready; i++) {
-      if (child.exitCode !== null) break;
-      ready = await influxPing(url);
-      if (!ready) await sleep(100);
-    }
-    if (!ready) throw new ServiceError(`InfluxDB did not start; see ${join(INFLUX_DIR, "influxd.log")}`);
+    const info = await startInflux({ dir: INFLUX_DIR });
+    writeFileSync(pidFile, String(info.pid));
+    writeFileSync(urlFile, info.url);
+    url = info.url;
   }
   const created = await fetch(`${url}/query`, { method: "POST", body: new URLSearchParams({ q: `CREATE DATABASE "${INFLUX_DB}"` }) });
   if (!created.ok) throw new ServiceError(`InfluxDB at ${url} refused CREATE DATABASE: ${await created.text()}`);
