@@ -1,0 +1,130 @@
+import { InfluxDB, Point, setLogger, type SendOptions, type Transport, type WriteApi } from "@influxdata/influxdb-client";
+import type { Logger } from "pino";
+import type { InfluxConfig } from "../../lib/config.ts";
+
+/** A point as lib/ maps it: plain data, typed fields, nanosecond timestamp. */
+export interface SinkPoint {
+  measurement: string;
+  tags: Record<string, string>;
+  fields: Record<string, { type: "int" | "float"; value: number }>;
+  timestampNs: bigint;
+}
+
+export class InfluxWriteError extends Error {
+  override name = "InfluxWriteError";
+  constructor(readonly url: string, readonly points: number, cause: unknown) {
+    super(`writing ${points} points to InfluxDB at ${url} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+const V1_PRECISION: Record<string, string> = { ns: "n", us: "u", ms: "ms", s: "s" };
+
+/**
+ * The client's write path is fixed to /api/v2/write, which InfluxDB 1.x (before
+ * 1.8) does not serve: this transport maps it to the 1.x /write endpoint and
+ * leaves every other request as it is. One code path writes to both versions.
+ */
+export function v1Transport(base: Transport, database: string): Transport {
+  const mapPath = (path: string) => {
+    if (!path.startsWith("/api/v2/write?")) return path;
+    const params = new URLSearchParams(path.slice("/api/v2/write?".length));
+    const precision = V1_PRECISION[params.get("precision") ?? "ns"] ?? "n";
+    return `/write?${new URLSearchParams({ db: database, precision })}`;
+  };
+  return {
+    send: (path, body, options: SendOptions, callbacks) => base.send(mapPath(path), body, options, callbacks),
+    request: (path, body, options, started) => base.request(mapPath(path), body, options, started),
+    iterate: (path, body, options) => base.iterate(mapPath(path), body, options),
+    chunkCombiner: base.chunkCombiner,
+  };
+}
+
+export function toClientPoint(p: SinkPoint): Point {
+  const point = new Point(p.measurement).timestamp(p.timestampNs.toString());
+  for (const [key, value] of Object.entries(p.tags)) point.tag(key, value);
+  for (const [key, field] of Object.entries(p.fields)) {
+    if (field.type === "int") point.intField(key, field.value);
+    else point.floatField(key, field.value);
+  }
+  return point;
+}
+
+const CHUNK = 5_000;
+
+/**
+ * Writes points to InfluxDB 1.x or 2.x through @influxdata/influxdb-client's line
+ * protocol, with our own bounded buffer instead of the client's retry buffer
+ * (which drops the oldest lines when full). Points stay buffered until a write
+ * succeeds; `full` tells the caller to pause consumption. Writes are upserts
+ * (same measurement, tags and timestamp overwrite), so a re-sent point is harmless.
+ */
+export class InfluxSink {
+  private buffer: SinkPoint[] = [];
+  private readonly writeApi: WriteApi;
+  private flushing: Promise<boolean> | undefined;
+  writeErrors = 0;
+  written = 0;
+
+  constructor(private readonly config: InfluxConfig, private readonly options: { maxBufferedPoints: number; log?: Logger; timeoutMs?: number }) {
+    const timeout = options.timeoutMs ?? 10_000;
+    const token = config.version === 2 ? config.token : undefined;
+    let client = new InfluxDB({ url: config.url, token, timeout });
+    if (config.version === 1) client = new InfluxDB({ url: config.url, timeout, transport: v1Transport(client.transport, config.database) });
+    const org = config.version === 2 ? config.org : "";
+    this.writeApi = client.getWriteApi(org, config.version === 2 ? config.bucket : config.database, "ns", {
+      batchSize: CHUNK + 1,
+      flushInterval: 0,
+      maxRetries: 0,
+      gzipThreshold: 64 * 1024,
+    });
+    // The client logs failed writes to the console itself; ours are counted and logged once, here.
+    setLogger({ error: () => undefined, warn: () => undefined });
+  }
+
+  /** Creates the 1.x database if missing (2.x buckets come from the operator). */
+  async init(): Promise<void> {
+    if (this.config.version !== 1) return;
+    const response = await fetch(`${this.config.url}/query`, { method: "POST", body: new URLSearchParams({ q: `CREATE DATABASE "${this.config.database.replaceAll('"', '\\"')}"` }) });
+    if (!response.ok) throw new InfluxWriteError(this.config.url, 0, new Error(`CREATE DATABASE: HTTP ${response.status} ${await response.text()}`));
+  }
+
+  enqueue(points: SinkPoint[]): void {
+    for (const p of points) this.buffer.push(p);
+  }
+
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  get full(): boolean {
+    return this.buffer.length >= this.options.maxBufferedPoints;
+  }
+
+  /** Writes everything buffered; true when the buffer is empty after. Never throws; concurrent calls share one flush. */
+  flush(): Promise<boolean> {
+    this.flushing ??= this.writeBuffered().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async writeBuffered(): Promise<boolean> {
+    while (this.buffer.length > 0) {
+      const chunk = this.buffer.slice(0, CHUNK);
+      try {
+        this.writeApi.writePoints(chunk.map(toClientPoint));
+        await this.writeApi.flush();
+      } catch (error) {
+        this.writeErrors++;
+        this.options.log?.warn({ err: new InfluxWriteError(this.config.url, chunk.length, error).message, buffered: this.buffer.length }, "InfluxDB write failed; points kept for retry");
+        return false;
+      }
+      this.buffer.splice(0, chunk.length);
+      this.written += chunk.length;
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await this.writeApi.close().catch(() => undefined);
+  }
+}
