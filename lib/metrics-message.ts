@@ -1,0 +1,42 @@
+import { z } from "zod";
+
+/**
+ * What metrics workers publish on `<topic>.metrics`, keyed by source partition
+ * (so each source partition's messages stay in order), and what the feed reads.
+ */
+const breakdown = z.record(z.string(), z.object({ revenue: z.number().finite(), orders: z.number().int().min(0) }));
+
+export const windowMessageSchema = z.object({
+  type: z.literal("window"),
+  partition: z.number().int().min(0),
+  windowStart: z.number().int(),
+  windowEnd: z.number().int(),
+  final: z.boolean(),
+  revenue: z.number().finite(),
+  orders: z.number().int().min(0),
+  items: z.number().int().min(0),
+  customers: z.number().int().min(0),
+  byCountry: breakdown,
+  byCategory: breakdown,
+});
+
+export const watermarkMessageSchema = z.object({
+  type: z.literal("watermark"),
+  partition: z.number().int().min(0),
+  /** Epoch ms; windows ending at or before it are final in this partition. */
+  watermark: z.number().int(),
+});
+
+export const metricsMessageSchema = z.discriminatedUnion("type", [windowMessageSchema, watermarkMessageSchema]);
+export type WindowMessage = z.infer<typeof windowMessageSchema>;
+export type WatermarkMessage = z.infer<typeof watermarkMessageSchema>;
+export type MetricsMessage = z.infer<typeof metricsMessageSchema>;
+
+export function decodeMetricsMessage(bytes: Uint8Array | null): MetricsMessage | { error: string } {
+  try {
+    const parsed = metricsMessageSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes ?? new Uint8Array())));
+    return parsed.success ? parsed.data : { error: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") };
+  } catch (error) {
+    return { error: `not JSON: ${(error as Error).message}` };
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * `npm run worker:feed`: the live feed. Reads every partition of
+ * `<topic>.metrics`, keeps the latest value per (window, source partition), and
+ * broadcasts window totals over socket.io on FEED_PORT: a snapshot of the last
+ * 60 minutes on connect (seeded from InfluxDB, so a fresh browser sees history),
+ * then every change, marked partial or final.
+ */
+import { createServer } from "node:http";
+import { randomUUID } from "node:crypto";
+import { Server } from "socket.io";
+import { Counter, Gauge } from "prom-client";
+import { influxEnvSchema, kafkaEnvSchema, portsEnvSchema, type InfluxConfig } from "../lib/config.ts";
+import { FeedState } from "../lib/feed-state.ts";
+import { decodeMetricsMessage, type WindowMessage } from "../lib/metrics-message.ts";
+import { configOrExit, loadEnv } from "./shared/env.ts";
+import { createRegistry, serveHealth } from "./shared/health.ts";
+import { influxQuery, seriesRows } from "./shared/influx-reader.ts";
+import { createKafka, openConsumer, requireTopics } from "./shared/kafka.ts";
+import { createLogger } from "./shared/log.ts";
+
+export const SNAPSHOT_MS = 60 * 60_000;
+
+/** Per-partition window values and watermarks of the last hour that InfluxDB holds. */
+export async function loadSnapshot(influx: InfluxConfig): Promise<{ windows: WindowMessage[]; watermarks: Map<number, number> }> {
+  const latest = seriesRows(await influxQuery(influx, `SELECT last("orders") FROM "order_window"`))[0]?.time as number | undefined;
+  const watermarks = new Map<number, number>();
+  for (const row of seriesRows(await influxQuery(influx, `SELECT last("watermark") AS watermark FROM "pipeline" WHERE "worker" = 'metrics' GROUP BY "partition"`))) {
+    watermarks.set(Number(row.partition), Number(row.watermark));
+  }
+  if (latest === undefined) return { windows: [], watermarks };
+  const range = `time > ${(latest - SNAPSHOT_MS) * 1_000_000} AND time <= ${latest * 1_000_000}`;
+  const windows = new Map<string, WindowMessage>();
+  for (const row of seriesRows(await influxQuery(influx, `SELECT * FROM "order_window" WHERE ${range} GROUP BY "partition"`))) {
+    const start = row.time as number;
+    const partition = Number(row.partition);
+    windows.set(`${start}/${partition}`, {
+      type: "window",
+      partition,
+      windowStart: start,
+      windowEnd: start + Number(row.window_ms ?? 60_000),
+      final: row.final === 1,
+      revenue: Number(row.revenue ?? 0),
+      orders: Number(row.orders ?? 0),
+      items: Number(row.items ?? 0),
+      customers: Number(row.customers ?? 0),
+      byCountry: {},
+      byCategory: {},
+    });
+  }
+  for (const [measurement, tag, field] of [["order_window_by_country", "country", "byCountry"], ["order_window_by_category", "category", "byCategory"]] as const) {
+    for (const row of seriesRows(await influxQuery(influx, `SELECT "revenue","orders" FROM "${measurement}" WHERE ${range} GROUP BY "partition","${tag}"`))) {
+      const w = windows.get(`${row.time}/${row.partition}`);
+      if (w) w[field][String(row[tag])] = { revenue: Number(row.revenue), orders: Number(row.orders) };
+    }
+  }
+  return { windows: [...windows.values()], watermarks };
+}
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const kafkaConfig = configOrExit(kafkaEnvSchema, env);
+  const influx = configOrExit(influxEnvSchema, env);
+  const ports = configOrExit(portsEnvSchema, env);
+  const log = createLogger("feed");
+  const kafka = createKafka(kafkaConfig, "orderpulse-feed", log);
+
+  await requireTopics(kafka, kafkaConfig.brokers, [kafkaConfig.topic, kafkaConfig.metricsTopic]);
+  const admin = kafka.admin();
+  await admin.connect();
+  const [metadata] = (await admin.fetchTopicMetadata({ topics: [kafkaConfig.topic] })).topics;
+  await admin.disconnect();
+  const state = new FeedState(metadata!.partitions.length, SNAPSHOT_MS);
+
+  try {
+    const snapshot = await loadSnapshot(influx);
+    for (const w of snapshot.windows) state.applyWindow(w);
+    for (const [partition, watermark] of snapshot.watermarks) state.applyWatermark({ type: "watermark", partition, watermark });
+    log.info({ windows: snapshot.windows.length }, "seeded from InfluxDB");
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, "no snapshot from InfluxDB; starting from Kafka alone");
+  }
+
+  const registry = createRegistry("feed");
+  const received = new Counter({ name: "orderpulse_feed_messages_total", help: "metrics messages read", labelNames: ["kind"], registers: [registry] });
+  const clients = new Gauge({ name: "orderpulse_feed_clients", help: "connected socket.io clients", registers: [registry] });
+  let lastProgressAt = Date.now();
+  if (ports.healthPort) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => lastProgressAt, lag: () => 0 });
+
+  const http = createServer((_, res) => {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("orderpulse feed: connect with socket.io\n");
+  });
+  const io = new Server(http, { cors: { origin: "*" } });
+  io.on("connection", (socket) => {
+    clients.inc();
+    socket.emit("snapshot", { windows: state.snapshot() });
+    socket.on("disconnect", () => clients.dec());
+  });
+  await new Promise<void>((res) => http.listen(ports.feedPort, "0.0.0.0", res));
+  log.info({ port: ports.feedPort }, "feed listening");
+
+  // A group of its own: every feed reads every partition, from the start of what is retained, so no update is missed.
+  const consumer = await openConsumer(kafka, kafkaConfig, `orderpulse-feed-${randomUUID()}`, [kafkaConfig.metricsTopic]);
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      lastProgressAt = Date.now();
+      const decoded = decodeMetricsMessage(message.value);
+      if ("error" in decoded) {
+        received.inc({ kind: "invalid" });
+        log.warn({ offset: message.offset, error: decoded.error }, "ignoring an invalid metrics message");
+        return;
+      }
+      received.inc({ kind: decoded.type });
+      if (decoded.type === "window") io.emit("window", state.applyWindow(decoded));
+      else for (const total of state.applyWatermark(decoded)) io.emit("window", total);
+    },
+  });
+
+  const shutdown = async () => {
+    log.info("shutting down");
+    await consumer.disconnect().catch(() => undefined);
+    io.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+const isMain = process.argv[1]?.endsWith("feed.ts");
+if (isMain) {
+  main().catch((error: Error) => {
+    console.error(`feed: ${error.message}`);
+    process.exit(1);
+  });
+}

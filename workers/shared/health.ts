@@ -1,0 +1,46 @@
+import { createServer, type Server } from "node:http";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { healthStatus } from "../../lib/health.ts";
+
+export interface HealthProbe {
+  /** Wall-clock ms of the consume loop's last progress (a processed batch, an idle tick). */
+  lastProgressAt(): number;
+  /** Messages waiting in Kafka for this worker, across its partitions. */
+  lag(): number;
+}
+
+export function createRegistry(worker: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ worker });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** Serves /healthz and /metrics (Prometheus text) on `port`; 0 picks a free port. */
+export function serveHealth(port: number, registry: Registry, probe: HealthProbe): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url === "/healthz") {
+      const status = healthStatus({ now: Date.now(), lastProgressAt: probe.lastProgressAt(), lag: probe.lag() });
+      res.writeHead(status.healthy ? 200 : 503, { "content-type": "application/json" });
+      res.end(JSON.stringify(status));
+    } else if (req.url === "/metrics") {
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { "content-type": registry.contentType });
+          res.end(text);
+        },
+        (error: Error) => {
+          res.writeHead(500);
+          res.end(error.message);
+        },
+      );
+    } else {
+      res.writeHead(404);
+      res.end("not found: try /healthz or /metrics\n");
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "0.0.0.0", () => resolve(server));
+  });
+}
