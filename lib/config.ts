@@ -30,7 +30,7 @@ const bool = (fallback: boolean) =>
     .optional()
     .transform((v) => (v === undefined ? fallback : ["true", "1", "yes"].includes(v)));
 
-const port = (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback);
+const port = (fallback: number, min = 1) => z.coerce.number().int().min(min).max(65_535).default(fallback);
 
 const topicName = z.string().regex(/^[a-zA-Z0-9._-]{1,200}$/, "a Kafka topic name ([a-zA-Z0-9._-])");
 
@@ -111,6 +111,11 @@ export const influxEnvSchema = z
   );
 export type InfluxConfig = z.output<typeof influxEnvSchema>;
 
+/** How many points the hot path keeps while InfluxDB is unreachable before it pauses consumption. */
+export const influxBufferEnvSchema = z
+  .object({ INFLUX_BUFFER_POINTS: z.coerce.number().int().min(100).max(10_000_000).default(200_000) })
+  .transform((env) => ({ bufferPoints: env.INFLUX_BUFFER_POINTS }));
+
 export const lakeEnvSchema = z
   .object({
     LAKE_DIR: z.string().min(1).default("lake"),
@@ -139,7 +144,8 @@ export const lakeEnvSchema = z
 export type LakeConfig = z.output<typeof lakeEnvSchema>;
 
 export const portsEnvSchema = z
-  .object({ FEED_PORT: port(3001), HEALTH_PORT: port(9464).optional(), PORT: port(3000) })
+  .object({ FEED_PORT: port(3001), HEALTH_PORT: port(9464, 0).optional(), PORT: port(3000) })
+  // HEALTH_PORT unset: no health server; 0: any free port (logged).
   .transform((env) => ({ feedPort: env.FEED_PORT, healthPort: env.HEALTH_PORT, webPort: env.PORT }));
 export type PortsConfig = z.output<typeof portsEnvSchema>;
 

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { Point } from "@influxdata/influxdb-client";
 import {
   anomalyPoint,
+  pipelinePoint,
   anomalyTimestampNs,
   LineProtocolError,
   MEASUREMENTS,
@@ -204,6 +205,18 @@ describe("toLineProtocol", () => {
   });
 
   it("covers every measurement the design names", () => {
-    expect(Object.values(MEASUREMENTS).sort()).toEqual(["order_anomaly", "order_window", "order_window_by_category", "order_window_by_country"]);
+    expect(Object.values(MEASUREMENTS).sort()).toEqual(["order_anomaly", "order_window", "order_window_by_category", "order_window_by_country", "pipeline"]);
+  });
+});
+
+describe("pipelinePoint", () => {
+  it("maps a sample to integer fields at its wall-clock time, omitting an unknown watermark", () => {
+    const sample = { worker: "metrics", partition: 2, at: 1_700_000_000_000, lag: 5, watermark: null, consumed: 10, invalid: 1, late: 2, duplicates: 3, offsetGaps: 0, missedMessages: 0, bufferedPoints: 7 };
+    const point = pipelinePoint(sample);
+    expect(point.tags).toEqual({ worker: "metrics", partition: "2" });
+    expect(point.timestampNs).toBe(1_700_000_000_000_000_000n);
+    expect(point.fields.watermark).toBeUndefined();
+    expect(Object.values(point.fields).every((f) => f.type === "int")).toBe(true);
+    expect(pipelinePoint({ ...sample, watermark: 123 }).fields.watermark).toEqual({ type: "int", value: 123 });
   });
 });

@@ -26,6 +26,7 @@ export const MEASUREMENTS = {
   byCountry: "order_window_by_country",
   byCategory: "order_window_by_category",
   anomaly: "order_anomaly",
+  pipeline: "pipeline",
 } as const;
 
 const NS_PER_MS = 1_000_000n;
@@ -97,6 +98,39 @@ export function anomalyPoint(anomaly: AnomalyRecord, windowSizeMs: number): Infl
     fields: { orders: int(1), revenue: money(amountToCents(anomaly.amount)) },
     timestampNs: anomalyTimestampNs(anomaly.windowStart, anomaly.offset, windowSizeMs),
   };
+}
+
+/** Health of one worker's partition at a wall-clock instant: what Grafana and the dashboard chart. */
+export interface PipelineSample {
+  worker: string;
+  partition: number;
+  at: number;
+  lag: number;
+  /** Epoch ms; absent before the partition's first record. */
+  watermark: number | null;
+  consumed: number;
+  invalid: number;
+  late: number;
+  duplicates: number;
+  offsetGaps: number;
+  /** Messages known lost to retention before they were read. */
+  missedMessages: number;
+  bufferedPoints: number;
+}
+
+export function pipelinePoint(sample: PipelineSample): InfluxPoint {
+  const fields: Record<string, InfluxField> = {
+    lag: int(sample.lag),
+    consumed: int(sample.consumed),
+    invalid: int(sample.invalid),
+    late: int(sample.late),
+    duplicates: int(sample.duplicates),
+    offset_gaps: int(sample.offsetGaps),
+    missed_messages: int(sample.missedMessages),
+    buffered_points: int(sample.bufferedPoints),
+  };
+  if (sample.watermark !== null) fields.watermark = int(sample.watermark);
+  return { measurement: MEASUREMENTS.pipeline, tags: { worker: sample.worker, partition: String(sample.partition) }, fields, timestampNs: BigInt(sample.at) * NS_PER_MS };
 }
 
 export class LineProtocolError extends Error {

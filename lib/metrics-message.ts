@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { WindowValue } from "./window-engine.ts";
 
 /**
  * What metrics workers publish on `<topic>.metrics`, keyed by source partition
@@ -39,4 +40,24 @@ export function decodeMetricsMessage(bytes: Uint8Array | null): MetricsMessage |
   } catch (error) {
     return { error: `not JSON: ${(error as Error).message}` };
   }
+}
+
+const breakdownOf = (totals: { key: string; revenueCents: number; orders: number }[]) =>
+  Object.fromEntries(totals.map((t) => [t.key, { revenue: t.revenueCents / 100, orders: t.orders }]));
+
+/** The engine's window value as published on `<topic>.metrics`. */
+export function windowMessageOf(value: WindowValue): WindowMessage {
+  return {
+    type: "window",
+    partition: value.partition,
+    windowStart: value.windowStart,
+    windowEnd: value.windowEnd,
+    final: value.final,
+    revenue: value.revenueCents / 100,
+    orders: value.orders,
+    items: value.items,
+    customers: value.customers,
+    byCountry: breakdownOf(value.byCountry),
+    byCategory: breakdownOf(value.byCategory),
+  };
 }

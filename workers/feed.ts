@@ -9,7 +9,7 @@ import { createServer } from "node:http";
 import { randomUUID } from "node:crypto";
 import { Server } from "socket.io";
 import { Counter, Gauge } from "prom-client";
-import { influxEnvSchema, kafkaEnvSchema, portsEnvSchema, type InfluxConfig } from "../lib/config.ts";
+import { influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema, type InfluxConfig } from "../lib/config.ts";
 import { FeedState } from "../lib/feed-state.ts";
 import { decodeMetricsMessage, type WindowMessage } from "../lib/metrics-message.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
@@ -21,7 +21,7 @@ import { createLogger } from "./shared/log.ts";
 export const SNAPSHOT_MS = 60 * 60_000;
 
 /** Per-partition window values and watermarks of the last hour that InfluxDB holds. */
-export async function loadSnapshot(influx: InfluxConfig): Promise<{ windows: WindowMessage[]; watermarks: Map<number, number> }> {
+export async function loadSnapshot(influx: InfluxConfig, windowSizeMs: number): Promise<{ windows: WindowMessage[]; watermarks: Map<number, number> }> {
   const latest = seriesRows(await influxQuery(influx, `SELECT last("orders") FROM "order_window"`))[0]?.time as number | undefined;
   const watermarks = new Map<number, number>();
   for (const row of seriesRows(await influxQuery(influx, `SELECT last("watermark") AS watermark FROM "pipeline" WHERE "worker" = 'metrics' GROUP BY "partition"`))) {
@@ -37,7 +37,7 @@ export async function loadSnapshot(influx: InfluxConfig): Promise<{ windows: Win
       type: "window",
       partition,
       windowStart: start,
-      windowEnd: start + Number(row.window_ms ?? 60_000),
+      windowEnd: start + windowSizeMs,
       final: row.final === 1,
       revenue: Number(row.revenue ?? 0),
       orders: Number(row.orders ?? 0),
@@ -61,6 +61,7 @@ async function main(): Promise<void> {
   const kafkaConfig = configOrExit(kafkaEnvSchema, env);
   const influx = configOrExit(influxEnvSchema, env);
   const ports = configOrExit(portsEnvSchema, env);
+  const { windowSizeMs } = configOrExit(windowEnvSchema, env);
   const log = createLogger("feed");
   const kafka = createKafka(kafkaConfig, "orderpulse-feed", log);
 
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
   const state = new FeedState(metadata!.partitions.length, SNAPSHOT_MS);
 
   try {
-    const snapshot = await loadSnapshot(influx);
+    const snapshot = await loadSnapshot(influx, windowSizeMs);
     for (const w of snapshot.windows) state.applyWindow(w);
     for (const [partition, watermark] of snapshot.watermarks) state.applyWatermark({ type: "watermark", partition, watermark });
     log.info({ windows: snapshot.windows.length }, "seeded from InfluxDB");
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
   const received = new Counter({ name: "orderpulse_feed_messages_total", help: "metrics messages read", labelNames: ["kind"], registers: [registry] });
   const clients = new Gauge({ name: "orderpulse_feed_clients", help: "connected socket.io clients", registers: [registry] });
   let lastProgressAt = Date.now();
-  if (ports.healthPort) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => lastProgressAt, lag: () => 0 });
+  if (ports.healthPort !== undefined) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => lastProgressAt, lag: () => 0 }, log);
 
   const http = createServer((_, res) => {
     res.writeHead(200, { "content-type": "text/plain" });

@@ -41,6 +41,7 @@ const program = new Command("simulate")
   .option("--rate <n>", "events per second; 0 = as fast as possible", wholeNumber(0), 50)
   .option("--count <n>", "stop after this many messages", wholeNumber(1))
   .option("--duration <d>", "stop after this long, e.g. 30s, 5m", durationArg)
+  .option("--sim-rate <n>", "with --rate 0: orders per simulated second, i.e. how fast event time advances", wholeNumber(1), 1_000)
   .option("--seed <n>", "same seed (and --start): same events; default random", wholeNumber(0))
   .option("--start <time>", "event time of the first order (ISO-8601 or epoch ms); default now", timeArg)
   .option("--topic <name>", "topic to produce to (default KAFKA_TOPIC)")
@@ -57,6 +58,7 @@ const program = new Command("simulate")
 
 interface Options {
   rate: number;
+  simRate: number;
   count?: number;
   duration?: number;
   seed?: number;
@@ -126,8 +128,8 @@ async function main(): Promise<void> {
   const generator = new OrderGenerator({
     seed,
     startMs,
-    // Without pacing, event times still advance as if 1000 orders arrived per second.
-    ratePerSecond: opts.rate > 0 ? opts.rate : 1_000,
+    // Without pacing, event time still advances as if --sim-rate orders arrived per second.
+    ratePerSecond: opts.rate > 0 ? opts.rate : opts.simRate,
     chaos: { duplicates: opts.duplicates, late: opts.late, outOfOrder: opts.outOfOrder, malformed: opts.malformed, nulls: opts.nulls, skew: opts.skew },
     windowSizeMs: windows.windowSizeMs,
     watermarkDelayMs: windows.watermarkDelayMs,

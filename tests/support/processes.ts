@@ -5,7 +5,6 @@ import { join, resolve } from "node:path";
 import { parseEnvFile, SERVICES_ENV_FILE } from "../../workers/shared/env.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-const TSX = join(ROOT, "node_modules/.bin/tsx");
 
 export interface Finished {
   code: number | null;
@@ -16,7 +15,7 @@ export interface Finished {
 /** Runs one of our TypeScript entry points to completion, as `npm run` would. */
 export function runScript(script: string, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 120_000): Promise<Finished> {
   return new Promise((res, rej) => {
-    const child = spawn(TSX, [join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { healthStatus } from "../../lib/health.ts";
 
@@ -17,7 +18,7 @@ export function createRegistry(worker: string): Registry {
 }
 
 /** Serves /healthz and /metrics (Prometheus text) on `port`; 0 picks a free port. */
-export function serveHealth(port: number, registry: Registry, probe: HealthProbe): Promise<Server> {
+export function serveHealth(port: number, registry: Registry, probe: HealthProbe, log?: Logger): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === "/healthz") {
       const status = healthStatus({ now: Date.now(), lastProgressAt: probe.lastProgressAt(), lag: probe.lag() });
@@ -41,6 +42,10 @@ export function serveHealth(port: number, registry: Registry, probe: HealthProbe
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "0.0.0.0", () => resolve(server));
+    server.listen(port, "0.0.0.0", () => {
+      const address = server.address();
+      log?.info({ healthPort: typeof address === "object" && address ? address.port : port }, "serving /healthz and /metrics");
+      resolve(server);
+    });
   });
 }

@@ -1,14 +1,10 @@
 import { InfluxDB, Point, setLogger, type SendOptions, type Transport, type WriteApi } from "@influxdata/influxdb-client";
 import type { Logger } from "pino";
 import type { InfluxConfig } from "../../lib/config.ts";
+import type { InfluxPoint } from "../../lib/influx-points.ts";
 
 /** A point as lib/ maps it: plain data, typed fields, nanosecond timestamp. */
-export interface SinkPoint {
-  measurement: string;
-  tags: Record<string, string>;
-  fields: Record<string, { type: "int" | "float"; value: number }>;
-  timestampNs: bigint;
-}
+export type SinkPoint = InfluxPoint;
 
 export class InfluxWriteError extends Error {
   override name = "InfluxWriteError";
@@ -98,6 +94,10 @@ export class InfluxSink {
 
   get full(): boolean {
     return this.buffer.length >= this.options.maxBufferedPoints;
+  }
+
+  get maxBufferedPoints(): number {
+    return this.options.maxBufferedPoints;
   }
 
   /** Writes everything buffered; true when the buffer is empty after. Never throws; concurrent calls share one flush. */

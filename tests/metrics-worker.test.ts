@@ -1,0 +1,131 @@
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { Kafka, logLevel } from "kafkajs";
+import { dlqSourceKey } from "../lib/dlq.ts";
+import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
+import { dumpHotPath, hotPathTotals, sleep, sumOrders, truthByWindow, waitFor, WorkerProcess, type MinuteTotals } from "./support/workers.ts";
+
+const WINDOW_MS = 10_000;
+// Short windows and delays keep the test quick; the code path is the one 1-minute windows take.
+const WINDOW_ENV = { WINDOW_SIZE: "10s", WATERMARK_DELAY: "5s", IDLE_TIMEOUT: "1s", EMIT_INTERVAL: "200ms", KAFKA_SESSION_TIMEOUT: "6s" };
+const CHAOS = ["--duplicates", "0.04", "--late", "0.03", "--out-of-order", "0.15", "--malformed", "0.03", "--nulls", "0.05", "--skew", "0.02"];
+const START = "2026-11-20T09:00:00.000Z";
+const TOPICS = { orders: 4, "orders.dlq": 2, "orders.metrics": 2 };
+
+const brokers: BrokerInfo[] = [];
+const workers: WorkerProcess[] = [];
+afterAll(async () => {
+  for (const w of workers) if (w.child.exitCode === null) await w.kill("SIGKILL");
+  for (const b of brokers) await stopBroker(b);
+});
+
+async function broker(): Promise<BrokerInfo> {
+  const b = await startBroker({ dir: tempDir("metrics-broker"), topics: TOPICS });
+  brokers.push(b);
+  return b;
+}
+
+function influxFor(db: string) {
+  const env = servicesEnv();
+  return { config: { version: 1 as const, url: env.INFLUX_URL!, database: db }, env: { INFLUX_URL: env.INFLUX_URL, INFLUX_DB: db } };
+}
+
+function startWorker(script: string, env: Record<string, string | undefined>): WorkerProcess {
+  const w = new WorkerProcess(script, env);
+  workers.push(w);
+  return w;
+}
+
+/** Produces the same seeded stream (byte-identical, same partitions and offsets) to a broker. */
+async function simulate(b: BrokerInfo, truthFile: string, count = 6_000) {
+  const run = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "20", "--count", String(count), "--seed", "11", "--start", START, "--truth", truthFile, ...CHAOS], { KAFKA_BROKERS: b.bootstrap, ...WINDOW_ENV });
+  expect(run.code, run.stderr).toBe(0);
+  return parseSummary(run.stdout);
+}
+
+/** Waits until every window is final and the totals stop changing. */
+async function settled(config: ReturnType<typeof influxFor>["config"], expectedOrders: number, worker: WorkerProcess) {
+  return waitFor("every window final in InfluxDB", async () => {
+    if (worker.child.exitCode !== null) throw new Error(`the worker exited (${worker.child.exitCode}):\n${worker.output.slice(-2000)}`);
+    const totals = await hotPathTotals(config, WINDOW_MS);
+    const counted = sumOrders(totals.onTime) + sumOrders(totals.late);
+    return totals.openWindows === 0 && counted === expectedOrders ? totals : undefined;
+  }, 120_000);
+}
+
+const cents = (m: Map<number, MinuteTotals>, start: number) => m.get(start) ?? { revenueCents: 0, orders: 0 };
+
+describe("metrics worker (real dev broker, real InfluxDB)", () => {
+  it("matches the truth for every window: on-time + late = truth, duplicates and dead letters exact", async () => {
+    const b = await broker();
+    const dir = tempDir("metrics");
+    const truthFile = join(dir, "truth.ndjson");
+    const summary = await simulate(b, truthFile);
+    const influx = influxFor(`hot_truth_${Date.now()}`);
+    const worker = startWorker("workers/metrics.ts", { KAFKA_BROKERS: b.bootstrap, ...influx.env, ...WINDOW_ENV, HEALTH_PORT: "0" });
+
+    const truth = truthByWindow(truthFile, WINDOW_MS);
+    const expectedOrders = sumOrders(truth);
+    const totals = await settled(influx.config, expectedOrders, worker);
+    expect(totals.onTime.size).toBeGreaterThan(20);
+    for (const [start, t] of truth) {
+      const onTime = cents(totals.onTime, start);
+      const late = cents(totals.late, start);
+      expect({ start, revenueCents: onTime.revenueCents + late.revenueCents, orders: onTime.orders + late.orders }).toEqual({ start, ...t });
+    }
+    for (const start of totals.onTime.keys()) expect(truth.has(start), `window ${start} has no truth`).toBe(true);
+    expect(sumOrders(totals.late)).toBeGreaterThan(0);
+    expect(sumOrders(totals.duplicate)).toBe(summary.duplicate);
+
+    // The dead-letter topic holds exactly the malformed and skewed messages (distinct source offsets).
+    const kafka = new Kafka({ brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `dlq-reader-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: "orders.dlq", fromBeginning: true });
+    const sources = new Set<string>();
+    const reasons = new Set<string>();
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        sources.add(dlqSourceKey(message.headers ?? {})!);
+        reasons.add(String(message.headers?.["orderpulse-reject-code"]));
+      },
+    });
+    await waitFor("dead letters", async () => (sources.size >= summary.malformed! + summary.skewed! ? true : undefined), 30_000);
+    await sleep(500);
+    await consumer.disconnect();
+    expect(sources.size).toBe(summary.malformed! + summary.skewed!);
+    expect(reasons).toContain("event_time_skew");
+    await worker.kill("SIGTERM");
+    expect(worker.output).not.toMatch(/OFFSET GAP/);
+  });
+
+  it("kill -9 at random moments, restarting each time: InfluxDB equals an uninterrupted run", async () => {
+    const dir = tempDir("metrics-kill");
+    const [a, b] = [await broker(), await broker()];
+    const summaryA = await simulate(a, join(dir, "a.ndjson"), 12_000);
+    const summaryB = await simulate(b, join(dir, "b.ndjson"), 12_000);
+    expect(summaryB).toMatchObject({ sent: summaryA.sent, duplicate: summaryA.duplicate });
+    const expectedOrders = sumOrders(truthByWindow(join(dir, "a.ndjson"), WINDOW_MS));
+
+    const reference = influxFor(`hot_ref_${Date.now()}`);
+    const uninterrupted = startWorker("workers/metrics.ts", { KAFKA_BROKERS: a.bootstrap, ...reference.env, ...WINDOW_ENV });
+    await settled(reference.config, expectedOrders, uninterrupted);
+    await uninterrupted.kill("SIGTERM");
+
+    const killed = influxFor(`hot_kill_${Date.now()}`);
+    const env = { KAFKA_BROKERS: b.bootstrap, ...killed.env, ...WINDOW_ENV };
+    for (const delay of [1_500, 3_000, 4_500, 6_000].map((d) => d + Math.floor(Math.random() * 1_500))) {
+      const w = startWorker("workers/metrics.ts", env);
+      await w.waitForOutput(/partition ready/, 60_000);
+      await sleep(delay);
+      expect(await w.kill("SIGKILL")).toBe(null);
+    }
+    const last = startWorker("workers/metrics.ts", env);
+    await settled(killed.config, expectedOrders, last);
+    await last.kill("SIGTERM");
+    expect(last.output).toMatch(/"resumed":true/);
+
+    expect(await dumpHotPath(killed.config)).toEqual(await dumpHotPath(reference.config));
+  });
+});

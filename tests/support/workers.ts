@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { decodeOrder } from "../../lib/order.ts";
+import { amountToCents, windowStartOf } from "../../lib/window-engine.ts";
+import type { InfluxConfig } from "../../lib/config.ts";
+import { influxQuery, seriesRows } from "../../workers/shared/influx-reader.ts";
+import { ROOT } from "./processes.ts";
+
+/** A long-running worker process under test. */
+export class WorkerProcess {
+  readonly child: ChildProcess;
+  output = "";
+  readonly exited: Promise<number | null>;
+
+  constructor(script: string, env: Record<string, string | undefined>) {
+    // node itself, with tsx as a loader: a signal reaches the worker, not a wrapper process.
+    this.child = spawn(process.execPath, ["--import", "tsx", join(ROOT, script)], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    this.child.stdout!.on("data", (d) => (this.output += d));
+    this.child.stderr!.on("data", (d) => (this.output += d));
+    this.exited = new Promise((res) => this.child.on("exit", (code) => res(code)));
+  }
+
+  /** Signals the worker and waits for it to exit. */
+  kill(signal: NodeJS.Signals): Promise<number | null> {
+    this.child.kill(signal);
+    return this.exited;
+  }
+
+  async waitForOutput(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.output)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; output:\n${this.output.slice(-3000)}`);
+      if (this.child.exitCode !== null) throw new Error(`worker exited (${this.child.exitCode}) before ${pattern}; output:\n${this.output.slice(-3000)}`);
+      await sleep(100);
+    }
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000, everyMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      if (/the worker exited/.test((error as Error).message)) throw error;
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await sleep(everyMs);
+  }
+}
+
+export interface MinuteTotals {
+  revenueCents: number;
+  orders: number;
+}
+
+/** Expected revenue and orders per window, from the simulator's truth file (every valid, de-duplicated order). */
+export function truthByWindow(truthFile: string, windowSizeMs: number): Map<number, MinuteTotals> {
+  const totals = new Map<number, MinuteTotals>();
+  for (const line of readFileSync(truthFile, "utf8").split("\n")) {
+    if (!line) continue;
+    const result = decodeOrder(Buffer.from(line), Number.MAX_SAFE_INTEGER / 2, 0);
+    if (!result.ok) throw new Error(`truth line does not decode: ${line}`);
+    const start = windowStartOf(result.order.eventTime, windowSizeMs);
+    const t = totals.get(start) ?? { revenueCents: 0, orders: 0 };
+    t.revenueCents += amountToCents(result.order.amount);
+    t.orders += 1;
+    totals.set(start, t);
+  }
+  return totals;
+}
+
+const toCents = (x: unknown) => Math.round(Number(x) * 100);
+
+/** Every point of the hot path's measurements, as comparable text rows (sorted). */
+export async function dumpHotPath(influx: InfluxConfig): Promise<Record<string, string[]>> {
+  const dump: Record<string, string[]> = {};
+  for (const measurement of ["order_window", "order_window_by_country", "order_window_by_category", "order_anomaly"]) {
+    const rows = seriesRows(await influxQuery(influx, `SELECT * FROM "${measurement}"`, 30_000));
+    dump[measurement] = rows.map((r) => JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k]]))).sort();
+  }
+  return dump;
+}
+
+export interface HotPathTotals {
+  /** On-time values per window (summed over partitions). */
+  onTime: Map<number, MinuteTotals>;
+  late: Map<number, MinuteTotals>;
+  duplicate: Map<number, MinuteTotals>;
+  /** Windows with a partial (final = 0) value left for some partition. */
+  openWindows: number;
+}
+
+export async function hotPathTotals(influx: InfluxConfig, windowSizeMs: number): Promise<HotPathTotals> {
+  const add = (m: Map<number, MinuteTotals>, start: number, cents: number, orders: number) => {
+    const t = m.get(start) ?? { revenueCents: 0, orders: 0 };
+    t.revenueCents += cents;
+    t.orders += orders;
+    m.set(start, t);
+  };
+  const onTime = new Map<number, MinuteTotals>();
+  let openWindows = 0;
+  for (const r of seriesRows(await influxQuery(influx, `SELECT "revenue","orders","final" FROM "order_window"`, 30_000))) {
+    add(onTime, Number(r.time), toCents(r.revenue), Number(r.orders));
+    if (Number(r.final) !== 1) openWindows++;
+  }
+  const late = new Map<number, MinuteTotals>();
+  const duplicate = new Map<number, MinuteTotals>();
+  for (const r of seriesRows(await influxQuery(influx, `SELECT "revenue","orders","kind" FROM "order_anomaly"`, 30_000))) {
+    add(r.kind === "late" ? late : duplicate, windowStartOf(Number(r.time), windowSizeMs), toCents(r.revenue), Number(r.orders));
+  }
+  return { onTime, late, duplicate, openWindows };
+}
+
+export function sumOrders(m: Map<number, MinuteTotals>): number {
+  return [...m.values()].reduce((s, t) => s + t.orders, 0);
+}

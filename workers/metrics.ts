@@ -1,0 +1,325 @@
+/**
+ * `npm run worker:metrics`: the hot path. Consumes `<topic>` in group
+ * `orderpulse-metrics`, feeds valid orders through one WindowEngine per
+ * partition, writes window values and anomalies to InfluxDB and to
+ * `<topic>.metrics`, dead-letters invalid messages to `<topic>.dlq`, and commits
+ * each partition's engine commit point (offset + metadata) only after everything
+ * it released is durably written. A restart replays from there and gives what an
+ * uninterrupted run gives.
+ */
+import type { Consumer, EachBatchPayload, Kafka, Message, Producer } from "kafkajs";
+import type { Logger } from "pino";
+import { Counter, Gauge } from "prom-client";
+import { influxBufferEnvSchema, influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type WindowConfig } from "../lib/config.ts";
+import { dlqHeaders } from "../lib/dlq.ts";
+import { anomalyPoint, pipelinePoint, windowPoints, type InfluxPoint } from "../lib/influx-points.ts";
+import { windowMessageOf } from "../lib/metrics-message.ts";
+import { decodeOrder } from "../lib/order.ts";
+import { CommitMetadataError, WindowEngine, type CommitPoint } from "../lib/window-engine.ts";
+import { configOrExit, loadEnv } from "./shared/env.ts";
+import { createRegistry, serveHealth } from "./shared/health.ts";
+import { InfluxSink } from "./shared/influx-sink.ts";
+import { COMPRESSION, createKafka, openConsumer, openProducer } from "./shared/kafka.ts";
+import { createLogger } from "./shared/log.ts";
+import { PartitionState } from "./metrics/partition-state.ts";
+
+export const GROUP_ID = "orderpulse-metrics";
+const PIPELINE_SAMPLE_MS = 5_000;
+const SHUTDOWN_MS = 10_000;
+
+function createMetrics(registry: ReturnType<typeof createRegistry>) {
+  const labelNames = ["partition"] as const;
+  return {
+    consumed: new Counter({ name: "orderpulse_consumed_total", help: "messages consumed", labelNames, registers: [registry] }),
+    invalid: new Counter({ name: "orderpulse_invalid_total", help: "invalid messages sent to the dead-letter topic", labelNames, registers: [registry] }),
+    duplicates: new Counter({ name: "orderpulse_duplicates_total", help: "duplicate orders (not counted in windows)", labelNames, registers: [registry] }),
+    late: new Counter({ name: "orderpulse_late_total", help: "late orders (not counted in windows)", labelNames, registers: [registry] }),
+    lag: new Gauge({ name: "orderpulse_lag", help: "messages waiting in Kafka", labelNames, registers: [registry] }),
+    watermark: new Gauge({ name: "orderpulse_watermark_ms", help: "partition watermark, epoch ms", labelNames, registers: [registry] }),
+    emits: new Counter({ name: "orderpulse_window_emits_total", help: "window values emitted", labelNames: ["final"], registers: [registry] }),
+    writeErrors: new Gauge({ name: "orderpulse_influx_write_errors", help: "failed InfluxDB writes since start", registers: [registry] }),
+    buffered: new Gauge({ name: "orderpulse_buffered_points", help: "points waiting for InfluxDB", registers: [registry] }),
+    gaps: new Counter({ name: "orderpulse_offset_gaps_total", help: "offset gaps: data removed before it was read", labelNames, registers: [registry] }),
+    missed: new Counter({ name: "orderpulse_missed_messages_total", help: "messages removed before they were read", labelNames, registers: [registry] }),
+    blocked: new Counter({ name: "orderpulse_blocked_emits_total", help: "emits held back because commit metadata would not fit", labelNames, registers: [registry] }),
+  };
+}
+
+export class MetricsWorker {
+  private readonly partitions = new Map<number, PartitionState>();
+  private readonly pendingCommits = new Map<number, CommitPoint>();
+  private pendingMessages: Message[] = [];
+  private consumer!: Consumer;
+  private producer!: Producer;
+  private paused = false;
+  private emitTimer: NodeJS.Timeout | undefined;
+  private emitting: Promise<void> | undefined;
+  private lastSampleAt = 0;
+  lastProgressAt = Date.now();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly config: KafkaConfig,
+    private readonly windows: WindowConfig,
+    private readonly sink: InfluxSink,
+    private readonly log: Logger,
+    private readonly metrics: ReturnType<typeof createMetrics>,
+  ) {}
+
+  get totalLag(): number {
+    let lag = 0;
+    for (const state of this.partitions.values()) lag += state.lag;
+    return lag;
+  }
+
+  async start(): Promise<void> {
+    await this.sink.init();
+    this.producer = await openProducer(this.kafka, this.config, [this.config.dlqTopic, this.config.metricsTopic], { idempotent: false });
+    this.consumer = await openConsumer(this.kafka, this.config, GROUP_ID, [this.config.topic]);
+    // After any rebalance kafkajs fetches from the committed offsets again: rebuild engines from their commit metadata.
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.partitions.clear();
+      this.pendingCommits.clear();
+      this.log.info({ assignment: payload.memberAssignment }, "partitions assigned");
+    });
+    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) });
+    this.emitTimer = setInterval(() => void this.emitCycle(), this.windows.emitIntervalMs);
+  }
+
+  /** The engine for a partition, resumed from its committed offset and metadata when there is one. */
+  private async stateFor(partition: number): Promise<PartitionState> {
+    const existing = this.partitions.get(partition);
+    if (existing) return existing;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const [committed] = await admin.fetchOffsets({ groupId: GROUP_ID, topics: [this.config.topic] }).finally(() => admin.disconnect());
+    const entry = committed?.partitions.find((p) => p.partition === partition);
+    const offset = entry && Number(entry.offset) >= 0 ? Number(entry.offset) : 0;
+    let engine = new WindowEngine(partition, this.windows);
+    if (entry?.metadata) {
+      try {
+        engine = WindowEngine.resume(partition, this.windows, entry.metadata);
+      } catch (error) {
+        if (!(error instanceof CommitMetadataError)) throw error;
+        // Exact resume is impossible (e.g. WINDOW_SIZE changed): say so loudly, then start afresh from the committed offset.
+        this.log.error({ topic: this.config.topic, partition, offset, err: error.message }, "cannot resume from commit metadata; windows around the restart may be inexact");
+      }
+    }
+    const state = new PartitionState(partition, engine, offset, Date.now());
+    this.partitions.set(partition, state);
+    this.log.info({ partition, offset, resumed: Boolean(entry?.metadata) }, "partition ready");
+    return state;
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    if (this.sink.full) {
+      this.pause();
+      return; // nothing resolved: these messages are fetched again after resume
+    }
+    const state = await this.stateFor(partition);
+    state.highWatermark = Number(batch.highWatermark);
+    const first = Number(batch.firstOffset() ?? state.nextExpectedOffset);
+    if (first !== state.nextExpectedOffset && !state.sought && state.lastProcessedOffset < 0) {
+      // kafkajs starts where it left off, or at the log start; the engine must start at its resume offset.
+      state.sought = true;
+      this.consumer.seek({ topic, partition, offset: String(state.nextExpectedOffset) });
+      return;
+    }
+    const deadLetters: Message[] = [];
+    let last: string | undefined;
+    try {
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale()) break;
+        const offset = Number(message.offset);
+        if (offset < state.nextExpectedOffset) continue; // already in the engine
+        if (offset > state.nextExpectedOffset) this.reportGap(state, offset);
+        const result = decodeOrder(message.value, Number(message.timestamp), this.windows.maxEventSkewMs);
+        if (result.ok) {
+          const kind = state.engine.ingest({ offset, order: result.order });
+          if (kind === "late") {
+            state.late++;
+            this.metrics.late.inc({ partition });
+          } else if (kind === "duplicate") {
+            state.duplicates++;
+            this.metrics.duplicates.inc({ partition });
+          }
+        } else {
+          state.invalid++;
+          this.metrics.invalid.inc({ partition });
+          deadLetters.push({
+            key: message.key,
+            value: message.value,
+            headers: dlqHeaders(result.rejection, { topic, partition, offset: message.offset, timestamp: message.timestamp }),
+          });
+        }
+        state.consumed++;
+        this.metrics.consumed.inc({ partition });
+        state.nextExpectedOffset = offset + 1;
+        state.lastProcessedOffset = offset;
+        state.lastRecordAt = Date.now();
+        last = message.offset;
+      }
+      // At least once: a replay may dead-letter a message again; its headers name the source offset.
+      if (deadLetters.length > 0) await this.producer.send({ topic: this.config.dlqTopic, messages: deadLetters, compression: COMPRESSION, acks: -1 });
+    } catch (error) {
+      // The engine has seen records Kafka will deliver again: rebuild it from the last commit.
+      this.partitions.delete(partition);
+      this.pendingCommits.delete(partition);
+      throw error;
+    }
+    if (last !== undefined) resolveOffset(last);
+    this.lastProgressAt = Date.now();
+    this.metrics.lag.set({ partition }, state.lag);
+    await heartbeat();
+  }
+
+  private reportGap(state: PartitionState, offset: number): void {
+    const missed = offset - state.nextExpectedOffset;
+    state.offsetGaps++;
+    state.missedMessages += missed;
+    this.metrics.gaps.inc({ partition: state.partition });
+    this.metrics.missed.inc({ partition: state.partition }, missed);
+    this.log.error(
+      { topic: this.config.topic, partition: state.partition, expected: state.nextExpectedOffset, got: offset, missed },
+      `OFFSET GAP: ${missed} messages of ${this.config.topic}/${state.partition} were removed (retention) before the metrics worker read them`,
+    );
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.consumer.pause([{ topic: this.config.topic }]);
+    this.log.warn({ buffered: this.sink.buffered }, "InfluxDB is behind: pausing consumption until the buffer drains");
+  }
+
+  private resumeIfDrained(): void {
+    if (!this.paused || this.sink.buffered > this.sink.maxBufferedPoints / 2) return;
+    this.paused = false;
+    this.consumer.resume([{ topic: this.config.topic }]);
+    this.log.info("resuming consumption");
+  }
+
+  /** One emit cycle at a time: idle ticks, emit, write, publish, then commit what is durable. */
+  emitCycle(): Promise<void> {
+    this.emitting ??= this.runEmitCycle().finally(() => (this.emitting = undefined));
+    return this.emitting;
+  }
+
+  private async runEmitCycle(): Promise<void> {
+    const now = Date.now();
+    const points: InfluxPoint[] = [];
+    for (const state of this.partitions.values()) {
+      if (!this.paused && state.lag === 0 && now - state.lastRecordAt >= this.windows.idleTimeoutMs) state.engine.idleAdvance(now - state.lastRecordAt);
+      const result = state.engine.emit();
+      if (result.blocked) this.metrics.blocked.inc({ partition: state.partition });
+      for (const w of result.windows) {
+        points.push(...windowPoints(w));
+        this.pendingMessages.push({ key: String(state.partition), value: JSON.stringify(windowMessageOf(w)) });
+        this.metrics.emits.inc({ final: String(w.final) });
+      }
+      for (const a of result.anomalies) points.push(anomalyPoint(a, this.windows.windowSizeMs));
+      const watermark = state.engine.stats().watermark;
+      if (watermark !== null && watermark !== state.lastPublishedWatermark && !result.blocked) {
+        this.pendingMessages.push({ key: String(state.partition), value: JSON.stringify({ type: "watermark", partition: state.partition, watermark }) });
+        state.lastPublishedWatermark = watermark;
+        this.metrics.watermark.set({ partition: state.partition }, watermark);
+      }
+      if (result.commit) this.pendingCommits.set(state.partition, result.commit);
+    }
+    if (now - this.lastSampleAt >= PIPELINE_SAMPLE_MS) {
+      this.lastSampleAt = now;
+      for (const s of this.partitions.values()) {
+        points.push(pipelinePoint({ worker: "metrics", partition: s.partition, at: now, lag: s.lag, watermark: s.engine.stats().watermark, consumed: s.consumed, invalid: s.invalid, late: s.late, duplicates: s.duplicates, offsetGaps: s.offsetGaps, missedMessages: s.missedMessages, bufferedPoints: this.sink.buffered }));
+      }
+    }
+    this.sink.enqueue(points);
+    const written = await this.sink.flush();
+    this.metrics.buffered.set(this.sink.buffered);
+    this.metrics.writeErrors.set(this.sink.writeErrors);
+    if (this.sink.full) this.pause();
+    else this.resumeIfDrained();
+    const published = await this.publishPending();
+    if (written && published) await this.commitPending();
+    if (this.totalLag === 0) this.lastProgressAt = Date.now();
+  }
+
+  private async publishPending(): Promise<boolean> {
+    if (this.pendingMessages.length === 0) return true;
+    const messages = this.pendingMessages;
+    try {
+      await this.producer.send({ topic: this.config.metricsTopic, messages, compression: COMPRESSION, acks: -1 });
+      this.pendingMessages = this.pendingMessages.slice(messages.length);
+      return true;
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message, pending: messages.length }, "publishing window values failed; retrying next cycle");
+      return false;
+    }
+  }
+
+  private async commitPending(): Promise<void> {
+    if (this.pendingCommits.size === 0) return;
+    const commits = [...this.pendingCommits].map(([partition, c]) => ({ topic: this.config.topic, partition, offset: String(c.offset), metadata: c.metadata }));
+    this.pendingCommits.clear();
+    try {
+      await this.consumer.commitOffsets(commits);
+    } catch (error) {
+      // A rebalance took the partitions: their new owner resumes from the previous commit, which is still exact.
+      this.log.warn({ err: (error as Error).message }, "commit failed");
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.emitTimer);
+    await this.consumer?.stop();
+    await this.emitting;
+    await this.emitCycle();
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const kafkaConfig = configOrExit(kafkaEnvSchema, env);
+  const windows = configOrExit(windowEnvSchema, env);
+  const influx = configOrExit(influxEnvSchema, env);
+  const ports = configOrExit(portsEnvSchema, env);
+  const { bufferPoints } = configOrExit(influxBufferEnvSchema, env);
+  const log = createLogger("metrics");
+  const registry = createRegistry("metrics");
+  const sink = new InfluxSink(influx, { maxBufferedPoints: bufferPoints, log });
+  const worker = new MetricsWorker(createKafka(kafkaConfig, "orderpulse-metrics", log), kafkaConfig, windows, sink, log, createMetrics(registry));
+  if (ports.healthPort !== undefined) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => worker.lastProgressAt, lag: () => worker.totalLag }, log);
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    log.info("stopping: final emit, flush and commit");
+    const timer = setTimeout(() => {
+      log.error("shutdown took longer than 10 s; exiting (the next start replays from the last commit)");
+      process.exit(1);
+    }, SHUTDOWN_MS);
+    worker.stop().then(
+      () => {
+        clearTimeout(timer);
+        process.exit(0);
+      },
+      (error: Error) => {
+        log.error({ err: error.message }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+  await worker.start();
+  log.info({ topic: kafkaConfig.topic, influx: influx.url }, "metrics worker running");
+}
+
+if (process.argv[1]?.endsWith("metrics.ts")) {
+  main().catch((error: Error) => {
+    console.error(`metrics: ${error.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,36 @@
+import { WindowEngine } from "../../lib/window-engine.ts";
+
+/** What the worker knows of one assigned partition besides its engine. */
+export class PartitionState {
+  /** Offset the next message should have; a larger one means data was removed before we read it. */
+  nextExpectedOffset: number;
+  lastProcessedOffset = -1;
+  /** Log end offset as of the last fetch. */
+  highWatermark = 0;
+  /** Wall-clock ms when the last record was received (idle advancement counts from it). */
+  lastRecordAt: number;
+  /** Set once we asked the consumer to seek to the resume offset, so a later mismatch is a real gap. */
+  sought = false;
+  consumed = 0;
+  invalid = 0;
+  late = 0;
+  duplicates = 0;
+  offsetGaps = 0;
+  missedMessages = 0;
+  lastPublishedWatermark: number | null = null;
+
+  constructor(
+    readonly partition: number,
+    readonly engine: WindowEngine,
+    /** The offset this engine expects to replay from. */
+    readonly resumeOffset: number,
+    now: number,
+  ) {
+    this.nextExpectedOffset = resumeOffset;
+    this.lastRecordAt = now;
+  }
+
+  get lag(): number {
+    return Math.max(0, this.highWatermark - (this.lastProcessedOffset + 1));
+  }
+}
