@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, influxEnvSchema, kafkaEnvSchema, readConfig, windowEnvSchema } from "./config.ts";
+import { ConfigError, influxEnvSchema, kafkaEnvSchema, portsEnvSchema, readConfig, windowEnvSchema } from "./config.ts";
 
 describe("readConfig", () => {
   it("applies the documented defaults", () => {
@@ -21,6 +21,12 @@ describe("readConfig", () => {
     expect(() => readConfig(kafkaEnvSchema, {})).toThrow(/KAFKA_BROKERS/);
     expect(() => readConfig(kafkaEnvSchema, { KAFKA_BROKERS: "a:1", KAFKA_SASL_MECHANISM: "plain" })).toThrow(/KAFKA_SASL_PASSWORD/);
     expect(() => readConfig(windowEnvSchema, { WINDOW_SIZE: "7s" })).toThrow(/WINDOW_SIZE: must be at least 1s and divide a day/);
+  });
+
+  it("starts a health server only where HEALTH_PORT is set", () => {
+    expect(readConfig(portsEnvSchema, {})).toEqual({ feedPort: 3001, healthPort: undefined, webPort: 3000 });
+    expect(readConfig(portsEnvSchema, { HEALTH_PORT: "0" }).healthPort).toBe(0);
+    expect(() => readConfig(portsEnvSchema, { FEED_PORT: "70000" })).toThrow(/FEED_PORT/);
   });
 
   it("tells InfluxDB 1.x from 2.x", () => {

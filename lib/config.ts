@@ -30,7 +30,7 @@ const bool = (fallback: boolean) =>
     .optional()
     .transform((v) => (v === undefined ? fallback : ["true", "1", "yes"].includes(v)));
 
-const port = (fallback: number, min = 1) => z.coerce.number().int().min(min).max(65_535).default(fallback);
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback);
 
 const topicName = z.string().regex(/^[a-zA-Z0-9._-]{1,200}$/, "a Kafka topic name ([a-zA-Z0-9._-])");
 
@@ -144,7 +144,7 @@ export const lakeEnvSchema = z
 export type LakeConfig = z.output<typeof lakeEnvSchema>;
 
 export const portsEnvSchema = z
-  .object({ FEED_PORT: port(3001), HEALTH_PORT: port(9464, 0).optional(), PORT: port(3000) })
+  .object({ FEED_PORT: port(3001), HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).optional(), PORT: port(3000) })
   // HEALTH_PORT unset: no health server; 0: any free port (logged).
   .transform((env) => ({ feedPort: env.FEED_PORT, healthPort: env.HEALTH_PORT, webPort: env.PORT }));
 export type PortsConfig = z.output<typeof portsEnvSchema>;

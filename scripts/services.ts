@@ -92,7 +92,7 @@ async function stopProcess(pid: number, name: string): Promise<void> {
   process.kill(pid, "SIGKILL");
 }
 
-function freePort(preferred: number): Promise<number> {
+export function freePort(preferred = 0): Promise<number> {
   const tryPort = (port: number) =>
     new Promise<number | undefined>((res) => {
       const server = createServer();

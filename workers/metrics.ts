@@ -7,7 +7,7 @@
  * it released is durably written. A restart replays from there and gives what an
  * uninterrupted run gives.
  */
-import type { Consumer, EachBatchPayload, Kafka, Message, Producer } from "kafkajs";
+import type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer } from "kafkajs";
 import type { Logger } from "pino";
 import { Counter, Gauge } from "prom-client";
 import { influxBufferEnvSchema, influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type WindowConfig } from "../lib/config.ts";
@@ -51,6 +51,7 @@ export class MetricsWorker {
   private pendingMessages: Message[] = [];
   private consumer!: Consumer;
   private producer!: Producer;
+  private admin!: Admin;
   private paused = false;
   private emitTimer: NodeJS.Timeout | undefined;
   private emitting: Promise<void> | undefined;
@@ -75,6 +76,8 @@ export class MetricsWorker {
   async start(): Promise<void> {
     await this.sink.init();
     this.producer = await openProducer(this.kafka, this.config, [this.config.dlqTopic, this.config.metricsTopic], { idempotent: false });
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
     this.consumer = await openConsumer(this.kafka, this.config, GROUP_ID, [this.config.topic]);
     // After any rebalance kafkajs fetches from the committed offsets again: rebuild engines from their commit metadata.
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -90,9 +93,7 @@ export class MetricsWorker {
   private async stateFor(partition: number): Promise<PartitionState> {
     const existing = this.partitions.get(partition);
     if (existing) return existing;
-    const admin = this.kafka.admin();
-    await admin.connect();
-    const [committed] = await admin.fetchOffsets({ groupId: GROUP_ID, topics: [this.config.topic] }).finally(() => admin.disconnect());
+    const [committed] = await this.admin.fetchOffsets({ groupId: GROUP_ID, topics: [this.config.topic] });
     const entry = committed?.partitions.find((p) => p.partition === partition);
     const offset = entry && Number(entry.offset) >= 0 ? Number(entry.offset) : 0;
     let engine = new WindowEngine(partition, this.windows);
@@ -229,6 +230,7 @@ export class MetricsWorker {
     }
     if (now - this.lastSampleAt >= PIPELINE_SAMPLE_MS) {
       this.lastSampleAt = now;
+      await this.refreshLag();
       for (const s of this.partitions.values()) {
         points.push(pipelinePoint({ worker: "metrics", partition: s.partition, at: now, lag: s.lag, watermark: s.engine.stats().watermark, consumed: s.consumed, invalid: s.invalid, late: s.late, duplicates: s.duplicates, offsetGaps: s.offsetGaps, missedMessages: s.missedMessages, bufferedPoints: this.sink.buffered }));
       }
@@ -242,6 +244,21 @@ export class MetricsWorker {
     const published = await this.publishPending();
     if (written && published) await this.commitPending();
     if (this.totalLag === 0) this.lastProgressAt = Date.now();
+  }
+
+  /** Log end offsets from the broker: fetches stop while paused, so lag must not come from the last batch alone. */
+  private async refreshLag(): Promise<void> {
+    try {
+      for (const { partition, high } of await this.admin.fetchTopicOffsets(this.config.topic)) {
+        const state = this.partitions.get(partition);
+        if (state) {
+          state.highWatermark = Math.max(state.highWatermark, Number(high));
+          this.metrics.lag.set({ partition }, state.lag);
+        }
+      }
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, "could not read log end offsets");
+    }
   }
 
   private async publishPending(): Promise<boolean> {
@@ -276,6 +293,7 @@ export class MetricsWorker {
     await this.emitCycle();
     await this.consumer?.disconnect();
     await this.producer?.disconnect();
+    await this.admin?.disconnect();
   }
 }
 
