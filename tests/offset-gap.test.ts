@@ -1,0 +1,42 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { Kafka, logLevel } from "kafkajs";
+import { freePort, startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { influxQuery, seriesRows } from "../workers/shared/influx-reader.ts";
+import { runScript, servicesEnv, tempDir } from "./support/processes.ts";
+import { waitFor, WorkerProcess } from "./support/workers.ts";
+
+let broker: BrokerInfo | undefined;
+let worker: WorkerProcess | undefined;
+afterAll(async () => {
+  if (worker?.child.exitCode === null) await worker.kill("SIGKILL");
+  if (broker) await stopBroker(broker);
+});
+
+describe("offset gaps", () => {
+  it("reports data removed by retention before it was read: log line, metric and pipeline point", async () => {
+    // The dev broker keeps about 5 MiB per partition: 200k orders on one partition push the oldest out.
+    broker = await startBroker({ dir: tempDir("gap"), topics: { orders: 1, "orders.dlq": 1, "orders.metrics": 1 } });
+    const run = await runScript("workers/simulator.ts", ["--rate", "0", "--count", "200000", "--seed", "4"], { KAFKA_BROKERS: broker.bootstrap });
+    expect(run.code, run.stderr).toBe(0);
+    const admin = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const [offsets] = await admin.fetchTopicOffsets("orders");
+    await admin.disconnect();
+    const removed = Number(offsets!.low);
+    expect(removed).toBeGreaterThan(0);
+
+    const influx = { version: 1 as const, url: servicesEnv().INFLUX_URL!, database: `gap_${Date.now()}` };
+    const healthPort = await freePort();
+    worker = new WorkerProcess("workers/metrics.ts", { KAFKA_BROKERS: broker.bootstrap, INFLUX_URL: influx.url, INFLUX_DB: influx.database, HEALTH_PORT: String(healthPort), KAFKA_SESSION_TIMEOUT: "6s" });
+    await worker.waitForOutput(/OFFSET GAP/, 90_000);
+    expect(worker.output).toContain(`"expected":0,"got":${removed},"missed":${removed}`);
+    const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`orderpulse_missed_messages_total\\{partition="0",worker="metrics"\\} ${removed}\\b`));
+    const point = await waitFor("a pipeline point with the gap", async () => {
+      const rows = seriesRows(await influxQuery(influx, `SELECT last("missed_messages") AS missed, last("offset_gaps") AS gaps FROM "pipeline" WHERE "partition" = '0'`));
+      return rows[0] && Number(rows[0].missed) === removed ? rows[0] : undefined;
+    }, 30_000);
+    expect(point.gaps).toBe(1);
+    expect(await worker.kill("SIGTERM")).toBe(0);
+  });
+});
