@@ -288,9 +288,12 @@ export class MetricsWorker {
 
   async stop(): Promise<void> {
     clearInterval(this.emitTimer);
-    await this.consumer?.stop();
+    // Commit while still a group member: pause, let the running cycle finish, then a last emit, flush and commit.
+    if (this.consumer) this.consumer.pause([{ topic: this.config.topic }]);
+    this.paused = true;
     await this.emitting;
     await this.emitCycle();
+    await this.consumer?.stop();
     await this.consumer?.disconnect();
     await this.producer?.disconnect();
     await this.admin?.disconnect();
