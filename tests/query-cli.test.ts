@@ -1,0 +1,106 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeLakeFixture, type FixtureMessage } from "./support/batch-lake.ts";
+import { ROOT, runScript, tempDir } from "./support/processes.ts";
+
+describe("query CLI", () => {
+  let lakeDir: string;
+  let messages: FixtureMessage[];
+  const query = (args: string[]) => runScript("workers/query.ts", args, { LAKE_DIR: lakeDir, BUSINESS_TZ: "UTC" });
+
+  /** Orders per country after de-duplication, from the generator's messages. */
+  function ordersByCountry(): Map<string, number> {
+    const seen = new Set<string>();
+    const counts = new Map<string, number>();
+    for (const m of [...messages].sort((a, b) => a.partition - b.partition || a.offset - b.offset)) {
+      if (!m.decoded.ok || seen.has(m.decoded.order.orderId)) continue;
+      seen.add(m.decoded.order.orderId);
+      counts.set(m.decoded.order.country, (counts.get(m.decoded.order.country) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  beforeAll(async () => {
+    lakeDir = tempDir("query-cli");
+    messages = await writeLakeFixture({ lakeDir, seed: 5, count: 3_000, startMs: Date.parse("2026-11-20T10:00:00Z"), partitions: 3, ratePerSecond: 2 });
+  });
+  afterAll(async () => {
+    if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
+  });
+
+  const SQL = "SELECT country, count(*) AS orders FROM orders GROUP BY country ORDER BY orders DESC, country LIMIT 3";
+
+  it("prints an aligned table with a row count", async () => {
+    const run = await query([SQL]);
+    expect(run.code, run.stderr).toBe(0);
+    const top = [...ordersByCountry()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3);
+    const width = Math.max(7, ...top.map(([c]) => c.length));
+    const numbers = Math.max(6, ...top.map(([, n]) => String(n).length));
+    expect(run.stdout).toBe(
+      [
+        `${"country".padEnd(width)} | ${"orders".padStart(numbers)}`,
+        `${"-".repeat(width)}-+-${"-".repeat(numbers)}`,
+        ...top.map(([country, n]) => `${country.padEnd(width)} | ${String(n).padStart(numbers)}`),
+        "(3 rows)",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("prints CSV with --csv, and says on stderr when --max-rows cut it off", async () => {
+    const run = await query(["--csv", "--max-rows", "2", "SELECT country, count(*) AS orders FROM orders GROUP BY country ORDER BY orders DESC, country"]);
+    expect(run.code, run.stderr).toBe(0);
+    const top = [...ordersByCountry()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 2);
+    expect(run.stdout).toBe(`country,orders\n${top.map(([c, n]) => `${c},${n}`).join("\n")}\n`);
+    expect(run.stderr).toMatch(/output cut off after 2 rows \(--max-rows 2\)/);
+
+    const table = await query(["--max-rows", "1", "SELECT * FROM range(5)"]);
+    expect(table.stdout).toMatch(/\(1 row; more were cut off by --max-rows 1\)\n$/);
+  });
+
+  it("reads the query from stdin with -", () => {
+    const run = spawnSync(join(ROOT, "node_modules/.bin/tsx"), [join(ROOT, "workers/query.ts"), "--csv", "-"], {
+      cwd: ROOT,
+      env: { ...process.env, LAKE_DIR: lakeDir },
+      input: "SELECT count(*) AS orders\nFROM orders",
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toBe(`orders\n${[...ordersByCountry().values()].reduce((a, b) => a + b, 0)}\n`);
+  });
+
+  it("refuses a hostile query with a readable message and a non-zero exit, and writes nothing", async () => {
+    const target = join(lakeDir, "..", `stolen-${process.pid}.csv`);
+    const copy = await query([`COPY orders TO '${target}'`]);
+    expect(copy.code).toBe(1);
+    expect(copy.stderr.trim()).toMatch(/^query refused: only SELECT queries are allowed/);
+    expect(copy.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    expect(existsSync(target)).toBe(false);
+
+    const read = await query(["SELECT * FROM read_csv('/etc/passwd')"]);
+    expect(read.code).toBe(1);
+    expect(read.stderr).toMatch(/query refused: table function read_csv is not allowed/);
+  });
+
+  it("reports a failing query (syntax, unknown column) with DuckDB's message", async () => {
+    const syntax = await query(["SELEC 1"]);
+    expect(syntax.code).toBe(1);
+    expect(syntax.stderr).toMatch(/query failed: .*syntax error/i);
+    const column = await query(["SELECT no_such_column FROM orders"]);
+    expect(column.code).toBe(1);
+    expect(column.stderr).toMatch(/query failed: .*no_such_column/);
+  });
+
+  it("exits 2 on bad arguments", async () => {
+    const run = await query(["--max-rows", "lots", "SELECT 1"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--max-rows.*expected a whole number/);
+    const timeout = await query(["--timeout", "soon", "SELECT 1"]);
+    expect(timeout.code).toBe(2);
+    expect(timeout.stderr).toMatch(/not a duration/);
+  });
+});

@@ -1,0 +1,49 @@
+/**
+ * What InfluxDB holds for a range, per window start and partition, read with
+ * InfluxQL (InfluxDB 1.x and 2.x alike): the `order_window` points' revenue,
+ * orders, items and customers, and the `order_anomaly` points summed per kind.
+ * Anomaly points are read one by one and summed here in cents, so the sum is
+ * exact (a float sum() in InfluxDB could be off by a rounding error).
+ * The range is read a day at a time to keep responses bounded.
+ */
+import { MEASUREMENTS } from "../../lib/influx-points.ts";
+import { MinuteTableBuilder, type MinuteTable, type TimeRange } from "../../lib/reconcile.ts";
+import { windowStartOf } from "../../lib/window-engine.ts";
+import type { InfluxConfig } from "../../lib/config.ts";
+import { influxQuery, seriesRows } from "../shared/influx-reader.ts";
+
+const SLICE_MS = 86_400_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A count as stored (an integer field), or null when the point has no such field. */
+const count = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? value : null);
+/** Money as stored (a float rounded to the cent) in cents, or null. */
+const cents = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? Math.round(value * 100) : null);
+
+export async function readActualMinutes(config: InfluxConfig, range: TimeRange, windowSizeMs: number): Promise<MinuteTable> {
+  const builder = new MinuteTableBuilder();
+  for (let from = range.fromMs; from < range.toMs; from += SLICE_MS) {
+    const to = Math.min(range.toMs, from + SLICE_MS);
+    const where = `time >= '${iso(from)}' AND time < '${iso(to)}'`;
+    const windows = await influxQuery(
+      config,
+      `SELECT "revenue", "orders", "items", "customers" FROM "${MEASUREMENTS.window}" WHERE ${where} GROUP BY "partition"`,
+      60_000,
+    );
+    for (const row of seriesRows(windows)) {
+      builder.setWindow(Number(row.time), Number(row.partition), {
+        revenue: cents(row.revenue),
+        orders: count(row.orders),
+        items: count(row.items),
+        customers: count(row.customers),
+      });
+    }
+    const anomalies = await influxQuery(config, `SELECT "orders", "revenue" FROM "${MEASUREMENTS.anomaly}" WHERE ${where} GROUP BY "partition", "kind"`, 60_000);
+    for (const row of seriesRows(anomalies)) {
+      if (row.kind !== "late" && row.kind !== "duplicate") continue;
+      // Times come back in ms; the nanosecond offset inside the window does not move it out.
+      builder.addAnomaly(windowStartOf(Number(row.time), windowSizeMs), Number(row.partition), row.kind, count(row.orders) ?? 0, cents(row.revenue) ?? 0);
+    }
+  }
+  return builder.table();
+}
