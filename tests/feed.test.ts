@@ -3,10 +3,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { freePort, startBroker, stopBroker } from "../scripts/services.ts";
 import { FeedClient } from "./support/feed-client.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";
-import { hotPathTotals, sleep, sumOrders, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
+import { hotPathSettled, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
 
-const WINDOW_MS = 10_000;
-const WINDOW_ENV = { WINDOW_SIZE: "10s", WATERMARK_DELAY: "5s", IDLE_TIMEOUT: "1s", EMIT_INTERVAL: "200ms", KAFKA_SESSION_TIMEOUT: "6s" };
+const WINDOW_MS = TEST_WINDOW_MS;
+const WINDOW_ENV = TEST_WINDOW_ENV;
 const START = Date.parse("2026-11-20T15:00:00Z");
 
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -25,11 +25,7 @@ describe("live feed (socket.io)", () => {
       const run = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "20", "--count", String(count), "--seed", String(seed), "--start", String(start), "--truth", truth, "--duplicates", "0.02", "--out-of-order", "0.1"], env);
       expect(run.code, run.stderr).toBe(0);
     };
-    const settledTotals = (orders: number) =>
-      waitFor("every window final", async () => {
-        const t = await hotPathTotals(influx, WINDOW_MS);
-        return t.openWindows === 0 && sumOrders(t.onTime) + sumOrders(t.late) === orders ? t : undefined;
-      }, 120_000);
+    const settledTotals = (orders: number) => hotPathSettled(influx, orders, []);
 
     await simulate(21, START, 3_000, join(dir, "one.ndjson"));
     const worker = new WorkerProcess("workers/metrics.ts", env);

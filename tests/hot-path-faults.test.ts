@@ -4,10 +4,10 @@ import { freePort, startBroker, startInflux, stopBroker, stopInflux, type Broker
 import { influxQuery, seriesRows } from "../workers/shared/influx-reader.ts";
 import { FeedClient } from "./support/feed-client.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
-import { dumpHotPath, hotPathTotals, sleep, sumOrders, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
+import { dumpHotPath, hotPathSettled, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
 
-const WINDOW_MS = 10_000;
-const WINDOW_ENV = { WINDOW_SIZE: "10s", WATERMARK_DELAY: "5s", IDLE_TIMEOUT: "1s", EMIT_INTERVAL: "200ms", KAFKA_SESSION_TIMEOUT: "6s" };
+const WINDOW_MS = TEST_WINDOW_MS;
+const WINDOW_ENV = TEST_WINDOW_ENV;
 const CHAOS = ["--duplicates", "0.03", "--late", "0.02", "--out-of-order", "0.1", "--malformed", "0.02", "--nulls", "0.03", "--skew", "0.01"];
 const TOPICS = { orders: 4, "orders.dlq": 2, "orders.metrics": 2 };
 
@@ -28,14 +28,6 @@ function worker(script: string, env: Record<string, string | undefined>): Worker
 }
 type Influx = { version: 1; url: string; database: string };
 
-async function settled(config: Influx, expectedOrders: number, workers: WorkerProcess[]) {
-  return waitFor("every window final in InfluxDB", async () => {
-    if (workers.every((w) => w.child.exitCode !== null)) throw new Error(`the worker exited:\n${workers.map((w) => w.output.slice(-1500)).join("\n")}`);
-    const totals = await hotPathTotals(config, WINDOW_MS);
-    return totals.openWindows === 0 && sumOrders(totals.onTime) + sumOrders(totals.late) === expectedOrders ? totals : undefined;
-  }, 150_000);
-}
-
 describe("hot path under faults", () => {
   it("two metrics workers, one killed midway: feed totals and InfluxDB equal a single-worker run", async () => {
     const dir = tempDir("two-workers");
@@ -52,7 +44,7 @@ describe("hot path under faults", () => {
 
     const reference: Influx = { version: 1, url: shared.INFLUX_URL!, database: `two_ref_${Date.now()}` };
     const single = worker("workers/metrics.ts", { KAFKA_BROKERS: a.bootstrap, INFLUX_URL: reference.url, INFLUX_DB: reference.database, ...WINDOW_ENV });
-    const referenceTotals = await settled(reference, expectedOrders, [single]);
+    const referenceTotals = await hotPathSettled(reference, expectedOrders, [single]);
     await single.kill("SIGTERM");
 
     const target: Influx = { version: 1, url: shared.INFLUX_URL!, database: `two_${Date.now()}` };
@@ -67,7 +59,7 @@ describe("hot path under faults", () => {
     await w1.waitForOutput(/partition ready/);
     await sleep(2_000 + Math.random() * 2_000);
     await w1.kill("SIGKILL");
-    await settled(target, expectedOrders, [w2]);
+    await hotPathSettled(target, expectedOrders, [w2]);
 
     expect(await dumpHotPath(target)).toEqual(await dumpHotPath(reference));
     // The feed sees the same totals, every window final.
@@ -112,7 +104,7 @@ describe("hot path under faults", () => {
     const run = await simulation;
     expect(run.code, run.stderr).toBe(0);
     const expected = truthByWindow(truth, WINDOW_MS);
-    const totals = await settled(config, sumOrders(expected), [w]);
+    const totals = await hotPathSettled(config, sumOrders(expected), [w]);
     for (const [start, t] of expected) {
       const onTime = totals.onTime.get(start) ?? { revenueCents: 0, orders: 0 };
       const late = totals.late.get(start) ?? { revenueCents: 0, orders: 0 };

@@ -4,11 +4,10 @@ import { Kafka, logLevel } from "kafkajs";
 import { dlqSourceKey } from "../lib/dlq.ts";
 import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
-import { dumpHotPath, hotPathTotals, sleep, sumOrders, truthByWindow, waitFor, WorkerProcess, type MinuteTotals } from "./support/workers.ts";
+import { dumpHotPath, hotPathSettled, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess, type MinuteTotals } from "./support/workers.ts";
 
-const WINDOW_MS = 10_000;
-// Short windows and delays keep the test quick; the code path is the one 1-minute windows take.
-const WINDOW_ENV = { WINDOW_SIZE: "10s", WATERMARK_DELAY: "5s", IDLE_TIMEOUT: "1s", EMIT_INTERVAL: "200ms", KAFKA_SESSION_TIMEOUT: "6s" };
+const WINDOW_MS = TEST_WINDOW_MS;
+const WINDOW_ENV = TEST_WINDOW_ENV;
 const CHAOS = ["--duplicates", "0.04", "--late", "0.03", "--out-of-order", "0.15", "--malformed", "0.03", "--nulls", "0.05", "--skew", "0.02"];
 const START = "2026-11-20T09:00:00.000Z";
 const TOPICS = { orders: 4, "orders.dlq": 2, "orders.metrics": 2 };
@@ -44,16 +43,6 @@ async function simulate(b: BrokerInfo, truthFile: string, count = 6_000) {
   return parseSummary(run.stdout);
 }
 
-/** Waits until every window is final and the totals stop changing. */
-async function settled(config: ReturnType<typeof influxFor>["config"], expectedOrders: number, worker: WorkerProcess) {
-  return waitFor("every window final in InfluxDB", async () => {
-    if (worker.child.exitCode !== null) throw new Error(`the worker exited (${worker.child.exitCode}):\n${worker.output.slice(-2000)}`);
-    const totals = await hotPathTotals(config, WINDOW_MS);
-    const counted = sumOrders(totals.onTime) + sumOrders(totals.late);
-    return totals.openWindows === 0 && counted === expectedOrders ? totals : undefined;
-  }, 120_000);
-}
-
 const cents = (m: Map<number, MinuteTotals>, start: number) => m.get(start) ?? { revenueCents: 0, orders: 0 };
 
 describe("metrics worker (real dev broker, real InfluxDB)", () => {
@@ -67,7 +56,7 @@ describe("metrics worker (real dev broker, real InfluxDB)", () => {
 
     const truth = truthByWindow(truthFile, WINDOW_MS);
     const expectedOrders = sumOrders(truth);
-    const totals = await settled(influx.config, expectedOrders, worker);
+    const totals = await hotPathSettled(influx.config, expectedOrders, [worker]);
     expect(totals.onTime.size).toBeGreaterThan(20);
     for (const [start, t] of truth) {
       const onTime = cents(totals.onTime, start);
@@ -110,7 +99,7 @@ describe("metrics worker (real dev broker, real InfluxDB)", () => {
 
     const reference = influxFor(`hot_ref_${Date.now()}`);
     const uninterrupted = startWorker("workers/metrics.ts", { KAFKA_BROKERS: a.bootstrap, ...reference.env, ...WINDOW_ENV });
-    await settled(reference.config, expectedOrders, uninterrupted);
+    await hotPathSettled(reference.config, expectedOrders, [uninterrupted]);
     await uninterrupted.kill("SIGTERM");
 
     const killed = influxFor(`hot_kill_${Date.now()}`);
@@ -122,7 +111,7 @@ describe("metrics worker (real dev broker, real InfluxDB)", () => {
       expect(await w.kill("SIGKILL")).toBe(null);
     }
     const last = startWorker("workers/metrics.ts", env);
-    await settled(killed.config, expectedOrders, last);
+    await hotPathSettled(killed.config, expectedOrders, [last]);
     await last.kill("SIGTERM");
     expect(last.output).toMatch(/"resumed":true/);
 

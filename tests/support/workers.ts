@@ -121,3 +121,18 @@ export async function hotPathTotals(influx: InfluxConfig, windowSizeMs: number):
 export function sumOrders(m: Map<number, MinuteTotals>): number {
   return [...m.values()].reduce((s, t) => s + t.orders, 0);
 }
+
+export const TEST_WINDOW_MS = 10_000;
+/** Short windows and delays keep integration tests quick; the code path is the one 1-minute windows take. */
+export const TEST_WINDOW_ENV = { WINDOW_SIZE: "10s", WATERMARK_DELAY: "5s", IDLE_TIMEOUT: "1s", EMIT_INTERVAL: "200ms", KAFKA_SESSION_TIMEOUT: "6s" };
+
+/** Waits until every window in InfluxDB is final and on-time + late orders add up to `expectedOrders`; fails fast if every worker died. */
+export function hotPathSettled(influx: InfluxConfig, expectedOrders: number, workers: WorkerProcess[], timeoutMs = 150_000): Promise<HotPathTotals> {
+  return waitFor("every window final in InfluxDB", async () => {
+    if (workers.length > 0 && workers.every((w) => w.child.exitCode !== null)) {
+      throw new Error(`the worker exited:\n${workers.map((w) => w.output.slice(-1500)).join("\n")}`);
+    }
+    const totals = await hotPathTotals(influx, TEST_WINDOW_MS);
+    return totals.openWindows === 0 && sumOrders(totals.onTime) + sumOrders(totals.late) === expectedOrders ? totals : undefined;
+  }, timeoutMs);
+}
