@@ -74,13 +74,20 @@ export interface LakeOrderRow {
   raw: string;
 }
 
+/**
+ * Why a row is in `orders_invalid/`: a decoder rejection, or `offset_gap`, the
+ * lake worker's record of offsets Kafka no longer had when it read the
+ * partition (one row at the first missing offset; `reason` names the range).
+ */
+export type LakeInvalidCode = RejectionCode | "offset_gap";
+
 /** One row per invalid message, in `orders_invalid/…`. */
 export interface LakeInvalidRow {
   kafka_partition: number;
   kafka_offset: number;
   /** The Kafka record timestamp; null when the record has none (Kafka's -1). */
   record_timestamp: number | null;
-  reason_code: RejectionCode;
+  reason_code: LakeInvalidCode;
   reason: string;
   /** The message value, byte for byte (it may not be text); null for a tombstone. */
   raw: Uint8Array | null;

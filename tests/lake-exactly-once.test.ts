@@ -1,0 +1,172 @@
+/**
+ * The lake's exactly-once contract under real crashes: a lake worker killed
+ * with SIGKILL at random moments while it works through a 100k-message backlog
+ * (chaos included), restarted each time, ends with every message in the lake
+ * exactly once, nothing uncommitted and nothing temporary left behind.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Kafka, logLevel } from "kafkajs";
+import { isTemporaryPath } from "../lib/lake-layout.ts";
+import { listLakeFiles, openLake, type Lake } from "../lib/lake-query.ts";
+import { Prng } from "../lib/prng.ts";
+import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { parseSummary, ROOT, runScript, tempDir } from "./support/processes.ts";
+
+const TSX = join(ROOT, "node_modules/.bin/tsx");
+const PARTITIONS = 8;
+const EVENTS = 100_000;
+const KILLS = 5;
+const START = "2026-11-20T09:58:00.000Z"; // late events reach back into hour 09, the rest crosses into hour 10
+const SEED = Number(process.env.LAKE_TEST_SEED ?? Date.now() % 100_000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A lake worker in its own process group, so SIGKILL reaches tsx and the node process it runs. */
+class LakeWorkerProcess {
+  readonly child: ChildProcess;
+  output = "";
+  readonly exited: Promise<number | string>;
+
+  constructor(env: Record<string, string>) {
+    this.child = spawn(TSX, [join(ROOT, "workers/lake.ts")], { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    this.child.stdout!.on("data", (d) => (this.output += d));
+    this.child.stderr!.on("data", (d) => (this.output += d));
+    this.exited = new Promise((resolve) => this.child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
+  }
+
+  async waitForLog(pattern: RegExp, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.output)) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`lake worker exited before logging ${pattern}:\n${this.output.slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`lake worker did not log ${pattern} within ${timeoutMs} ms:\n${this.output.slice(-3000)}`);
+      await sleep(100);
+    }
+  }
+
+  async kill9(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) process.kill(-this.child.pid!, "SIGKILL");
+    await this.exited;
+  }
+}
+
+function temporaryFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((path) => isTemporaryPath(path));
+}
+
+describe("lake worker: exactly once across kill -9", () => {
+  let broker: BrokerInfo;
+  let dir: string;
+  const workers: LakeWorkerProcess[] = [];
+  const lakes: Lake[] = [];
+
+  beforeAll(async () => {
+    dir = tempDir("lake-eo");
+    broker = await startBroker({ dir: join(dir, "broker"), topics: { orders: PARTITIONS, "orders.dlq": 1, "orders.metrics": 1 } });
+  });
+  afterAll(async () => {
+    for (const lake of lakes) lake.close();
+    for (const worker of workers) await worker.kill9();
+    if (broker) await stopBroker(broker);
+  });
+
+  it(`lands ${EVENTS} messages exactly once through ${KILLS} SIGKILLs (seed ${SEED})`, async () => {
+    const lakeDir = join(dir, "lake");
+    const truthFile = join(dir, "truth.ndjson");
+    const kafkaEnv = { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: "orders" };
+    const workerEnv = { ...kafkaEnv, LAKE_DIR: lakeDir, KAFKA_SESSION_TIMEOUT: "6s", LAKE_ROTATE_ROWS: "2000", LAKE_ROTATE_AGE: "1s", LOG_LEVEL: "info" };
+    const prng = new Prng(SEED);
+
+    const simulation = runScript(
+      "workers/simulator.ts",
+      ["--rate", "0", "--count", String(EVENTS), "--seed", String(SEED), "--start", START, "--truth", truthFile,
+        "--malformed", "0.02", "--duplicates", "0.03", "--skew", "0.01", "--late", "0.02", "--out-of-order", "0.05", "--nulls", "0.03"],
+      kafkaEnv,
+      170_000,
+    );
+
+    // Kill moments spread over the backlog: each incarnation runs until the lake holds a random share of it
+    // (and it has committed a flush of its own), then a random few hundred ms more, mid-stream.
+    const shares = Array.from({ length: KILLS }, () => 0.05 + 0.8 * prng.next()).sort((a, b) => a - b);
+    const committed = async () => [...(await listLakeFiles(lakeDir)).markers.values()].reduce((sum, m) => sum + m.nextOffset, 0);
+    const kills: string[] = [];
+    for (const share of shares) {
+      const worker = new LakeWorkerProcess(workerEnv);
+      workers.push(worker);
+      await worker.waitForLog(/"msg":"flushed"/, 60_000);
+      while ((await committed()) < share * EVENTS) {
+        if (worker.child.exitCode !== null) throw new Error(`lake worker exited:\n${worker.output.slice(-3000)}`);
+        await sleep(50);
+      }
+      const delay = prng.int(0, 400);
+      await sleep(delay);
+      await worker.kill9();
+      kills.push(`at ${Math.round(share * 100)}% +${delay}ms: ${await committed()} committed`);
+    }
+    const run = await simulation;
+    expect(run.code, run.stderr).toBe(0);
+    const summary = parseSummary(run.stdout);
+    expect(summary.sent).toBe(EVENTS);
+
+    // The broker kept everything: the earliest offset of every partition is still 0.
+    const admin = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets("orders");
+    await admin.disconnect();
+    expect(offsets.map((o) => o.low)).toEqual(Array(PARTITIONS).fill("0"));
+    const ends = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+    expect([...ends.values()].reduce((a, b) => a + b, 0)).toBe(EVENTS);
+
+    // The last run finishes the backlog, then stops gracefully.
+    const last = new LakeWorkerProcess(workerEnv);
+    workers.push(last);
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const { markers } = await listLakeFiles(lakeDir);
+      if ([...ends].every(([partition, end]) => markers.get(partition)?.nextOffset === end)) break;
+      if (Date.now() > deadline) throw new Error(`the lake did not catch up: ${JSON.stringify(Object.fromEntries([...markers].map(([p, m]) => [p, m.nextOffset])))}\n${last.output.slice(-3000)}`);
+      await sleep(500);
+    }
+    const termAt = Date.now();
+    process.kill(last.child.pid!, "SIGTERM");
+    expect(await last.exited, last.output.slice(-2000)).toBe(0);
+    expect(Date.now() - termAt).toBeLessThan(10_000);
+
+    const recoveries = workers.map((w) => (w.output.match(/deleted what a flush that died left/g) ?? []).length);
+    console.log(`lake exactly-once (seed ${SEED}): kills ${kills.join("; ")}; partitions recovered per start: ${recoveries.join(",")}`);
+
+    // Nothing past a commit marker, nothing temporary.
+    const listing = await listLakeFiles(lakeDir);
+    expect(listing.files.filter((f) => f.lastOffset >= listing.markers.get(f.partition)!.nextOffset)).toEqual([]);
+    expect(temporaryFiles(lakeDir)).toEqual([]);
+
+    const lake = await openLake(lakeDir, { timeoutMs: 60_000, maxRows: 200_000, refreshIntervalMs: 0 });
+    lakes.push(lake);
+    const one = async (sql: string) => (await lake.query(sql)).rows[0]!.map(Number);
+    const valid = EVENTS - summary.malformed! - summary.skewed!;
+    expect(await one("SELECT count(*), count(DISTINCT (kafka_partition, kafka_offset)) FROM orders_raw"), kills.join(", ")).toEqual([valid, valid]);
+    expect(await one("SELECT count(*), count(*) FILTER (reason_code = 'event_time_skew'), count(*) FILTER (reason_code = 'offset_gap') FROM orders_invalid")).toEqual([
+      summary.malformed! + summary.skewed!,
+      summary.skewed!,
+      0,
+    ]);
+    // Every offset of the topic is exactly one row, valid or not.
+    expect(
+      await one(`SELECT count(*), count(DISTINCT (kafka_partition, kafka_offset)), max(kafka_offset) FILTER (kafka_partition = 0) FROM
+        (SELECT kafka_partition, kafka_offset FROM orders_raw UNION ALL SELECT kafka_partition, kafka_offset FROM orders_invalid)`),
+    ).toEqual([EVENTS, EVENTS, ends.get(0)! - 1]);
+
+    // `orders` holds every order of the truth exactly once, with its amount, and nothing else.
+    const truth = new Map(
+      readFileSync(truthFile, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { order_id: string; amount: number })
+        .map((o) => [o.order_id, o.amount]),
+    );
+    const orders = (await lake.query("SELECT order_id, amount FROM orders")).rows as [string, number][];
+    expect(orders).toHaveLength(truth.size);
+    expect(new Map(orders)).toEqual(truth);
+  });
+});

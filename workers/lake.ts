@@ -1,0 +1,483 @@
+/**
+ * `npm run worker:lake`: the cold path. Consumes `<topic>` in group
+ * `orderpulse-lake` and lands every message, once, in the Parquet lake under
+ * LAKE_DIR: valid orders in `orders/`, invalid messages (with reason and raw
+ * bytes) and offset-gap records in `orders_invalid/`. The lake is the
+ * checkpoint (see LakeWriter); Kafka commits follow each commit marker only so
+ * lag shows up in the usual tools.
+ *
+ * Per partition, after every (re)assignment: recover the partition from its
+ * marker, seek Kafka to the marker, buffer, and flush on rotation (rows, bytes,
+ * age). Parquet encoding runs on a worker thread; the consume loop only decodes
+ * and hands rows over. Compaction of quiet hours runs on a schedule.
+ */
+import { resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type { Logger } from "pino";
+import { kafkaEnvSchema, lakeEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type LakeConfig } from "../lib/config.ts";
+import { gapSize, type OffsetGap } from "../lib/lake-offsets.ts";
+import { listLakeFiles } from "../lib/lake-query.ts";
+import { checkLakeOrigin, LakeAheadOfTopicError, LakeOriginMismatchError } from "../lib/lake-recovery.ts";
+import { configOrExit, loadEnv } from "./shared/env.ts";
+import { createRegistry, serveHealth } from "./shared/health.ts";
+import { createKafka, MissingTopicError, openConsumer, requireTopics } from "./shared/kafka.ts";
+import { createLogger } from "./shared/log.ts";
+import { compactLake, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
+import { ThreadEncoder } from "./lake/encoder.ts";
+import { LakeWriter, MarkerMovedError, type FlushReport } from "./lake/lake-writer.ts";
+import { createLakeMetrics, type LakeMetrics } from "./lake/metrics.ts";
+
+export const GROUP_ID = "orderpulse-lake";
+const SHUTDOWN_MS = 10_000;
+/** Flush and commit must be done by then, leaving the rest of SHUTDOWN_MS to disconnect. */
+const SHUTDOWN_FLUSH_MS = 8_000;
+const STATS_INTERVAL_MS = 10_000;
+const FLUSH_RETRY_PAUSE_MS = 2_000;
+/** Rows the worker may hold in memory (buffered plus being written) are bounded by max(2 × LAKE_ROTATE_ROWS, this). */
+const PENDING_ROWS_FLOOR = 100_000;
+/** Exit code when the lake refuses the configured Kafka (another cluster or topic). */
+export const EXIT_REFUSED = 3;
+
+export interface LakeWorkerSettings {
+  kafka: KafkaConfig;
+  lake: LakeConfig;
+  maxEventSkewMs: number;
+  clusterId: string;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+export class LakeWorker {
+  private consumer: Consumer | undefined;
+  private readonly encoder = new ThreadEncoder();
+  private readonly writer: LakeWriter;
+  private assigned: number[] = [];
+  private generation = 0;
+  private opening: Promise<void> = Promise.resolve();
+  private readonly lagByPartition = new Map<number, number>();
+  private commitChain: Promise<void> = Promise.resolve();
+  private batchInProgress: Promise<void> | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private compactionTimer: NodeJS.Timeout | undefined;
+  private compaction: Promise<void> | undefined;
+  private readonly compactionAbort = new AbortController();
+  private stopping = false;
+  private consumedSinceStats = 0;
+  private loopSample = performance.eventLoopUtilization();
+  lastProgressAt = Date.now();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly settings: LakeWorkerSettings,
+    private readonly log: Logger,
+    private readonly metrics: LakeMetrics,
+    /** A condition the worker must not continue under (another writer, a lake ahead of its topic). */
+    private readonly onFatal: (error: Error) => void,
+  ) {
+    const { lake, kafka: kafkaConfig, clusterId, maxEventSkewMs } = settings;
+    this.writer = new LakeWriter(
+      {
+        lakeDir: lake.lakeDir,
+        origin: { clusterId, topic: kafkaConfig.topic },
+        limits: { rows: lake.rotateRows, bytes: lake.rotateBytes, ageMs: lake.rotateAgeMs },
+        maxEventSkewMs,
+      },
+      this.encoder,
+      log,
+      { onFlushed: (report) => this.onFlushed(report), onFlushFailed: (partition, error) => this.onFlushFailed(partition, error) },
+    );
+  }
+
+  get totalLag(): number {
+    let lag = 0;
+    for (const value of this.lagByPartition.values()) lag += value;
+    return lag;
+  }
+
+  private get topic(): string {
+    return this.settings.kafka.topic;
+  }
+
+  async start(): Promise<void> {
+    const consumer = await openConsumer(this.kafka, this.settings.kafka, GROUP_ID, [this.topic]);
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.onAssignment(payload.memberAssignment[this.topic] ?? []));
+    // kafkajs restarts itself after retriable errors; after any other crash it stops for good, and so must the worker.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart && !this.stopping) this.onFatal(new Error(`the Kafka consumer stopped: ${payload.error.message}`));
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => {
+        const batch = this.onBatch(payload).catch((error: Error) => this.onFatal(error));
+        this.batchInProgress = batch;
+        return batch;
+      },
+    });
+    const { rotateAgeMs } = this.settings.lake;
+    this.timers.push(setInterval(() => this.flushAged(), Math.max(50, Math.min(1_000, rotateAgeMs / 2))));
+    this.timers.push(setInterval(() => this.reportStats(), STATS_INTERVAL_MS));
+    this.scheduleCompaction();
+  }
+
+  // ------------------------------------------------------------ assignment and positioning
+
+  /** Every (re)assignment: settle running flushes, drop buffers, recover each assigned partition from its marker. */
+  private onAssignment(partitions: number[]): void {
+    const generation = ++this.generation;
+    this.assigned = [...partitions].sort((a, b) => a - b);
+    this.lagByPartition.clear();
+    this.log.info({ partitions: this.assigned, generation }, "partitions assigned");
+    // One recovery at a time; a newer assignment makes an older, not yet started one moot.
+    this.opening = this.opening
+      .catch(() => undefined)
+      .then(async () => {
+        if (generation !== this.generation) return;
+        await this.writer.closeAll();
+        if (generation !== this.generation) return;
+        const next = await this.writer.open(this.assigned);
+        await this.checkNotAheadOfTopic(next);
+        this.seekToMarkers(next);
+        this.log.info({ nextOffsets: Object.fromEntries(next) }, "partitions recovered; resuming from the lake's commit markers");
+      });
+    this.opening.catch((error: Error) => this.onFatal(error));
+  }
+
+  /**
+   * Points Kafka at the lake's markers. The group's committed offset is only a
+   * hint (it trails the marker, or is ahead of it for a new or restored lake), so
+   * every (re)opened partition is sought, even one with nothing new to fetch.
+   * From a marker below the log start, Kafka resets to the earliest offset and
+   * the lake records the gap.
+   */
+  private seekToMarkers(next: ReadonlyMap<number, number>): void {
+    for (const [partition, offset] of next) {
+      this.metrics.committedOffset.set({ partition }, offset);
+      this.consumer?.seek({ topic: this.topic, partition, offset: String(offset) });
+    }
+  }
+
+  /** A marker past the partition's end means the topic was recreated (same cluster): its new offsets are not the lake's. */
+  private async checkNotAheadOfTopic(next: Map<number, number>): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      for (const { partition, high } of await admin.fetchTopicOffsets(this.topic)) {
+        const nextOffset = next.get(partition);
+        if (nextOffset !== undefined && nextOffset > Number(high))
+          throw new LakeAheadOfTopicError({ lakeDir: resolve(this.settings.lake.lakeDir), topic: this.topic, partition, nextOffset, highWatermark: Number(high) });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (batch.isEmpty()) return;
+    await this.whileHeartbeating(this.opening, heartbeat);
+    const { partition } = batch;
+    if (this.stopping || !this.assigned.includes(partition)) return;
+    // Fetched before the seek to the lake's marker: nothing here counts, Kafka fetches again from the marker.
+    if (isStale()) return;
+    if (!this.writer.isOpen(partition)) {
+      // Its last flush failed: recover it like after a restart, and read on from its marker.
+      const next = await this.writer.open([partition]);
+      this.seekToMarkers(next);
+      return;
+    }
+    const ingestedAt = Date.now();
+    const label = { partition };
+    let last: string | undefined;
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      const result = this.writer.append(partition, { offset: Number(message.offset), value: message.value, timestamp: Number(message.timestamp) }, ingestedAt);
+      last = message.offset;
+      if (result.status === "skipped") continue;
+      this.consumedSinceStats++;
+      this.metrics.consumed.inc(label);
+      if (result.status === "invalid") this.metrics.invalid.inc({ partition, reason: result.code });
+      if (result.gap) this.reportGap(result.gap);
+    }
+    // Resolved = taken into the buffer, so kafkajs fetches on from here. Durability is the marker's job.
+    if (last !== undefined) resolveOffset(last);
+    const lag = Math.max(0, Number(batch.highWatermark) - this.writer.nextOffset(partition));
+    this.lagByPartition.set(partition, lag);
+    this.metrics.lag.set(label, lag);
+    this.lastProgressAt = Date.now();
+    await this.rotate(partition, heartbeat);
+    await heartbeat();
+  }
+
+  private reportGap(gap: OffsetGap): void {
+    const missed = gapSize(gap);
+    this.metrics.gaps.inc({ partition: gap.partition });
+    this.metrics.missed.inc({ partition: gap.partition }, missed);
+    this.log.error(
+      { topic: this.topic, partition: gap.partition, firstMissing: gap.firstMissing, lastMissing: gap.lastMissing, missed },
+      `OFFSET GAP: ${missed} messages of ${this.topic}/${gap.partition} (offsets ${gap.firstMissing}..${gap.lastMissing}) were removed from Kafka before the lake read them; recorded in orders_invalid with reason_code offset_gap`,
+    );
+  }
+
+  // ------------------------------------------------------------ flushing
+
+  /**
+   * Starts a flush when rotation is due. Blocks the consume loop (heartbeating)
+   * only as backpressure: when this partition's buffer is twice over while its
+   * flush runs, or when rows held in memory across partitions pass the pending
+   * bound (then running flushes are awaited, or the biggest buffer flushed early).
+   */
+  private async rotate(partition: number, heartbeat: () => Promise<void>): Promise<void> {
+    const reason = this.writer.dueForFlush(partition, Date.now());
+    const { rotateRows, rotateBytes } = this.settings.lake;
+    if (reason) {
+      const running = this.writer.flushing(partition);
+      const { rows, bytes } = this.writer.stats(partition);
+      if (running && (rows >= 2 * rotateRows || bytes >= 2 * rotateBytes)) await this.whileHeartbeating(running, heartbeat);
+      if (this.writer.isOpen(partition) && !this.writer.flushing(partition)) void this.writer.flush(partition, reason);
+    }
+    const limits = { rows: Math.max(2 * rotateRows, PENDING_ROWS_FLOOR), bytes: 2 * rotateBytes };
+    for (let pending = this.writer.pending; pending.rows > limits.rows || pending.bytes > limits.bytes; pending = this.writer.pending) {
+      const oldest = this.writer.oldestFlush;
+      if (oldest) {
+        await this.whileHeartbeating(oldest, heartbeat);
+        continue;
+      }
+      const largest = this.writer.largestIdleBuffer();
+      if (largest === undefined) break;
+      void this.writer.flush(largest, "memory");
+    }
+  }
+
+  private flushAged(): void {
+    if (this.stopping) return;
+    const now = Date.now();
+    for (const partition of this.writer.partitions) {
+      const reason = this.writer.dueForFlush(partition, now);
+      if (reason && !this.writer.flushing(partition)) void this.writer.flush(partition, reason);
+    }
+    this.metrics.buffered.set(this.writer.pending.rows);
+  }
+
+  private onFlushed(report: FlushReport): void {
+    const { partition } = report;
+    for (const file of report.files) {
+      this.metrics.filesWritten.inc({ kind: file.kind });
+      this.metrics.rowsWritten.inc({ kind: file.kind }, file.rows);
+    }
+    this.metrics.flushes.inc({ reason: report.reason });
+    this.metrics.flushSeconds.observe(report.flushMs / 1000);
+    this.metrics.encodeSeconds.observe(report.encodeMs / 1000);
+    this.metrics.handoffSeconds.inc(report.handoffMs / 1000);
+    this.metrics.committedOffset.set({ partition }, report.nextOffset);
+    this.log.info(
+      {
+        partition,
+        reason: report.reason,
+        offsets: [report.fromOffset, report.nextOffset - 1],
+        files: report.files.length,
+        orders: report.orders,
+        invalid: report.invalid,
+        gaps: report.gaps.length,
+        encodeMs: Math.round(report.encodeMs),
+        handoffMs: Math.round(report.handoffMs * 10) / 10,
+        flushMs: Math.round(report.flushMs),
+      },
+      "flushed",
+    );
+    this.lastProgressAt = Date.now();
+    this.commitToKafka(partition, report.nextOffset);
+  }
+
+  /** Kafka's committed offset only feeds lag monitoring; commits go out in order, and a failed one is just logged. */
+  private commitToKafka(partition: number, nextOffset: number): void {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    this.commitChain = this.commitChain.then(() =>
+      consumer.commitOffsets([{ topic: this.topic, partition, offset: String(nextOffset) }]).catch((error: Error) => {
+        this.log.warn({ partition, nextOffset, err: error.message }, "Kafka commit failed (lag monitoring only; the lake's marker is the checkpoint)");
+      }),
+    );
+  }
+
+  private onFlushFailed(partition: number, error: Error): void {
+    this.metrics.flushErrors.inc({ partition });
+    if (error instanceof MarkerMovedError) {
+      this.onFatal(error);
+      return;
+    }
+    this.log.error({ partition, err: error.message, context: (error as { context?: unknown }).context }, "flush failed; the partition is recovered from its commit marker and read again");
+    if (this.stopping || !this.consumer) return;
+    // A pause, so a persistent failure (disk full) does not spin.
+    this.consumer.pause([{ topic: this.topic, partitions: [partition] }]);
+    setTimeout(() => {
+      if (!this.stopping) this.consumer?.resume([{ topic: this.topic, partitions: [partition] }]);
+    }, FLUSH_RETRY_PAUSE_MS).unref();
+  }
+
+  /** Awaits `work`, sending heartbeats meanwhile so a long flush or recovery does not cost the group membership. */
+  private async whileHeartbeating(work: Promise<unknown>, heartbeat: () => Promise<void>): Promise<void> {
+    let done = false;
+    const settled = work.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    while (!done) {
+      await Promise.race([settled, sleep(1_000)]);
+      if (!done) await heartbeat().catch(() => undefined);
+    }
+  }
+
+  // ------------------------------------------------------------ compaction and stats
+
+  private scheduleCompaction(): void {
+    const { rotateAgeMs } = this.settings.lake;
+    const everyMs = Math.max(10_000, 10 * rotateAgeMs);
+    this.compactionTimer = setTimeout(() => {
+      this.compaction = this.compactOwnPartitions(Math.max(5_000, 5 * rotateAgeMs)).finally(() => {
+        this.compaction = undefined;
+        if (!this.stopping) this.scheduleCompaction();
+      });
+    }, everyMs);
+  }
+
+  /** Compacts the assigned partitions' quiet (directory, partition) groups, with its own encoder thread so flushes never queue behind it. */
+  private async compactOwnPartitions(quietMs: number): Promise<void> {
+    if (this.assigned.length === 0) return;
+    const encoder = new ThreadEncoder();
+    try {
+      const summary = await compactLake(
+        this.settings.lake.lakeDir,
+        { quietMs, offsetsPerFile: DEFAULT_OFFSETS_PER_FILE, partitions: new Set(this.assigned), signal: this.compactionAbort.signal },
+        { encoder, log: this.log },
+      );
+      this.metrics.compactionMerges.inc(summary.merges);
+      this.metrics.compactionFailures.inc(summary.failed);
+      if (summary.merges + summary.deleted + summary.temporaries + summary.failed > 0) this.log.info({ ...summary, ms: Math.round(summary.ms) }, "compaction done");
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, "compaction failed; trying again later");
+    } finally {
+      await encoder.close();
+    }
+  }
+
+  private reportStats(): void {
+    const utilization = performance.eventLoopUtilization(this.loopSample);
+    this.loopSample = performance.eventLoopUtilization();
+    this.metrics.loopUtilization.set(utilization.utilization);
+    const pending = this.writer.pending;
+    if (this.consumedSinceStats === 0 && pending.rows === 0) return;
+    this.log.info(
+      {
+        consumedPerSecond: Math.round((this.consumedSinceStats * 1000) / STATS_INTERVAL_MS),
+        eventLoopUtilization: Math.round(utilization.utilization * 1000) / 1000,
+        buffered: pending.bufferedRows,
+        pending: pending.rows,
+        lag: this.totalLag,
+      },
+      "stats",
+    );
+    this.consumedSinceStats = 0;
+  }
+
+  // ------------------------------------------------------------ shutdown
+
+  /** Stops at once, without flushing (the markers are the checkpoint), but leaves the group so partitions move on quickly. */
+  async halt(): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.timers) clearInterval(timer);
+    clearTimeout(this.compactionTimer);
+    this.compactionAbort.abort();
+    await Promise.race([this.consumer?.disconnect().catch(() => undefined), sleep(2_000)]);
+    await this.encoder.close();
+  }
+
+  /** Stops consuming, flushes and commits what is buffered (as far as the deadline allows), and leaves the group. */
+  async stop(): Promise<void> {
+    const deadline = Date.now() + SHUTDOWN_FLUSH_MS;
+    this.stopping = true;
+    for (const timer of this.timers) clearInterval(timer);
+    clearTimeout(this.compactionTimer);
+    this.compactionAbort.abort();
+    this.consumer?.pause([{ topic: this.topic }]);
+    const until = (work: Promise<unknown> | undefined) =>
+      Promise.race([Promise.resolve(work).catch(() => undefined), sleep(Math.max(0, deadline - Date.now()))]);
+    await until(this.batchInProgress);
+    await until(this.opening);
+    const { flushed, abandoned } = await this.writer.flushAll(deadline);
+    await until(this.commitChain);
+    if (abandoned.length > 0) this.log.warn({ abandoned }, "shutdown deadline: these partitions' buffers were not flushed; they are read again from their markers");
+    this.log.info({ flushed }, "flushed and committed; leaving the group");
+    await Promise.race([this.consumer?.disconnect(), sleep(1_000)]);
+    await until(this.compaction);
+    await this.encoder.close();
+  }
+}
+
+async function clusterIdOf(kafka: Kafka): Promise<string> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.describeCluster()).clusterId;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const kafkaConfig = configOrExit(kafkaEnvSchema, env);
+  const lake = configOrExit(lakeEnvSchema, env);
+  const { maxEventSkewMs } = configOrExit(windowEnvSchema, env);
+  const ports = configOrExit(portsEnvSchema, env);
+  const log = createLogger("lake");
+  const kafka = createKafka(kafkaConfig, "orderpulse-lake", log);
+
+  await requireTopics(kafka, kafkaConfig.brokers, [kafkaConfig.topic]);
+  const clusterId = await clusterIdOf(kafka);
+  // Refuse before joining the group: a lake from another cluster or topic must not move anyone's offsets.
+  checkLakeOrigin(resolve(lake.lakeDir), (await listLakeFiles(lake.lakeDir)).markers, { clusterId, topic: kafkaConfig.topic });
+
+  const registry = createRegistry("lake");
+  let halting = false;
+  const fatal = (error: Error) => {
+    if (halting) return;
+    halting = true;
+    console.error(`lake: ${error.message}`);
+    log.fatal({ err: error.message, context: (error as { context?: unknown }).context }, "stopping: cannot continue safely");
+    const code = error instanceof LakeAheadOfTopicError || error instanceof LakeOriginMismatchError ? EXIT_REFUSED : 1;
+    void worker.halt().finally(() => process.exit(code));
+  };
+  const worker: LakeWorker = new LakeWorker(kafka, { kafka: kafkaConfig, lake, maxEventSkewMs, clusterId }, log, createLakeMetrics(registry), fatal);
+  if (ports.healthPort) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => worker.lastProgressAt, lag: () => worker.totalLag });
+
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    log.info("stopping: flush, commit, leave the group");
+    setTimeout(() => {
+      log.error("shutdown took longer than 10 s; exiting (the next start resumes from the commit markers)");
+      process.exit(1);
+    }, SHUTDOWN_MS).unref();
+    worker.stop().then(
+      () => process.exit(0),
+      (error: Error) => {
+        log.error({ err: error.message }, "shutdown failed (the next start resumes from the commit markers)");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+  await worker.start();
+  log.info({ topic: kafkaConfig.topic, clusterId, lakeDir: resolve(lake.lakeDir), group: GROUP_ID }, "lake worker running");
+}
+
+if (process.argv[1]?.endsWith("lake.ts")) {
+  main().catch((error: Error) => {
+    console.error(`lake: ${error.message}`);
+    process.exit(error instanceof MissingTopicError ? 2 : error instanceof LakeOriginMismatchError ? EXIT_REFUSED : 1);
+  });
+}

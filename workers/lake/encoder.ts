@@ -1,0 +1,97 @@
+/**
+ * Where Parquet files get encoded and written: inline (the calling thread; fine
+ * for the compaction CLI, which has nothing else to do) or on a worker thread
+ * (the lake worker, whose consume loop must keep running meanwhile).
+ */
+import { Worker } from "node:worker_threads";
+import { LakeWriteError } from "../../lib/lake-schema.ts";
+import { runEncodeJob, type EncodeJob, type EncodeReply, type EncodeResult } from "./encode-job.ts";
+
+export type { EncodeJob, EncodeResult } from "./encode-job.ts";
+
+export interface ParquetEncoder {
+  /** Writes the file atomically and durably (see writeParquetFile); rejects with LakeWriteError. */
+  write(job: EncodeJob): Promise<EncodeResult & { /** Time the calling thread spent handing the job over. */ handoffMs: number }>;
+  close(): Promise<void>;
+}
+
+export class InlineEncoder implements ParquetEncoder {
+  async write(job: EncodeJob) {
+    const result = await runEncodeJob(job);
+    return { ...result, handoffMs: result.writeMs };
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Starts encoder-thread.ts under tsx's loader: worker threads do not inherit it on Node 20. */
+function startThread(): Worker {
+  const thread = new URL("./encoder-thread.ts", import.meta.url).href;
+  const loader = import.meta.resolve("tsx/esm/api");
+  const bootstrap = `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(thread)}); })`;
+  return new Worker(bootstrap, { eval: true, name: "lake-parquet-encoder" });
+}
+
+interface Pending {
+  resolve: (result: EncodeResult) => void;
+  reject: (error: Error) => void;
+  path: string;
+}
+
+export class ThreadEncoder implements ParquetEncoder {
+  private thread: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  /** Jobs handed over and not finished yet. */
+  get queued(): number {
+    return this.pending.size;
+  }
+
+  private ensureThread(): Worker {
+    if (this.thread) return this.thread;
+    const thread = startThread();
+    thread.on("message", (reply: EncodeReply) => {
+      const pending = this.pending.get(reply.id);
+      if (!pending) return;
+      this.pending.delete(reply.id);
+      if (reply.ok) pending.resolve({ rows: reply.rows, writeMs: reply.writeMs });
+      else pending.reject(new LakeWriteError(reply.message, reply.context ?? { path: pending.path }));
+    });
+    // A dead thread fails what it held; the next write starts a new one.
+    const fail = (error: Error) => {
+      if (this.thread !== thread) return;
+      this.thread = undefined;
+      this.failPending(`the Parquet encoder thread died: ${error.message}`, error);
+    };
+    thread.on("error", fail);
+    thread.on("exit", (code) => fail(new Error(`exit code ${code}`)));
+    this.thread = thread;
+    return thread;
+  }
+
+  async write(job: EncodeJob) {
+    const thread = this.ensureThread();
+    const id = this.nextId++;
+    const started = performance.now();
+    const done = new Promise<EncodeResult>((resolve, reject) => this.pending.set(id, { resolve, reject, path: job.path }));
+    thread.postMessage({ id, job }); // structured clone of the rows: the only cost left on this thread
+    const handoffMs = performance.now() - started;
+    return { ...(await done), handoffMs };
+  }
+
+  private failPending(message: string, cause?: Error): void {
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.reject(new LakeWriteError(message, { path: pending.path }, { cause }));
+    }
+  }
+
+  /** Stops the thread; a write still running is abandoned (its temporary file is cleaned up on the next start). */
+  async close(): Promise<void> {
+    const thread = this.thread;
+    this.thread = undefined;
+    this.failPending("the Parquet encoder was closed before the write finished");
+    if (thread) await thread.terminate();
+  }
+}
