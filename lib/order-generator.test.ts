@@ -65,6 +65,12 @@ describe("OrderGenerator", () => {
     expect(Math.abs(5_000 / span - 50)).toBeLessThan(5);
   });
 
+  it("keeps event time advancing at rates above one order per millisecond", () => {
+    const messages = take({ ...base, chaos: NO_CHAOS, ratePerSecond: 10_000 }, 20_000);
+    const span = (messages.at(-1)!.timestamp - messages[0]!.timestamp) / 1000;
+    expect(Math.abs(20_000 / span - 10_000)).toBeLessThan(500);
+  });
+
   it("refuses chaos fractions that cannot hold", () => {
     expect(() => new OrderGenerator({ ...base, chaos: { ...NO_CHAOS, late: 0.7, malformed: 0.5 } })).toThrow(/sum to at most 1/);
     expect(() => new OrderGenerator({ ...base, chaos: { ...NO_CHAOS, late: -0.1 } })).toThrow(RangeError);

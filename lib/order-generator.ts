@@ -83,6 +83,8 @@ const hex = (n: number) => n.toString(16).padStart(8, "0");
  */
 export class OrderGenerator {
   private readonly prng: Prng;
+  /** Simulated arrival time, fractional ms: rounding each gap would stall time at rates above 1000/s. */
+  private arrivalExact: number;
   private arrival: number;
   private readonly recent: { key: string | null; value: Buffer }[] = [];
   private readonly demandByPart: [Product, number][][];
@@ -94,6 +96,7 @@ export class OrderGenerator {
     }
     if (!(options.ratePerSecond > 0)) throw new RangeError("ratePerSecond must be positive");
     this.prng = new Prng(options.seed);
+    this.arrivalExact = options.startMs;
     this.arrival = options.startMs;
     this.demandByPart = [0, 1, 2, 3].map((part) =>
       CATALOG.map((p) => [p, CATEGORIES.find(([c]) => c === p.category)![4][part]!] as [Product, number]),
@@ -102,7 +105,8 @@ export class OrderGenerator {
 
   next(): SimMessage {
     const prng = this.prng;
-    this.arrival += Math.max(0, Math.round(prng.exponential(1000 / this.options.ratePerSecond)));
+    this.arrivalExact += prng.exponential(1000 / this.options.ratePerSecond);
+    this.arrival = Math.floor(this.arrivalExact);
     const c = this.options.chaos;
     const r = prng.next();
     let edge = 0;
