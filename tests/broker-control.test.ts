@@ -1,0 +1,35 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { Kafka, logLevel } from "kafkajs";
+import { controlBroker, startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { tempDir } from "./support/processes.ts";
+
+let broker: BrokerInfo | undefined;
+afterAll(async () => {
+  if (broker) await stopBroker(broker);
+});
+
+describe("dev broker control channel", () => {
+  it("takes a broker down and up again, and answers bad commands with an error", async () => {
+    broker = await startBroker({ dir: tempDir("control"), topics: { orders: 2 } });
+    const kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, connectionTimeout: 1_000, requestTimeout: 2_000, retry: { retries: 1, initialRetryTime: 100 } });
+    const send = async () => {
+      const producer = kafka.producer({ allowAutoTopicCreation: false });
+      try {
+        await producer.connect();
+        await producer.send({ topic: "orders", messages: [{ key: "k", value: "v" }] });
+        return "sent";
+      } catch {
+        return "failed";
+      } finally {
+        await producer.disconnect().catch(() => undefined);
+      }
+    };
+    expect(await send()).toBe("sent");
+    expect(await controlBroker(broker.control, "down 1")).toBe("ok");
+    expect(await send()).toBe("failed");
+    expect(await controlBroker(broker.control, "up 1")).toBe("ok");
+    expect(await send()).toBe("sent");
+    expect(await controlBroker(broker.control, "down 7")).toMatch(/^error usage/);
+    expect(await controlBroker(broker.control, "explode 1")).toMatch(/^error unknown command/);
+  });
+});
