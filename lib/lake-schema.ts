@@ -236,7 +236,8 @@ function parquetSchema(table: LakeTable<unknown>): unknown {
 /** parquetjs-lite throws plain strings; give them a shape. */
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-async function fsyncPath(path: string, flags: "r" | "r+"): Promise<void> {
+/** fsync a file (r+) or a directory (r): a rename is durable only once its directory is synced. */
+export async function fsyncPath(path: string, flags: "r" | "r+"): Promise<void> {
   const handle = await open(path, flags);
   try {
     await handle.sync();

@@ -5,33 +5,21 @@
  * instant, a rerun finishes the job.
  */
 import { resolve } from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { lakeEnvSchema } from "../lib/config.ts";
-import { parseDuration } from "../lib/duration.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createLogger } from "./shared/log.ts";
 import { compactLake, DEFAULT_GRACE_MS, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
 import { InlineEncoder } from "./lake/encoder.ts";
+import { durationArg, wholeNumberArg } from "./shared/cli-args.ts";
 
-const wholeNumber = (min: number) => (text: string) => {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`expected a whole number >= ${min}`);
-  return value;
-};
-const durationArg = (text: string) => {
-  try {
-    return parseDuration(text);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-};
 
 const program = new Command("lake:compact")
   .description("Merge the lake's small files per (event hour, partition) into files sorted by (event_time, kafka_offset)")
-  .option("--min-quiet <d>", "skip a (directory, partition) written to more recently than this, e.g. 5m", durationArg, 0)
-  .option("--offsets-per-file <n>", "at most this many offsets per merged file (bounds memory)", wholeNumber(1), DEFAULT_OFFSETS_PER_FILE)
-  .option("--min-files <n>", "merge only runs of at least this many files", wholeNumber(2), 2)
-  .option("--grace <d>", "delete merged inputs only once superseded this long, so running queries keep their files", durationArg, DEFAULT_GRACE_MS)
+  .option("--min-quiet <d>", "skip a (directory, partition) written to more recently than this, e.g. 5m", durationArg(), 0)
+  .option("--offsets-per-file <n>", "at most this many offsets per merged file (bounds memory)", wholeNumberArg(1), DEFAULT_OFFSETS_PER_FILE)
+  .option("--min-files <n>", "merge only runs of at least this many files", wholeNumberArg(2), 2)
+  .option("--grace <d>", "delete merged inputs only once superseded this long, so running queries keep their files", durationArg(), DEFAULT_GRACE_MS)
   .showHelpAfterError();
 
 async function main(): Promise<void> {

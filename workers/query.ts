@@ -9,27 +9,13 @@
  * Exit codes: 0 ran; 1 the query was refused, failed or timed out; 2 bad
  * arguments or configuration.
  */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import { lakeEnvSchema } from "../lib/config.ts";
-import { parseDuration } from "../lib/duration.ts";
 import { LAKE_VIEWS, openLake, QueryFailedError, QueryRejectedError, QueryTimeoutError } from "../lib/lake-query.ts";
 import { formatCsv, formatTable } from "../lib/text-table.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
+import { durationArg, wholeNumberArg } from "./shared/cli-args.ts";
 
-const wholeNumber = (text: string) => {
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError("expected a whole number ≥ 1");
-  return value;
-};
-const durationArg = (text: string) => {
-  try {
-    const ms = parseDuration(text);
-    if (ms <= 0) throw new Error("must be longer than 0");
-    return ms;
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-};
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -47,8 +33,8 @@ const program = new Command("query")
   .description(`Run one read-only SQL query over the lake (views: ${LAKE_VIEWS.join(", ")})`)
   .argument("<sql>", "the query (SELECT, WITH, FROM …, DESCRIBE, SHOW, SUMMARIZE); - reads it from stdin")
   .option("--csv", "print CSV instead of a table", false)
-  .addOption(new Option("--max-rows <n>", "print at most this many rows").argParser(wholeNumber).default(1_000))
-  .addOption(new Option("--timeout <duration>", "stop the query after this long, e.g. 30s").argParser(durationArg).default(30_000, "30s"))
+  .addOption(new Option("--max-rows <n>", "print at most this many rows").argParser(wholeNumberArg(1)).default(1_000))
+  .addOption(new Option("--timeout <duration>", "stop the query after this long, e.g. 30s").argParser(durationArg(1)).default(30_000, "30s"))
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
   .action(async (sqlArgument: string, options: QueryOptions) => {
     const lakeConfig = configOrExit(lakeEnvSchema, loadEnv());

@@ -22,29 +22,20 @@
  * 1 mismatches remain; 2 bad arguments or configuration; 3 the lake or
  * InfluxDB could not be read or written.
  */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import { influxEnvSchema, lakeEnvSchema, windowEnvSchema } from "../lib/config.ts";
 import { alignRange, MISMATCH_COLUMNS, mismatchRows, ReconcileRangeError, summaryLine, type TimeRange } from "../lib/reconcile.ts";
 import { formatTable } from "../lib/text-table.ts";
 import { checkInflux, expectedFromLake, repairInflux, type Check } from "./batch/reconcile-run.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { InfluxSink } from "./shared/influx-sink.ts";
+import { instantArg, wholeNumberArg } from "./shared/cli-args.ts";
 
 const EXIT_EQUAL = 0;
 const EXIT_MISMATCHED = 1;
 const EXIT_USAGE = 2;
 const EXIT_FAILED = 3;
 
-const instantArg = (text: string) => {
-  const ms = /^\d+$/.test(text) ? Number(text) : /^\d{4}-\d{2}-\d{2}(T|$)/.test(text) ? Date.parse(text) : NaN;
-  if (!Number.isSafeInteger(ms)) throw new InvalidArgumentError("expected an ISO-8601 instant (e.g. 2026-11-20T10:00:00Z) or epoch milliseconds");
-  return ms;
-};
-const wholeNumber = (text: string) => {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) throw new InvalidArgumentError("expected a whole number");
-  return value;
-};
 
 interface Options {
   from: number;
@@ -113,7 +104,7 @@ const program = new Command("reconcile")
   .requiredOption("--from <instant>", "first instant of the range (ISO-8601 or epoch ms)", instantArg)
   .requiredOption("--to <instant>", "end of the range, exclusive (ISO-8601 or epoch ms)", instantArg)
   .option("--repair", "delete and rewrite the range's points from the lake, then check again", false)
-  .addOption(new Option("--max-report-rows <n>", "print at most this many mismatches").argParser(wholeNumber).default(200))
+  .addOption(new Option("--max-report-rows <n>", "print at most this many mismatches").argParser(wholeNumberArg(0)).default(200))
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE))
   .action(async (options: Options) => {
     try {

@@ -4,56 +4,34 @@
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import type { Message, Producer } from "kafkajs";
 import { kafkaEnvSchema, windowEnvSchema } from "../lib/config.ts";
-import { parseDuration } from "../lib/duration.ts";
 import { MESSAGE_KINDS, OrderGenerator, type MessageKind, type SimMessage } from "../lib/order-generator.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { COMPRESSION, createKafka, MissingTopicError, openProducer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
+import { durationArg, fractionArg, instantArg, wholeNumberArg } from "./shared/cli-args.ts";
 
-const fraction = (flag: string) => (text: string) => {
-  const value = Number(text);
-  if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError(`${flag} takes a fraction from 0 to 1`);
-  return value;
-};
-const wholeNumber = (min: number) => (text: string) => {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`expected a whole number >= ${min}`);
-  return value;
-};
-const timeArg = (text: string) => {
-  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (Number.isNaN(ms)) throw new InvalidArgumentError("expected ISO-8601 or epoch milliseconds");
-  return ms;
-};
-const durationArg = (text: string) => {
-  try {
-    return parseDuration(text);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-};
 
 const program = new Command("simulate")
   .description("Produce realistic order events to Kafka (see README: Simulator)")
-  .option("--rate <n>", "events per second; 0 = as fast as possible", wholeNumber(0), 50)
-  .option("--count <n>", "stop after this many messages", wholeNumber(1))
-  .option("--duration <d>", "stop after this long, e.g. 30s, 5m", durationArg)
-  .option("--sim-rate <n>", "with --rate 0: orders per simulated second, i.e. how fast event time advances", wholeNumber(1), 1_000)
-  .option("--seed <n>", "same seed (and --start): same events; default random", wholeNumber(0))
-  .option("--start <time>", "event time of the first order (ISO-8601 or epoch ms); default now", timeArg)
+  .option("--rate <n>", "events per second; 0 = as fast as possible", wholeNumberArg(0), 50)
+  .option("--count <n>", "stop after this many messages", wholeNumberArg(1))
+  .option("--duration <d>", "stop after this long, e.g. 30s, 5m", durationArg())
+  .option("--sim-rate <n>", "with --rate 0: orders per simulated second, i.e. how fast event time advances", wholeNumberArg(1), 1_000)
+  .option("--seed <n>", "same seed (and --start): same events; default random", wholeNumberArg(0))
+  .option("--start <time>", "event time of the first order (ISO-8601 or epoch ms); default now", instantArg)
   .option("--topic <name>", "topic to produce to (default KAFKA_TOPIC)")
-  .option("--duplicates <f>", "fraction of re-sent orders", fraction("--duplicates"), 0)
-  .option("--late <f>", "fraction with event_time beyond window + watermark delay in the past", fraction("--late"), 0)
-  .option("--out-of-order <f>", "fraction with event_time jittered back by less than the watermark delay", fraction("--out-of-order"), 0)
-  .option("--malformed <f>", "fraction of invalid messages (bad JSON, wrong types, out of range)", fraction("--malformed"), 0)
-  .option("--nulls <f>", "fraction with optional fields missing or null", fraction("--nulls"), 0)
-  .option("--skew <f>", "fraction with event_time too far in the future (invalid)", fraction("--skew"), 0)
+  .option("--duplicates <f>", "fraction of re-sent orders", fractionArg("--duplicates"), 0)
+  .option("--late <f>", "fraction with event_time beyond window + watermark delay in the past", fractionArg("--late"), 0)
+  .option("--out-of-order <f>", "fraction with event_time jittered back by less than the watermark delay", fractionArg("--out-of-order"), 0)
+  .option("--malformed <f>", "fraction of invalid messages (bad JSON, wrong types, out of range)", fractionArg("--malformed"), 0)
+  .option("--nulls <f>", "fraction with optional fields missing or null", fractionArg("--nulls"), 0)
+  .option("--skew <f>", "fraction with event_time too far in the future (invalid)", fractionArg("--skew"), 0)
   .option("--truth <file>", "write every valid, de-duplicated order as NDJSON")
-  .addOption(new Option("--batch <n>", "messages per produce request").argParser(wholeNumber(1)).default(500))
-  .addOption(new Option("--in-flight <n>", "produce requests awaiting acks at once").argParser(wholeNumber(1)).default(4))
+  .addOption(new Option("--batch <n>", "messages per produce request").argParser(wholeNumberArg(1)).default(500))
+  .addOption(new Option("--in-flight <n>", "produce requests awaiting acks at once").argParser(wholeNumberArg(1)).default(4))
   .showHelpAfterError();
 
 interface Options {

@@ -12,22 +12,14 @@
  * once commit() returns.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { temporaryPath } from "../../lib/lake-layout.ts";
+import { fsyncPath } from "../../lib/lake-schema.ts";
 
 export interface StagedFile {
   finalPath: string;
   tempPath: string;
-}
-
-async function fsyncPath(path: string, flags: "r" | "r+"): Promise<void> {
-  const handle = await open(path, flags);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 export class StagedFiles {

@@ -1,0 +1,34 @@
+import { InvalidArgumentError } from "commander";
+import { parseDuration } from "../../lib/duration.ts";
+
+/** Command-line argument parsers shared by every entry point: one wording, one rule each. */
+
+export const wholeNumberArg = (min = 0) => (text: string): number => {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}`);
+  return value;
+};
+
+export const fractionArg = (flag: string) => (text: string): number => {
+  const value = Number(text);
+  if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError(`${flag} takes a fraction from 0 to 1`);
+  return value;
+};
+
+export const durationArg = (minMs = 0) => (text: string): number => {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  if (ms < minMs) throw new InvalidArgumentError(`must be at least ${minMs} ms`);
+  return ms;
+};
+
+/** An instant: ISO-8601 (e.g. 2026-11-20T10:00:00Z) or epoch milliseconds. */
+export const instantArg = (text: string): number => {
+  const ms = /^\d+$/.test(text) ? Number(text) : /^\d{4}-\d{2}-\d{2}(T|$)/.test(text) ? Date.parse(text) : NaN;
+  if (!Number.isSafeInteger(ms)) throw new InvalidArgumentError("expected an ISO-8601 instant (e.g. 2026-11-20T10:00:00Z) or epoch milliseconds");
+  return ms;
+};
