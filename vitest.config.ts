@@ -12,7 +12,7 @@ export default defineConfig({
           name: "integration",
           include: ["tests/**/*.test.ts"],
           globalSetup: ["tests/support/global-setup.ts"],
-          testTimeout: 180_000,
+          testTimeout: 420_000,
           hookTimeout: 120_000,
           fileParallelism: false,
         },

@@ -23,7 +23,7 @@ describe("FeedState", () => {
     const feed = new FeedState(2);
     feed.applyWindow(msg(0, 0, 10, 1));
     feed.applyWindow(msg(1, 0, 5.5, 2, false, "DE"));
-    const t = feed.applyWindow(msg(0, 0, 12.25, 2)); // replaces partition 0's earlier partial
+    const t = feed.applyWindow(msg(0, 0, 12.25, 2))!; // replaces partition 0's earlier partial
     expect(t).toMatchObject({ revenue: 17.75, orders: 4, items: 8, customers: 4, aov: 4.44, final: false });
     expect(t.byCountry).toEqual({ US: { revenue: 12.25, orders: 2 }, DE: { revenue: 5.5, orders: 2 } });
   });
@@ -42,13 +42,16 @@ describe("FeedState", () => {
   it("never lets a re-sent partial replace a final value", () => {
     const feed = new FeedState(1);
     feed.applyWindow(msg(0, 0, 10, 2, true));
-    expect(feed.applyWindow(msg(0, 0, 4, 1, false)).revenue).toBe(10);
+    expect(feed.applyWindow(msg(0, 0, 4, 1, false))?.revenue).toBe(10);
   });
 
   it("forgets windows beyond its horizon", () => {
     const feed = new FeedState(1, 5 * 60_000);
     for (let m = 0; m < 20; m++) feed.applyWindow(msg(0, m, 1, 1));
     expect(feed.snapshot().map((w) => (w.windowStart - T0) / 60_000)).toEqual([14, 15, 16, 17, 18, 19]);
+    // A replayed value for a forgotten window is ignored, not sent as a total.
+    expect(feed.applyWindow(msg(0, 2, 1, 1))).toBeUndefined();
+    expect(feed.snapshot()).toHaveLength(6);
   });
 
   it("equals the sum of each partition's last value, whatever the interleaving and repeats", () => {

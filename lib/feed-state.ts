@@ -46,8 +46,9 @@ export class FeedState {
    */
   constructor(private readonly sourcePartitions: number, private readonly horizonMs = 60 * 60_000) {}
 
-  /** Applies one partition's window value; returns the window's new total. */
-  applyWindow(message: WindowMessage): WindowTotal {
+  /** Applies one partition's window value; returns the window's new total, or nothing for a window older than the horizon. */
+  applyWindow(message: WindowMessage): WindowTotal | undefined {
+    if (message.windowStart < this.newest - this.horizonMs) return undefined;
     let partitions = this.windows.get(message.windowStart);
     if (!partitions) {
       partitions = new Map();
@@ -57,7 +58,7 @@ export class FeedState {
     // A final value is never replaced by a partial one (a replaying worker may re-send partials).
     if (!(previous?.final && !message.final)) partitions.set(message.partition, message);
     this.evict();
-    return this.total(message.windowStart)!;
+    return this.total(message.windowStart);
   }
 
   /** Applies one partition's watermark; returns the windows that became final overall. */
@@ -98,8 +99,12 @@ export class FeedState {
     return [...this.watermarks.values()].every((w) => w >= end);
   }
 
+  private get newest(): number {
+    return this.windows.size > 0 ? Math.max(...this.windows.keys()) : -Infinity;
+  }
+
   private evict(): void {
-    const newest = Math.max(...this.windows.keys());
+    const newest = this.newest;
     for (const start of this.windows.keys()) if (start < newest - this.horizonMs) this.windows.delete(start);
   }
 }

@@ -73,6 +73,20 @@ describe("InfluxSink against InfluxDB 1.x", () => {
     expect(rows[0]).toMatchObject({ n: 60, revenue: 2 * (29 * 30) / 2 + 30 * 0.75 });
   });
 
+  it("drops only a point InfluxDB refuses as malformed, loudly counted, and writes the rest", async () => {
+    const sink = new InfluxSink({ ...config(), database: "malformed_test" }, { maxBufferedPoints: 1_000 });
+    await sink.init();
+    sink.enqueue([windowPoint(0, 0, 1.5, 1)]);
+    expect(await sink.flush()).toBe(true);
+    // orders is an integer field: a float for it is a field type conflict (HTTP 400) however often it is retried.
+    const conflicting: SinkPoint = { ...windowPoint(1, 0, 2, 1), fields: { orders: { type: "float", value: 2.5 } } };
+    sink.enqueue([windowPoint(2, 0, 3, 1), conflicting, windowPoint(3, 0, 4, 1)]);
+    expect(await sink.flush()).toBe(true);
+    expect(sink.rejectedPoints).toBe(1);
+    const rows = seriesRows(await influxQuery({ ...config(), database: "malformed_test" }, `SELECT "revenue" FROM "order_window"`));
+    expect(rows.map((r) => r.revenue)).toEqual([1.5, 3, 4]);
+  });
+
   it("reports InfluxQL errors with the query", async () => {
     await expect(influxQuery(config(), "SELEKT nonsense")).rejects.toThrow(/InfluxQL query failed.*\n.*SELEKT nonsense/);
   });

@@ -112,9 +112,18 @@ async function main(): Promise<void> {
         return;
       }
       received.inc({ kind: decoded.type });
-      if (decoded.type === "window") io.emit("window", state.applyWindow(decoded));
+      if (decoded.type === "window") {
+        const total = state.applyWindow(decoded);
+        if (total) io.emit("window", total);
+      }
       else for (const total of state.applyWatermark(decoded)) io.emit("window", total);
     },
+  });
+
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) return;
+    log.error({ err: payload.error.message }, "the consumer crashed and will not restart; exiting");
+    process.exit(1);
   });
 
   const shutdown = async () => {

@@ -7,14 +7,14 @@
  * it released is durably written. A restart replays from there and gives what an
  * uninterrupted run gives.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer } from "kafkajs";
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from "kafkajs";
 import type { Logger } from "pino";
 import { Counter, Gauge } from "prom-client";
 import { influxBufferEnvSchema, influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type WindowConfig } from "../lib/config.ts";
 import { dlqHeaders } from "../lib/dlq.ts";
 import { anomalyPoint, pipelinePoint, windowPoints, type InfluxPoint } from "../lib/influx-points.ts";
 import { windowMessageOf } from "../lib/metrics-message.ts";
-import { decodeOrder } from "../lib/order.ts";
+import { decodeOrder, type DecodeResult } from "../lib/order.ts";
 import { CommitMetadataError, WindowEngine, type CommitPoint } from "../lib/window-engine.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
@@ -47,7 +47,11 @@ function createMetrics(registry: ReturnType<typeof createRegistry>) {
 
 export class MetricsWorker {
   private readonly partitions = new Map<number, PartitionState>();
-  private readonly pendingCommits = new Map<number, CommitPoint>();
+  /** The latest commit point per partition, with the state that produced it (a rebuilt state's commits are its own). */
+  private readonly pendingCommits = new Map<number, { state: PartitionState; commit: CommitPoint }>();
+  /** Bumped whenever unsent outputs are discarded, so in-flight sends do not act on the new ones. */
+  private generation = 0;
+  private stopping = false;
   private pendingMessages: Message[] = [];
   private consumer!: Consumer;
   private producer!: Producer;
@@ -79,14 +83,34 @@ export class MetricsWorker {
     this.admin = this.kafka.admin();
     await this.admin.connect();
     this.consumer = await openConsumer(this.kafka, this.config, GROUP_ID, [this.config.topic]);
-    // After any rebalance kafkajs fetches from the committed offsets again: rebuild engines from their commit metadata.
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.partitions.clear();
-      this.pendingCommits.clear();
+      this.discardUncommitted("rebalance");
       this.log.info({ assignment: payload.memberAssignment }, "partitions assigned");
     });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) return;
+      // kafkajs will not consume again: exit so the supervisor restarts us (the restart replays from the last commit).
+      this.log.error({ err: payload.error.message }, "the consumer crashed and will not restart; exiting");
+      process.exit(1);
+    });
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) });
-    this.emitTimer = setInterval(() => void this.emitCycle(), this.windows.emitIntervalMs);
+    this.emitTimer = setInterval(() => {
+      this.emitCycle().catch((error: Error) => this.log.error({ err: error.message }, "emit cycle failed"));
+    }, this.windows.emitIntervalMs);
+  }
+
+  /**
+   * Forgets every engine and every output not yet sent: all of it comes after the
+   * last commit, and whoever owns each partition now replays from there. Keeping
+   * it would let stale partials overwrite the new owner's final values.
+   */
+  private discardUncommitted(reason: string): void {
+    this.generation++;
+    this.partitions.clear();
+    this.pendingCommits.clear();
+    this.pendingMessages = [];
+    const dropped = this.sink.discard();
+    this.log.info({ reason, droppedPoints: dropped }, "engines rebuilt from the last commit");
   }
 
   /** The engine for a partition, resumed from its committed offset and metadata when there is one. */
@@ -127,47 +151,45 @@ export class MetricsWorker {
       this.consumer.seek({ topic, partition, offset: String(state.nextExpectedOffset) });
       return;
     }
-    const deadLetters: Message[] = [];
+    // Pass 1: decode, and make dead letters durable before any record of the batch reaches the engine:
+    // commits follow the engine, so none can pass an invalid message that was not dead-lettered.
+    const decoded: { message: KafkaMessage; offset: number; result: DecodeResult }[] = [];
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      const offset = Number(message.offset);
+      if (offset < state.nextExpectedOffset) continue; // already in the engine
+      decoded.push({ message, offset, result: decodeOrder(message.value, Number(message.timestamp), this.windows.maxEventSkewMs) });
+    }
+    const deadLetters: Message[] = decoded.flatMap(({ message, result }) =>
+      result.ok ? [] : [{ key: message.key, value: message.value, headers: dlqHeaders(result.rejection, { topic, partition, offset: message.offset, timestamp: message.timestamp }) }],
+    );
+    // At least once: a replay may dead-letter a message again; its headers name the source offset.
+    if (deadLetters.length > 0) await this.producer.send({ topic: this.config.dlqTopic, messages: deadLetters, compression: COMPRESSION, acks: -1 });
+    if (this.partitions.get(partition) !== state) return; // rebuilt meanwhile: kafkajs delivers these again
+
+    // Pass 2: the engine.
     let last: string | undefined;
-    try {
-      for (const message of batch.messages) {
-        if (!isRunning() || isStale()) break;
-        const offset = Number(message.offset);
-        if (offset < state.nextExpectedOffset) continue; // already in the engine
-        if (offset > state.nextExpectedOffset) this.reportGap(state, offset);
-        const result = decodeOrder(message.value, Number(message.timestamp), this.windows.maxEventSkewMs);
-        if (result.ok) {
-          const kind = state.engine.ingest({ offset, order: result.order });
-          if (kind === "late") {
-            state.late++;
-            this.metrics.late.inc({ partition });
-          } else if (kind === "duplicate") {
-            state.duplicates++;
-            this.metrics.duplicates.inc({ partition });
-          }
-        } else {
-          state.invalid++;
-          this.metrics.invalid.inc({ partition });
-          deadLetters.push({
-            key: message.key,
-            value: message.value,
-            headers: dlqHeaders(result.rejection, { topic, partition, offset: message.offset, timestamp: message.timestamp }),
-          });
+    for (const { message, offset, result } of decoded) {
+      if (offset > state.nextExpectedOffset) this.reportGap(state, offset);
+      if (result.ok) {
+        const kind = state.engine.ingest({ offset, order: result.order });
+        if (kind === "late") {
+          state.late++;
+          this.metrics.late.inc({ partition });
+        } else if (kind === "duplicate") {
+          state.duplicates++;
+          this.metrics.duplicates.inc({ partition });
         }
-        state.consumed++;
-        this.metrics.consumed.inc({ partition });
-        state.nextExpectedOffset = offset + 1;
-        state.lastProcessedOffset = offset;
-        state.lastRecordAt = Date.now();
-        last = message.offset;
+      } else {
+        state.invalid++;
+        this.metrics.invalid.inc({ partition });
       }
-      // At least once: a replay may dead-letter a message again; its headers name the source offset.
-      if (deadLetters.length > 0) await this.producer.send({ topic: this.config.dlqTopic, messages: deadLetters, compression: COMPRESSION, acks: -1 });
-    } catch (error) {
-      // The engine has seen records Kafka will deliver again: rebuild it from the last commit.
-      this.partitions.delete(partition);
-      this.pendingCommits.delete(partition);
-      throw error;
+      state.consumed++;
+      this.metrics.consumed.inc({ partition });
+      state.nextExpectedOffset = offset + 1;
+      state.lastProcessedOffset = offset;
+      state.lastRecordAt = Date.now();
+      last = message.offset;
     }
     if (last !== undefined) resolveOffset(last);
     this.lastProgressAt = Date.now();
@@ -195,7 +217,7 @@ export class MetricsWorker {
   }
 
   private resumeIfDrained(): void {
-    if (!this.paused || this.sink.buffered > this.sink.maxBufferedPoints / 2) return;
+    if (this.stopping || !this.paused || this.sink.buffered > this.sink.maxBufferedPoints / 2) return;
     this.paused = false;
     this.consumer.resume([{ topic: this.config.topic }]);
     this.log.info("resuming consumption");
@@ -226,13 +248,13 @@ export class MetricsWorker {
         state.lastPublishedWatermark = watermark;
         this.metrics.watermark.set({ partition: state.partition }, watermark);
       }
-      if (result.commit) this.pendingCommits.set(state.partition, result.commit);
+      if (result.commit) this.pendingCommits.set(state.partition, { state, commit: result.commit });
     }
     if (now - this.lastSampleAt >= PIPELINE_SAMPLE_MS) {
       this.lastSampleAt = now;
       await this.refreshLag();
       for (const s of this.partitions.values()) {
-        points.push(pipelinePoint({ worker: "metrics", partition: s.partition, at: now, lag: s.lag, watermark: s.engine.stats().watermark, consumed: s.consumed, invalid: s.invalid, late: s.late, duplicates: s.duplicates, offsetGaps: s.offsetGaps, missedMessages: s.missedMessages, bufferedPoints: this.sink.buffered }));
+        points.push(pipelinePoint({ worker: "metrics", partition: s.partition, at: now, lag: s.lag, watermark: s.lastPublishedWatermark, consumed: s.consumed, invalid: s.invalid, late: s.late, duplicates: s.duplicates, offsetGaps: s.offsetGaps, missedMessages: s.missedMessages, bufferedPoints: this.sink.buffered }));
       }
     }
     this.sink.enqueue(points);
@@ -264,8 +286,10 @@ export class MetricsWorker {
   private async publishPending(): Promise<boolean> {
     if (this.pendingMessages.length === 0) return true;
     const messages = this.pendingMessages;
+    const generation = this.generation;
     try {
       await this.producer.send({ topic: this.config.metricsTopic, messages, compression: COMPRESSION, acks: -1 });
+      if (generation !== this.generation) return false;
       this.pendingMessages = this.pendingMessages.slice(messages.length);
       return true;
     } catch (error) {
@@ -275,19 +299,24 @@ export class MetricsWorker {
   }
 
   private async commitPending(): Promise<void> {
-    if (this.pendingCommits.size === 0) return;
-    const commits = [...this.pendingCommits].map(([partition, c]) => ({ topic: this.config.topic, partition, offset: String(c.offset), metadata: c.metadata }));
+    const commits = [...this.pendingCommits]
+      .filter(([partition, { state }]) => this.partitions.get(partition) === state)
+      .map(([partition, { commit }]) => ({ topic: this.config.topic, partition, offset: String(commit.offset), metadata: commit.metadata }));
     this.pendingCommits.clear();
+    if (commits.length === 0) return;
     try {
       await this.consumer.commitOffsets(commits);
     } catch (error) {
-      // A rebalance took the partitions: their new owner resumes from the previous commit, which is still exact.
+      // The engines may have released outputs (e.g. after idle advances) that the last successful commit does not
+      // describe: rebuild them from that commit, as after a rebalance, so a replay classifies exactly as it did.
       this.log.warn({ err: (error as Error).message }, "commit failed");
+      this.discardUncommitted("commit failed");
     }
   }
 
   async stop(): Promise<void> {
     clearInterval(this.emitTimer);
+    this.stopping = true;
     // Commit while still a group member: pause, let the running cycle finish, then a last emit, flush and commit.
     if (this.consumer) this.consumer.pause([{ topic: this.config.topic }]);
     this.paused = true;

@@ -1,4 +1,4 @@
-import { InfluxDB, Point, setLogger, type SendOptions, type Transport, type WriteApi } from "@influxdata/influxdb-client";
+import { HttpError, InfluxDB, Point, setLogger, type SendOptions, type Transport, type WriteApi } from "@influxdata/influxdb-client";
 import type { Logger } from "pino";
 import type { InfluxConfig } from "../../lib/config.ts";
 import type { InfluxPoint } from "../../lib/influx-points.ts";
@@ -47,6 +47,13 @@ export function toClientPoint(p: SinkPoint): Point {
 
 const CHUNK = 5_000;
 
+/** Errors that retrying cannot fix: the data itself (HTTP 400, 422), or a point the client cannot serialise. */
+function isMalformed(error: unknown): boolean {
+  if (error instanceof HttpError) return error.statusCode === 400 || error.statusCode === 422;
+  // Point serialisation (e.g. "invalid integer value for field 'orders'").
+  return error instanceof Error && /value for field/.test(error.message);
+}
+
 /**
  * Writes points to InfluxDB 1.x or 2.x through @influxdata/influxdb-client's line
  * protocol, with our own bounded buffer instead of the client's retry buffer
@@ -58,7 +65,10 @@ export class InfluxSink {
   private buffer: SinkPoint[] = [];
   private readonly writeApi: WriteApi;
   private flushing: Promise<boolean> | undefined;
+  private generation = 0;
   writeErrors = 0;
+  /** Points InfluxDB refused as malformed (HTTP 400/422): dropped one by one, loudly, so they cannot block the rest. */
+  rejectedPoints = 0;
   written = 0;
 
   constructor(private readonly config: InfluxConfig, private readonly options: { maxBufferedPoints: number; log?: Logger; timeoutMs?: number }) {
@@ -100,25 +110,49 @@ export class InfluxSink {
     return this.options.maxBufferedPoints;
   }
 
+  /** Drops everything buffered (their producer will regenerate them); returns how many. */
+  discard(): number {
+    const dropped = this.buffer.length;
+    this.buffer = [];
+    this.generation++;
+    return dropped;
+  }
+
   /** Writes everything buffered; true when the buffer is empty after. Never throws; concurrent calls share one flush. */
   flush(): Promise<boolean> {
     this.flushing ??= this.writeBuffered().finally(() => (this.flushing = undefined));
-    return this.flushing;
+    // A caller that joined late may have enqueued after the loop ended.
+    return this.flushing.then((ok) => ok && this.buffer.length === 0);
   }
 
   private async writeBuffered(): Promise<boolean> {
+    let size = CHUNK;
     while (this.buffer.length > 0) {
-      const chunk = this.buffer.slice(0, CHUNK);
+      const chunk = this.buffer.slice(0, size);
+      const generation = this.generation;
       try {
         this.writeApi.writePoints(chunk.map(toClientPoint));
         await this.writeApi.flush();
       } catch (error) {
+        if (isMalformed(error)) {
+          // Halve until the culprit stands alone, then drop it: one bad point must not stop the stream.
+          if (chunk.length > 1) {
+            size = Math.ceil(chunk.length / 2);
+            continue;
+          }
+          this.rejectedPoints++;
+          this.options.log?.error({ err: (error as Error).message, point: JSON.stringify(chunk[0], (_, v) => (typeof v === "bigint" ? String(v) : v)) }, "InfluxDB refused a point as malformed; dropped");
+          if (generation === this.generation) this.buffer.splice(0, 1);
+          continue;
+        }
         this.writeErrors++;
         this.options.log?.warn({ err: new InfluxWriteError(this.config.url, chunk.length, error).message, buffered: this.buffer.length }, "InfluxDB write failed; points kept for retry");
         return false;
       }
+      if (generation !== this.generation) return false;
       this.buffer.splice(0, chunk.length);
       this.written += chunk.length;
+      size = CHUNK;
     }
     return true;
   }
