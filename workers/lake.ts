@@ -27,11 +27,11 @@ import { compactLake, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
 import { ThreadEncoder } from "./lake/encoder.ts";
 import { LakeWriter, MarkerMovedError, type FlushReport } from "./lake/lake-writer.ts";
 import { createLakeMetrics, type LakeMetrics } from "./lake/metrics.ts";
+import { SHUTDOWN_MS, stopOnSignals } from "./shared/shutdown.ts";
 
 export const GROUP_ID = "orderpulse-lake";
-const SHUTDOWN_MS = 10_000;
 /** Flush and commit must be done by then, leaving the rest of SHUTDOWN_MS to disconnect. */
-const SHUTDOWN_FLUSH_MS = 8_000;
+const SHUTDOWN_FLUSH_MS = SHUTDOWN_MS - 2_000;
 const STATS_INTERVAL_MS = 10_000;
 const FLUSH_RETRY_PAUSE_MS = 2_000;
 /** Rows the worker may hold in memory (buffered plus being written) are bounded by max(2 × LAKE_ROTATE_ROWS, this). */
@@ -450,27 +450,9 @@ async function main(): Promise<void> {
     void worker.halt().finally(() => process.exit(code));
   };
   const worker: LakeWorker = new LakeWorker(kafka, { kafka: kafkaConfig, lake, maxEventSkewMs, clusterId }, log, createLakeMetrics(registry), fatal);
-  if (ports.healthPort) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => worker.lastProgressAt, lag: () => worker.totalLag });
+  if (ports.healthPort !== undefined) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => worker.lastProgressAt, lag: () => worker.totalLag }, log);
 
-  let stopping = false;
-  const shutdown = () => {
-    if (stopping) return;
-    stopping = true;
-    log.info("stopping: flush, commit, leave the group");
-    setTimeout(() => {
-      log.error("shutdown took longer than 10 s; exiting (the next start resumes from the commit markers)");
-      process.exit(1);
-    }, SHUTDOWN_MS).unref();
-    worker.stop().then(
-      () => process.exit(0),
-      (error: Error) => {
-        log.error({ err: error.message }, "shutdown failed (the next start resumes from the commit markers)");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", shutdown);
-  process.on("SIGINT", shutdown);
+  stopOnSignals(log, "flush, commit, leave the group", "the commit markers", () => worker.stop());
   await worker.start();
   log.info({ topic: kafkaConfig.topic, clusterId, lakeDir: resolve(lake.lakeDir), group: GROUP_ID }, "lake worker running");
 }

@@ -22,10 +22,10 @@ import { InfluxSink } from "./shared/influx-sink.ts";
 import { COMPRESSION, createKafka, openConsumer, openProducer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { PartitionState } from "./metrics/partition-state.ts";
+import { stopOnSignals } from "./shared/shutdown.ts";
 
 export const GROUP_ID = "orderpulse-metrics";
 const PIPELINE_SAMPLE_MS = 5_000;
-const SHUTDOWN_MS = 10_000;
 
 function createMetrics(registry: ReturnType<typeof createRegistry>) {
   const labelNames = ["partition"] as const;
@@ -341,28 +341,7 @@ async function main(): Promise<void> {
   const sink = new InfluxSink(influx, { maxBufferedPoints: bufferPoints, log });
   const worker = new MetricsWorker(createKafka(kafkaConfig, "orderpulse-metrics", log), kafkaConfig, windows, sink, log, createMetrics(registry));
   if (ports.healthPort !== undefined) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => worker.lastProgressAt, lag: () => worker.totalLag }, log);
-  let stopping = false;
-  const shutdown = () => {
-    if (stopping) return;
-    stopping = true;
-    log.info("stopping: final emit, flush and commit");
-    const timer = setTimeout(() => {
-      log.error("shutdown took longer than 10 s; exiting (the next start replays from the last commit)");
-      process.exit(1);
-    }, SHUTDOWN_MS);
-    worker.stop().then(
-      () => {
-        clearTimeout(timer);
-        process.exit(0);
-      },
-      (error: Error) => {
-        log.error({ err: error.message }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", shutdown);
-  process.on("SIGINT", shutdown);
+  stopOnSignals(log, "final emit, flush and commit", "the last commit", () => worker.stop());
   await worker.start();
   log.info({ topic: kafkaConfig.topic, influx: influx.url }, "metrics worker running");
 }
