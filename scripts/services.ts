@@ -12,6 +12,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { parseEnvFile, SERVICES_DIR, SERVICES_ENV_FILE } from "../workers/shared/env.ts";
+import { influxCommand } from "../workers/shared/influxql.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const LAUNCHER_SOURCE = join(ROOT, "scripts/kafka-mock/launcher.c");
@@ -266,8 +267,7 @@ async function influxUp(): Promise<Record<string, string>> {
     writeFileSync(urlFile, info.url);
     url = info.url;
   }
-  const created = await fetch(`${url}/query`, { method: "POST", body: new URLSearchParams({ q: `CREATE DATABASE "${INFLUX_DB}"` }) });
-  if (!created.ok) throw new ServiceError(`InfluxDB at ${url} refused CREATE DATABASE: ${await created.text()}`);
+  await influxCommand({ version: 1, url, database: INFLUX_DB }, `CREATE DATABASE "${INFLUX_DB}"`);
   return { INFLUX_URL: url, INFLUX_DB };
 }
 

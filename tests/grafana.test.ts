@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InfluxSink } from "../workers/shared/influx-sink.ts";
-import { influxQuery, seriesRows } from "../workers/shared/influx-reader.ts";
+import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { anomalyPoint, pipelinePoint, windowPoints } from "../lib/influx-points.ts";
 import { ROOT, servicesEnv } from "./support/processes.ts";
 

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, startBroker, startInflux, stopBroker, stopInflux, type BrokerInfo, type InfluxInfo } from "../scripts/services.ts";
-import { influxQuery, seriesRows } from "../workers/shared/influx-reader.ts";
+import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { FeedClient } from "./support/feed-client.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
 import { dumpHotPath, hotPathSettled, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Transport } from "@influxdata/influxdb-client";
 import { startInflux, stopInflux, type InfluxInfo } from "../scripts/services.ts";
-import { influxQuery, seriesRows } from "../workers/shared/influx-reader.ts";
+import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { InfluxSink, v1Transport, type SinkPoint } from "../workers/shared/influx-sink.ts";
 import { tempDir } from "./support/processes.ts";
 

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Kafka, logLevel } from "kafkajs";
 import { freePort, startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
-import { influxQuery, seriesRows } from "../workers/shared/influx-reader.ts";
+import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";
 import { waitFor, WorkerProcess } from "./support/workers.ts";
 

@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InfluxConfig } from "../lib/config.ts";
 import { amountToCents } from "../lib/window-engine.ts";
-import { influxQuery, seriesRows } from "../workers/shared/influx-reader.ts";
+import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { writeLakeFixture, type FixtureMessage } from "./support/batch-lake.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";
 

@@ -14,7 +14,7 @@ import { FeedState } from "../lib/feed-state.ts";
 import { decodeMetricsMessage, type WindowMessage } from "../lib/metrics-message.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
-import { influxQuery, seriesRows } from "./shared/influx-reader.ts";
+import { influxQuery, seriesRows } from "./shared/influxql.ts";
 import { createKafka, openConsumer, requireTopics } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { decodeOrder } from "../../lib/order.ts";
 import { amountToCents, windowStartOf } from "../../lib/window-engine.ts";
 import type { InfluxConfig } from "../../lib/config.ts";
-import { influxQuery, seriesRows } from "../../workers/shared/influx-reader.ts";
+import { influxQuery, seriesRows } from "../../workers/shared/influxql.ts";
 import { ROOT } from "./processes.ts";
 
 /** A long-running worker process under test. */

@@ -10,7 +10,7 @@ import { MEASUREMENTS } from "../../lib/influx-points.ts";
 import { MinuteTableBuilder, type MinuteTable, type TimeRange } from "../../lib/reconcile.ts";
 import { windowStartOf } from "../../lib/window-engine.ts";
 import type { InfluxConfig } from "../../lib/config.ts";
-import { influxQuery, seriesRows } from "../shared/influx-reader.ts";
+import { influxQuery, seriesRows } from "../shared/influxql.ts";
 
 const SLICE_MS = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -18,6 +18,7 @@ import type { TimeRange } from "../../lib/reconcile.ts";
 import type { AnomalyRecord, WindowValue } from "../../lib/window-engine.ts";
 import { InfluxSink } from "../shared/influx-sink.ts";
 import { Progress, type ProgressStream } from "./progress.ts";
+import { influxCommand } from "../shared/influxql.ts";
 
 /** Every measurement the replay writes; all of them are cleared before the rewrite. */
 export const REPAIRED_MEASUREMENTS = [MEASUREMENTS.window, MEASUREMENTS.byCountry, MEASUREMENTS.byCategory, MEASUREMENTS.anomaly] as const;
@@ -54,13 +55,7 @@ export async function deleteRange(config: InfluxConfig, range: TimeRange, timeou
   try {
     if (config.version === 1) {
       const where = `time >= '${iso(range.fromMs)}' AND time < '${iso(range.toMs)}'`;
-      const q = REPAIRED_MEASUREMENTS.map((m) => `DELETE FROM "${m}" WHERE ${where}`).join("; ");
-      const response = await fetch(`${config.url}/query`, {
-        method: "POST",
-        body: new URLSearchParams({ db: config.database, q }),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      await check(response, "DELETE", config.url);
+      await influxCommand(config, REPAIRED_MEASUREMENTS.map((m) => `DELETE FROM "${m}" WHERE ${where}`).join("; "), timeoutMs);
       return;
     }
     for (const measurement of REPAIRED_MEASUREMENTS) {

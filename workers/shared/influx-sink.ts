@@ -2,6 +2,7 @@ import { HttpError, InfluxDB, Point, setLogger, type SendOptions, type Transport
 import type { Logger } from "pino";
 import type { InfluxConfig } from "../../lib/config.ts";
 import type { InfluxPoint } from "../../lib/influx-points.ts";
+import { influxCommand } from "./influxql.ts";
 
 /** A point as lib/ maps it: plain data, typed fields, nanosecond timestamp. */
 export type SinkPoint = InfluxPoint;
@@ -90,8 +91,7 @@ export class InfluxSink {
   /** Creates the 1.x database if missing (2.x buckets come from the operator). */
   async init(): Promise<void> {
     if (this.config.version !== 1) return;
-    const response = await fetch(`${this.config.url}/query`, { method: "POST", body: new URLSearchParams({ q: `CREATE DATABASE "${this.config.database.replaceAll('"', '\\"')}"` }) });
-    if (!response.ok) throw new InfluxWriteError(this.config.url, 0, new Error(`CREATE DATABASE: HTTP ${response.status} ${await response.text()}`));
+    await influxCommand(this.config, `CREATE DATABASE "${this.config.database.replaceAll('"', '\\"')}"`);
   }
 
   enqueue(points: SinkPoint[]): void {
