@@ -250,14 +250,16 @@ export class MetricsWorker {
       }
       if (result.commit) this.pendingCommits.set(state.partition, { state, commit: result.commit });
     }
+    // Enqueue what the engines released before any await: a rebalance during the await then discards these with the
+    // rest of the buffer, instead of letting the old engines' values in after the new owner's.
+    this.sink.enqueue(points);
     if (now - this.lastSampleAt >= PIPELINE_SAMPLE_MS) {
       this.lastSampleAt = now;
       await this.refreshLag();
       for (const s of this.partitions.values()) {
-        points.push(pipelinePoint({ worker: "metrics", partition: s.partition, at: now, lag: s.lag, watermark: s.lastPublishedWatermark, consumed: s.consumed, invalid: s.invalid, late: s.late, duplicates: s.duplicates, offsetGaps: s.offsetGaps, missedMessages: s.missedMessages, bufferedPoints: this.sink.buffered }));
+        this.sink.enqueue([pipelinePoint({ worker: "metrics", partition: s.partition, at: now, lag: s.lag, watermark: s.lastPublishedWatermark, consumed: s.consumed, invalid: s.invalid, late: s.late, duplicates: s.duplicates, offsetGaps: s.offsetGaps, missedMessages: s.missedMessages, bufferedPoints: this.sink.buffered })]);
       }
     }
-    this.sink.enqueue(points);
     const written = await this.sink.flush();
     this.metrics.buffered.set(this.sink.buffered);
     this.metrics.writeErrors.set(this.sink.writeErrors);
