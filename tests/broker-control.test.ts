@@ -9,7 +9,7 @@ afterAll(async () => {
 });
 
 describe("dev broker control channel", () => {
-  it("takes a broker down and up again, and answers bad commands with an error", async () => {
+  it("takes a broker down and up again, injects request errors, and answers bad commands with an error", async () => {
     broker = await startBroker({ dir: tempDir("control"), topics: { orders: 2 } });
     const kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, connectionTimeout: 1_000, requestTimeout: 2_000, retry: { retries: 1, initialRetryTime: 100 } });
     const send = async () => {
@@ -31,5 +31,11 @@ describe("dev broker control channel", () => {
     expect(await send()).toBe("sent");
     expect(await controlBroker(broker.control, "down 7")).toMatch(/^error usage/);
     expect(await controlBroker(broker.control, "explode 1")).toMatch(/^error unknown command/);
+    expect(await controlBroker(broker.control, "fail 0")).toMatch(/^error usage: fail/);
+    expect(await controlBroker(broker.control, "fail 0 6 100")).toMatch(/^error usage: fail/);
+    // An injected error reaches the client: the next Produce gets MESSAGE_TOO_LARGE (10, not retried), the one after it goes through.
+    expect(await controlBroker(broker.control, "fail 0 10 1")).toBe("ok");
+    expect(await send()).toBe("failed");
+    expect(await send()).toBe("sent");
   });
 });

@@ -8,6 +8,7 @@
 import { createServer } from "node:http";
 import { randomUUID } from "node:crypto";
 import { Server } from "socket.io";
+import type { ConsumerRunConfig } from "kafkajs";
 import { Counter, Gauge } from "prom-client";
 import { influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema, type InfluxConfig } from "../lib/config.ts";
 import { FeedState } from "../lib/feed-state.ts";
@@ -15,7 +16,7 @@ import { decodeMetricsMessage, type WindowMessage } from "../lib/metrics-message
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { influxQuery, seriesRows } from "./shared/influxql.ts";
-import { createKafka, openConsumer, requireTopics } from "./shared/kafka.ts";
+import { createKafka, openConsumer, requireTopics, runSupervised } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 
 export const SNAPSHOT_MS = 60 * 60_000;
@@ -101,8 +102,10 @@ async function main(): Promise<void> {
   log.info({ port: ports.feedPort }, "feed listening");
 
   // A group of its own: every feed reads every partition, from the start of what is retained, so no update is missed.
-  const consumer = await openConsumer(kafka, kafkaConfig, `orderpulse-feed-${randomUUID()}`, [kafkaConfig.metricsTopic]);
-  await consumer.run({
+  const groupId = `orderpulse-feed-${randomUUID()}`;
+  const consumer = await openConsumer(kafka, kafkaConfig, groupId, [kafkaConfig.metricsTopic]);
+  let stopping = false;
+  const run: ConsumerRunConfig = {
     eachMessage: async ({ message }) => {
       lastProgressAt = Date.now();
       const decoded = decodeMetricsMessage(message.value);
@@ -118,15 +121,20 @@ async function main(): Promise<void> {
       }
       else for (const total of state.applyWatermark(decoded)) io.emit("window", total);
     },
-  });
-
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (payload.restart) return;
-    log.error({ err: payload.error.message }, "the consumer crashed and will not restart; exiting");
-    process.exit(1);
+  };
+  await runSupervised(consumer, groupId, run, {
+    log,
+    // The state is the latest value per (window, partition): reading a message again changes nothing.
+    onRestart: () => undefined,
+    onGiveUp: (error) => {
+      log.error({ err: error.message }, "the Kafka consumer keeps stopping; exiting");
+      process.exit(1);
+    },
+    isStopping: () => stopping,
   });
 
   const shutdown = async () => {
+    stopping = true;
     log.info("shutting down");
     await consumer.disconnect().catch(() => undefined);
     io.close();

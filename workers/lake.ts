@@ -21,7 +21,7 @@ import { listLakeFiles } from "../lib/lake-query.ts";
 import { checkLakeOrigin, LakeAheadOfTopicError, LakeOriginMismatchError } from "../lib/lake-recovery.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
-import { createKafka, MissingTopicError, openConsumer, requireTopics } from "./shared/kafka.ts";
+import { createKafka, MissingTopicError, openConsumer, requireTopics, runSupervised } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { compactLake, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
 import { ThreadEncoder } from "./lake/encoder.ts";
@@ -103,19 +103,26 @@ export class LakeWorker {
     const consumer = await openConsumer(this.kafka, this.settings.kafka, GROUP_ID, [this.topic]);
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.onAssignment(payload.memberAssignment[this.topic] ?? []));
-    // kafkajs restarts itself after retriable errors; after any other crash it stops for good, and so must the worker.
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart && !this.stopping) this.onFatal(new Error(`the Kafka consumer stopped: ${payload.error.message}`));
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => {
-        const batch = this.onBatch(payload).catch((error: Error) => this.onFatal(error));
-        this.batchInProgress = batch;
-        return batch;
+    await runSupervised(
+      consumer,
+      GROUP_ID,
+      {
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: (payload) => {
+          const batch = this.onBatch(payload).catch((error: Error) => this.onFatal(error));
+          this.batchInProgress = batch;
+          return batch;
+        },
       },
-    });
+      {
+        log: this.log,
+        // Like losing every partition: buffers dropped, the next assignment recovers from the markers.
+        onRestart: () => this.onAssignment([]),
+        onGiveUp: (error) => this.onFatal(error),
+        isStopping: () => this.stopping,
+      },
+    );
     const { rotateAgeMs } = this.settings.lake;
     this.timers.push(setInterval(() => this.flushAged(), Math.max(50, Math.min(1_000, rotateAgeMs / 2))));
     this.timers.push(setInterval(() => this.reportStats(), STATS_INTERVAL_MS));

@@ -19,7 +19,7 @@ import { CommitMetadataError, WindowEngine, type CommitPoint } from "../lib/wind
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { InfluxSink } from "./shared/influx-sink.ts";
-import { COMPRESSION, createKafka, openConsumer, openProducer } from "./shared/kafka.ts";
+import { COMPRESSION, createKafka, openConsumer, openProducer, runSupervised } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { PartitionState } from "./metrics/partition-state.ts";
 import { stopOnSignals } from "./shared/shutdown.ts";
@@ -87,13 +87,16 @@ export class MetricsWorker {
       this.discardUncommitted("rebalance");
       this.log.info({ assignment: payload.memberAssignment }, "partitions assigned");
     });
-    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart) return;
-      // kafkajs will not consume again: exit so the supervisor restarts us (the restart replays from the last commit).
-      this.log.error({ err: payload.error.message }, "the consumer crashed and will not restart; exiting");
-      process.exit(1);
+    await runSupervised(this.consumer, GROUP_ID, { autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) }, {
+      log: this.log,
+      onRestart: () => this.discardUncommitted("consumer restart"),
+      onGiveUp: (error) => {
+        // Restarting in-process did not help: exit so the supervisor restarts us (the restart replays from the last commit).
+        this.log.error({ err: error.message }, "the Kafka consumer keeps stopping; exiting");
+        process.exit(1);
+      },
+      isStopping: () => this.stopping,
     });
-    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) });
     this.emitTimer = setInterval(() => {
       this.emitCycle().catch((error: Error) => this.log.error({ err: error.message }, "emit cycle failed"));
     }, this.windows.emitIntervalMs);

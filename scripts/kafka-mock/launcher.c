@@ -11,6 +11,8 @@
  * to --ready-file, written atomically once everything is up), then serves until
  * SIGINT/SIGTERM. Control commands, one per line, each answered "ok" or "error ...":
  *   ping | down <broker-id> | up <broker-id> | rtt <broker-id> <ms>
+ *   fail <api-key> <error-code> [count]   the next count requests of that
+ *                                         type (default 1) get that error
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,22 +55,36 @@ static int listen_loopback(int *port_out) {
   return fd;
 }
 
+#define MAX_INJECTED 64
+
 static void run_command(rd_kafka_mock_cluster_t *mc, int brokers, char *line, char *reply, size_t n) {
   char cmd[16] = {0};
-  int id = 0, ms = 0;
-  int got = sscanf(line, "%15s %d %d", cmd, &id, &ms);
+  int id = 0, ms = 0, count = 1;
+  int got = sscanf(line, "%15s %d %d %d", cmd, &id, &ms, &count);
   if (got >= 1 && strcmp(cmd, "ping") == 0) {
     snprintf(reply, n, "ok\n");
     return;
   }
+  if (strcmp(cmd, "fail") == 0) {
+    /* id = ApiKey, ms = error code: makes client-side handling of broker errors testable. */
+    if (got < 3 || id < 0 || id > 32767 || ms <= 0 || count < 1 || count > MAX_INJECTED) {
+      snprintf(reply, n, "error usage: fail <api-key> <error-code> [1..%d]\n", MAX_INJECTED);
+      return;
+    }
+    rd_kafka_resp_err_t errors[MAX_INJECTED];
+    for (int i = 0; i < count; i++) errors[i] = (rd_kafka_resp_err_t)ms;
+    rd_kafka_mock_push_request_errors_array(mc, (int16_t)id, (size_t)count, errors);
+    snprintf(reply, n, "ok\n");
+    return;
+  }
   if (got < 2 || id < 1 || id > brokers) {
-    snprintf(reply, n, "error usage: ping | down <1..%d> | up <1..%d> | rtt <1..%d> <ms>\n", brokers, brokers, brokers);
+    snprintf(reply, n, "error usage: ping | down <1..%d> | up <1..%d> | rtt <1..%d> <ms> | fail <api-key> <error-code> [count]\n", brokers, brokers, brokers);
     return;
   }
   rd_kafka_resp_err_t err;
   if (strcmp(cmd, "down") == 0) err = rd_kafka_mock_broker_set_down(mc, id);
   else if (strcmp(cmd, "up") == 0) err = rd_kafka_mock_broker_set_up(mc, id);
-  else if (strcmp(cmd, "rtt") == 0 && got == 3 && ms >= 0) err = rd_kafka_mock_broker_set_rtt(mc, id, ms);
+  else if (strcmp(cmd, "rtt") == 0 && got >= 3 && ms >= 0) err = rd_kafka_mock_broker_set_rtt(mc, id, ms);
   else {
     snprintf(reply, n, "error unknown command '%s'\n", cmd);
     return;

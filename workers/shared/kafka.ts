@@ -1,4 +1,4 @@
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Consumer, type ConsumerConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import type { Logger } from "pino";
 import type { KafkaConfig } from "../../lib/config.ts";
 
@@ -72,4 +72,58 @@ export async function openConsumer(kafka: Kafka, config: KafkaConfig, groupId: s
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
   return consumer;
+}
+
+/** kafkajs gave up on a consumer more often than a restart can fix. */
+export class ConsumerCrashError extends Error {
+  override name = "ConsumerCrashError";
+  constructor(readonly groupId: string, readonly restarts: number, cause: Error) {
+    super(`the Kafka consumer of group "${groupId}" stopped ${restarts + 1} times within ${CONSUMER_RESTART_WINDOW_MS / 60_000} min; last error: ${cause.message}`, { cause });
+  }
+}
+
+export const CONSUMER_RESTARTS = 5;
+export const CONSUMER_RESTART_WINDOW_MS = 5 * 60_000;
+
+export interface ConsumerSupervision {
+  log: Logger;
+  /** Runs when kafkajs gives up, before the restart: whatever is not committed must be forgotten, the group replays it. */
+  onRestart: (error: Error) => void;
+  /** Runs when restarting does not help: the process should exit and let its supervisor start it afresh. */
+  onGiveUp: (error: Error) => void;
+  isStopping: () => boolean;
+}
+
+/**
+ * `consumer.run`, restarted in-process when kafkajs stops the consumer for good.
+ * kafkajs restarts only after errors it deems retriable; a group error such as
+ * INVALID_REQUEST to a SyncGroup (the dev broker's answer to a member whose
+ * session ran out mid-rebalance) stops it forever. A restart rejoins the group
+ * and replays from the last commit, as after any rebalance. More than
+ * CONSUMER_RESTARTS within CONSUMER_RESTART_WINDOW_MS means something is really
+ * wrong: give up.
+ */
+export async function runSupervised(consumer: Consumer, groupId: string, config: ConsumerRunConfig, supervision: ConsumerSupervision): Promise<void> {
+  const restarts: number[] = [];
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart || supervision.isStopping()) return;
+    const now = Date.now();
+    while (restarts.length > 0 && now - restarts[0]! > CONSUMER_RESTART_WINDOW_MS) restarts.shift();
+    if (restarts.length >= CONSUMER_RESTARTS) {
+      supervision.onGiveUp(new ConsumerCrashError(groupId, restarts.length, payload.error));
+      return;
+    }
+    restarts.push(now);
+    const delayMs = 500 * 2 ** (restarts.length - 1);
+    supervision.log.warn({ groupId, err: payload.error.message, restart: restarts.length, delayMs }, "the Kafka consumer stopped; restarting it (uncommitted work is replayed from the last commit)");
+    supervision.onRestart(payload.error);
+    setTimeout(() => {
+      if (supervision.isStopping()) return;
+      consumer
+        .connect()
+        .then(() => consumer.run(config))
+        .catch((error: Error) => supervision.onGiveUp(new ConsumerCrashError(groupId, restarts.length, error)));
+    }, delayMs);
+  });
+  await consumer.run(config);
 }
