@@ -134,6 +134,8 @@ export function controlBroker(address: string, command: string, timeoutMs = 3_00
 
 // ---------- Kafka dev broker ----------
 
+const TOPICS_FILE = "topics.json";
+
 export function buildLauncher(): string {
   ensurePackages(REQUIREMENTS.kafka);
   if (existsSync(LAUNCHER_BINARY) && statSync(LAUNCHER_BINARY).mtimeMs >= statSync(LAUNCHER_SOURCE).mtimeMs) return LAUNCHER_BINARY;
@@ -162,6 +164,7 @@ export async function startBroker(options: { dir: string; topics: Record<string,
   mkdirSync(options.dir, { recursive: true });
   const readyFile = join(options.dir, "ready");
   rmSync(readyFile, { force: true });
+  writeFileSync(join(options.dir, TOPICS_FILE), JSON.stringify(options.topics));
   const log = openSync(join(options.dir, "broker.log"), "a");
   const args = ["--brokers", String(options.brokers ?? 1), "--ready-file", readyFile];
   for (const [topic, partitions] of Object.entries(options.topics)) args.push("--topic", `${topic}:${partitions}`);
@@ -183,12 +186,26 @@ export async function stopBroker(info: BrokerInfo): Promise<void> {
   await stopProcess(info.pid, "kafka-mock");
 }
 
+/** The topics a launcher in `dir` was started with. */
+export function brokerTopics(dir: string): Record<string, number> | undefined {
+  const file = join(dir, TOPICS_FILE);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, number>) : undefined;
+}
+
+const describeTopics = (topics: Record<string, number>) => Object.entries(topics).map(([t, p]) => `${t}:${p}`).join(", ");
+
 async function kafkaUp(topic: string, partitions: number): Promise<Record<string, string>> {
+  const wanted = { [topic]: partitions, [`${topic}.dlq`]: 2, [`${topic}.metrics`]: 4 };
   const running = readBrokerInfo(join(KAFKA_DIR, "ready"));
   if (running && isAlive(running.pid, "kafka-mock") && (await controlBroker(running.control, "ping").catch(() => "")) === "ok") {
+    const served = brokerTopics(KAFKA_DIR) ?? {};
+    const missing = Object.entries(wanted).filter(([t, p]) => served[t] !== p);
+    // The mock broker cannot add topics or partitions: reusing it would silently run with the wrong layout.
+    if (missing.length > 0)
+      throw new ServiceError(`the running Kafka dev broker (pid ${running.pid}) serves ${describeTopics(served) || "unknown topics"}, not ${describeTopics(Object.fromEntries(missing))}; run \`npm run services:down\` first to start it afresh (its data is lost)`);
     return { KAFKA_BROKERS: running.bootstrap, KAFKA_MOCK_CONTROL: running.control };
   }
-  const info = await startBroker({ dir: KAFKA_DIR, topics: { [topic]: partitions, [`${topic}.dlq`]: 2, [`${topic}.metrics`]: 4 } });
+  const info = await startBroker({ dir: KAFKA_DIR, topics: wanted });
   return { KAFKA_BROKERS: info.bootstrap, KAFKA_MOCK_CONTROL: info.control };
 }
 

@@ -4,7 +4,7 @@ import { freePort, startBroker, startInflux, stopBroker, stopInflux, type Broker
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { FeedClient } from "./support/feed-client.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
-import { dumpHotPath, hotPathSettled, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
+import { dumpHotPath, expectTotalsEqualTruth, hotPathSettled, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
 
 const WINDOW_MS = TEST_WINDOW_MS;
 const WINDOW_ENV = TEST_WINDOW_ENV;
@@ -105,11 +105,7 @@ describe("hot path under faults", () => {
     expect(run.code, run.stderr).toBe(0);
     const expected = truthByWindow(truth, WINDOW_MS);
     const totals = await hotPathSettled(config, sumOrders(expected), [w]);
-    for (const [start, t] of expected) {
-      const onTime = totals.onTime.get(start) ?? { revenueCents: 0, orders: 0 };
-      const late = totals.late.get(start) ?? { revenueCents: 0, orders: 0 };
-      expect({ start, revenueCents: onTime.revenueCents + late.revenueCents, orders: onTime.orders + late.orders }).toEqual({ start, ...t });
-    }
+    expectTotalsEqualTruth(totals, expected);
     expect(sumOrders(totals.duplicate)).toBe(parseSummary(run.stdout).duplicate);
     expect(await health()).toBe(200);
     expect(w.output).toMatch(/resuming consumption/);

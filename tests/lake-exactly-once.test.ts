@@ -121,6 +121,8 @@ describe("lake worker: exactly once across kill -9", () => {
     // The last run finishes the backlog, then stops gracefully.
     const last = new LakeWorkerProcess(workerEnv);
     workers.push(last);
+    // The killed ones may have finished the backlog already: wait until this one is up before SIGTERM can come.
+    await last.waitForLog(/lake worker running/, 60_000);
     const deadline = Date.now() + 90_000;
     for (;;) {
       const { markers } = await listLakeFiles(lakeDir);

@@ -1,10 +1,8 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Kafka, logLevel } from "kafkajs";
-import { dlqSourceKey } from "../lib/dlq.ts";
 import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
-import { dumpHotPath, hotPathSettled, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess, type MinuteTotals } from "./support/workers.ts";
+import { dumpHotPath, expectTotalsEqualTruth, hotPathSettled, readDeadLetters, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, WorkerProcess } from "./support/workers.ts";
 
 const WINDOW_MS = TEST_WINDOW_MS;
 const WINDOW_ENV = TEST_WINDOW_ENV;
@@ -43,8 +41,6 @@ async function simulate(b: BrokerInfo, truthFile: string, count = 6_000) {
   return parseSummary(run.stdout);
 }
 
-const cents = (m: Map<number, MinuteTotals>, start: number) => m.get(start) ?? { revenueCents: 0, orders: 0 };
-
 describe("metrics worker (real dev broker, real InfluxDB)", () => {
   it("matches the truth for every window: on-time + late = truth, duplicates and dead letters exact", async () => {
     const b = await broker();
@@ -58,31 +54,13 @@ describe("metrics worker (real dev broker, real InfluxDB)", () => {
     const expectedOrders = sumOrders(truth);
     const totals = await hotPathSettled(influx.config, expectedOrders, [worker]);
     expect(totals.onTime.size).toBeGreaterThan(20);
-    for (const [start, t] of truth) {
-      const onTime = cents(totals.onTime, start);
-      const late = cents(totals.late, start);
-      expect({ start, revenueCents: onTime.revenueCents + late.revenueCents, orders: onTime.orders + late.orders }).toEqual({ start, ...t });
-    }
+    expectTotalsEqualTruth(totals, truth);
     for (const start of totals.onTime.keys()) expect(truth.has(start), `window ${start} has no truth`).toBe(true);
     expect(sumOrders(totals.late)).toBeGreaterThan(0);
     expect(sumOrders(totals.duplicate)).toBe(summary.duplicate);
 
     // The dead-letter topic holds exactly the malformed and skewed messages (distinct source offsets).
-    const kafka = new Kafka({ brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: `dlq-reader-${Date.now()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic: "orders.dlq", fromBeginning: true });
-    const sources = new Set<string>();
-    const reasons = new Set<string>();
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        sources.add(dlqSourceKey(message.headers ?? {})!);
-        reasons.add(String(message.headers?.["orderpulse-reject-code"]));
-      },
-    });
-    await waitFor("dead letters", async () => (sources.size >= summary.malformed! + summary.skewed! ? true : undefined), 30_000);
-    await sleep(500);
-    await consumer.disconnect();
+    const { sources, reasons } = await readDeadLetters(b.bootstrap, summary.malformed! + summary.skewed!);
     expect(sources.size).toBe(summary.malformed! + summary.skewed!);
     expect(reasons).toContain("event_time_skew");
     expect(await worker.kill("SIGTERM")).toBe(0);

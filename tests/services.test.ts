@@ -18,7 +18,7 @@ describe("npm run services:up / services:down", () => {
   // A state folder of its own, so this test starts and stops its own services.
   const state = tempDir("services");
   const env = { ORDERPULSE_STATE_DIR: state, KAFKA_BROKERS: "", INFLUX_URL: "", KAFKA_TOPIC: "" };
-  const services = (command: string) => runScript("scripts/services.ts", [command], env);
+  const services = (command: string, ...args: string[]) => runScript("scripts/services.ts", [command, ...args], env);
   const endpoints = () => parseEnvFile(readFileSync(join(state, "services.env"), "utf8"));
   const pids = () => [Number(parseEnvFile(readFileSync(join(state, "kafka/ready"), "utf8")).PID), Number(readFileSync(join(state, "influxdb/influxd.pid"), "utf8"))];
 
@@ -45,6 +45,11 @@ describe("npm run services:up / services:down", () => {
 
     // The dev broker serves the three topics, as an independent client sees them.
     expect(kcatTopics(before.KAFKA_BROKERS!)).toEqual(["orders.dlq:2", "orders.metrics:4", "orders:8"]);
+    // It cannot add partitions: asking for another layout is refused, saying how to get it, and changes nothing.
+    const other = await services("up", "--partitions", "3");
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toMatch(/serves orders:8, .* not orders:3; run `npm run services:down` first/);
+    expect(pids()).toEqual(started);
 
     const down = await services("down");
     expect(down.code, down.stderr).toBe(0);

@@ -141,7 +141,7 @@ export class MetricsWorker {
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
-    if (this.sink.full) {
+    if (this.backlogged) {
       this.pause();
       return; // nothing resolved: these messages are fetched again after resume
     }
@@ -212,15 +212,21 @@ export class MetricsWorker {
     );
   }
 
+  /** Outputs waiting for InfluxDB or for the metrics topic reached the bound (INFLUX_BUFFER_POINTS bounds both). */
+  private get backlogged(): boolean {
+    return this.sink.full || this.pendingMessages.length >= this.sink.maxBufferedPoints;
+  }
+
   private pause(): void {
     if (this.paused) return;
     this.paused = true;
     this.consumer.pause([{ topic: this.config.topic }]);
-    this.log.warn({ buffered: this.sink.buffered }, "InfluxDB is behind: pausing consumption until the buffer drains");
+    this.log.warn({ bufferedPoints: this.sink.buffered, pendingMessages: this.pendingMessages.length }, "InfluxDB or the metrics topic is behind: pausing consumption until the buffers drain");
   }
 
   private resumeIfDrained(): void {
-    if (this.stopping || !this.paused || this.sink.buffered > this.sink.maxBufferedPoints / 2) return;
+    const half = this.sink.maxBufferedPoints / 2;
+    if (this.stopping || !this.paused || this.sink.buffered > half || this.pendingMessages.length > half) return;
     this.paused = false;
     this.consumer.resume([{ topic: this.config.topic }]);
     this.log.info("resuming consumption");
@@ -266,7 +272,7 @@ export class MetricsWorker {
     const written = await this.sink.flush();
     this.metrics.buffered.set(this.sink.buffered);
     this.metrics.writeErrors.set(this.sink.writeErrors);
-    if (this.sink.full) this.pause();
+    if (this.backlogged) this.pause();
     else this.resumeIfDrained();
     const published = await this.publishPending();
     if (written && published) await this.commitPending();

@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+import { expect } from "vitest";
+import { dlqSourceKey } from "../../lib/dlq.ts";
 import { decodeOrder } from "../../lib/order.ts";
 import { amountToCents, windowStartOf } from "../../lib/window-engine.ts";
 import type { InfluxConfig } from "../../lib/config.ts";
@@ -135,4 +138,36 @@ export function hotPathSettled(influx: InfluxConfig, expectedOrders: number, wor
     const totals = await hotPathTotals(influx, TEST_WINDOW_MS);
     return totals.openWindows === 0 && sumOrders(totals.onTime) + sumOrders(totals.late) === expectedOrders ? totals : undefined;
   }, timeoutMs);
+}
+
+/** Every window of the truth: on-time + late in InfluxDB equal it, to the cent. */
+export function expectTotalsEqualTruth(totals: HotPathTotals, truth: Map<number, MinuteTotals>): void {
+  for (const [start, t] of truth) {
+    const onTime = totals.onTime.get(start) ?? { revenueCents: 0, orders: 0 };
+    const late = totals.late.get(start) ?? { revenueCents: 0, orders: 0 };
+    expect({ start, revenueCents: onTime.revenueCents + late.revenueCents, orders: onTime.orders + late.orders }).toEqual({ start, ...t });
+  }
+}
+
+/** Reads `<topic>.dlq` until `expected` distinct source offsets arrived (and a moment more, so extras show): source keys and reject codes. */
+export async function readDeadLetters(bootstrap: string, expected: number, topic = "orders.dlq"): Promise<{ sources: Set<string>; reasons: Set<string> }> {
+  const kafka = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `dlq-reader-${Date.now()}` });
+  await consumer.connect();
+  const sources = new Set<string>();
+  const reasons = new Set<string>();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        sources.add(dlqSourceKey(message.headers ?? {})!);
+        reasons.add(String(message.headers?.["orderpulse-reject-code"]));
+      },
+    });
+    await waitFor("dead letters", async () => (sources.size >= expected ? true : undefined), 30_000);
+    await sleep(500);
+  } finally {
+    await consumer.disconnect();
+  }
+  return { sources, reasons };
 }
