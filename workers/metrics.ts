@@ -116,11 +116,16 @@ export class MetricsWorker {
     this.log.info({ reason, droppedPoints: dropped }, "engines rebuilt from the last commit");
   }
 
-  /** The engine for a partition, resumed from its committed offset and metadata when there is one. */
-  private async stateFor(partition: number): Promise<PartitionState> {
+  /**
+   * The engine for a partition, resumed from its committed offset and metadata when there is one;
+   * undefined when the engines were discarded meanwhile (the caller's batch is stale).
+   */
+  private async stateFor(partition: number): Promise<PartitionState | undefined> {
     const existing = this.partitions.get(partition);
     if (existing) return existing;
+    const generation = this.generation;
     const [committed] = await this.admin.fetchOffsets({ groupId: GROUP_ID, topics: [this.config.topic] });
+    if (generation !== this.generation) return undefined;
     const entry = committed?.partitions.find((p) => p.partition === partition);
     const offset = entry && Number(entry.offset) >= 0 ? Number(entry.offset) : 0;
     let engine = new WindowEngine(partition, this.windows);
@@ -146,6 +151,7 @@ export class MetricsWorker {
       return; // nothing resolved: these messages are fetched again after resume
     }
     const state = await this.stateFor(partition);
+    if (!state) return; // nothing resolved: fetched again
     state.highWatermark = Number(batch.highWatermark);
     const first = Number(batch.firstOffset() ?? state.nextExpectedOffset);
     if (first !== state.nextExpectedOffset && !state.sought && state.lastProcessedOffset < 0) {
@@ -321,7 +327,15 @@ export class MetricsWorker {
       // The engines may have released outputs (e.g. after idle advances) that the last successful commit does not
       // describe: rebuild them from that commit, as after a rebalance, so a replay classifies exactly as it did.
       this.log.warn({ err: (error as Error).message }, "commit failed");
+      const partitions = [...this.partitions.keys()];
       this.discardUncommitted("commit failed");
+      // Kafka fetches nothing again by itself (a caught-up partition would never see another batch): go back to the commit now.
+      for (const partition of partitions) {
+        const state = await this.stateFor(partition);
+        if (!state) return;
+        state.sought = true;
+        this.consumer.seek({ topic: this.config.topic, partition, offset: String(state.nextExpectedOffset) });
+      }
     }
   }
 

@@ -137,7 +137,9 @@ export function hotPathSettled(influx: InfluxConfig, expectedOrders: number, wor
     }
     const totals = await hotPathTotals(influx, TEST_WINDOW_MS);
     return totals.openWindows === 0 && sumOrders(totals.onTime) + sumOrders(totals.late) === expectedOrders ? totals : undefined;
-  }, timeoutMs);
+  }, timeoutMs).catch((error: Error) => {
+    throw new Error(`${error.message}\n${workers.map((w) => w.output.slice(-2000)).join("\n")}`);
+  });
 }
 
 /** Every window of the truth: on-time + late in InfluxDB equal it, to the cent. */
