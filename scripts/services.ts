@@ -189,7 +189,11 @@ export async function stopBroker(info: BrokerInfo): Promise<void> {
 /** The topics a launcher in `dir` was started with. */
 export function brokerTopics(dir: string): Record<string, number> | undefined {
   const file = join(dir, TOPICS_FILE);
-  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, number>) : undefined;
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as Record<string, number>;
+  } catch {
+    return undefined; // missing or unreadable: the layout is unknown
+  }
 }
 
 const describeTopics = (topics: Record<string, number>) => Object.entries(topics).map(([t, p]) => `${t}:${p}`).join(", ");

@@ -37,15 +37,15 @@ function worker(script: string, env: Record<string, string | undefined>): Worker
   return w;
 }
 
-/** A broker of its own holding a seeded stream with malformed messages and duplicates, and the env to run workers on it. */
-async function setUp(name: string) {
+/** A broker of its own holding a seeded stream (by default with malformed messages and duplicates), and the env to run workers on it. */
+async function setUp(name: string, chaos = ["--duplicates", "0.02", "--malformed", "0.02"]) {
   const dir = tempDir(name);
   const broker = await startBroker({ dir: join(dir, "broker"), topics: { orders: 2, "orders.dlq": 1, "orders.metrics": 2 } });
   cleanup.push(() => stopBroker(broker));
   const truth = join(dir, "truth.ndjson");
   const produced = await runScript(
     "workers/simulator.ts",
-    ["--rate", "0", "--sim-rate", "20", "--count", String(EVENTS), "--seed", "11", "--start", "2026-11-20T12:00:00Z", "--truth", truth, "--duplicates", "0.02", "--malformed", "0.02"],
+    ["--rate", "0", "--sim-rate", "20", "--count", String(EVENTS), "--seed", "11", "--start", "2026-11-20T12:00:00Z", "--truth", truth, ...chaos],
     { KAFKA_BROKERS: broker.bootstrap, ...TEST_WINDOW_ENV },
   );
   expect(produced.code, produced.stderr).toBe(0);
@@ -109,15 +109,24 @@ describe("Kafka errors (injected on the real dev broker)", () => {
     expect(metrics.output).toMatch(/stopped 6 times within 5 min; last error: .*malformed/);
   });
 
-  it("refused commits and refused produce requests: the metrics worker replays, every window equals the truth, every dead letter arrives", async () => {
-    const { broker, env, influx, fail, summary, expected } = await setUp("refused-requests");
-    // The first commits and the first produce requests (dead letters or window values, whichever comes first) fail for good.
+  it("refused commits and refused window-value sends: the metrics worker retries from its last commit, every window equals the truth", async () => {
+    // No invalid messages, so the first produce requests are the window values for the metrics topic, not dead letters.
+    const { env, influx, fail, expected } = await setUp("refused-requests", ["--duplicates", "0.02"]);
     await fail(OFFSET_COMMIT, INVALID_REQUEST, 3);
     await fail(PRODUCE, MESSAGE_TOO_LARGE, 2);
     const metrics = worker("workers/metrics.ts", env);
     expectTotalsEqualTruth(await hotPathSettled(influx, sumOrders(expected), [metrics]), expected);
-    expect(metrics.output).toMatch(/commit failed/);
+    expect(metrics.output).toMatch(/publishing window values failed; retrying next cycle/);
     expect(metrics.output).toMatch(/"reason":"commit failed".*engines rebuilt from the last commit/);
+    expect(await metrics.kill("SIGTERM"), metrics.output.slice(-1500)).toBe(0);
+  });
+
+  it("a refused dead-letter send: nothing is committed past it, and every dead letter arrives", async () => {
+    const { broker, env, influx, fail, summary, expected } = await setUp("refused-dead-letter");
+    await fail(PRODUCE, MESSAGE_TOO_LARGE, 1);
+    const metrics = worker("workers/metrics.ts", env);
+    expectTotalsEqualTruth(await hotPathSettled(influx, sumOrders(expected), [metrics]), expected);
+    expect(metrics.output).toMatch(RESTARTING);
     const { sources } = await readDeadLetters(broker.bootstrap, summary.malformed! + summary.skewed!);
     expect(sources.size).toBe(summary.malformed! + summary.skewed!);
     expect(await metrics.kill("SIGTERM"), metrics.output.slice(-1500)).toBe(0);

@@ -16,7 +16,7 @@ import { decodeMetricsMessage, type WindowMessage } from "../lib/metrics-message
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { influxQuery, seriesRows } from "./shared/influxql.ts";
-import { createKafka, openConsumer, requireTopics, runSupervised } from "./shared/kafka.ts";
+import { createKafka, openConsumer, requireTopics, SupervisedConsumer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 
 export const SNAPSHOT_MS = 60 * 60_000;
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
       else for (const total of state.applyWatermark(decoded)) io.emit("window", total);
     },
   };
-  await runSupervised(consumer, groupId, run, {
+  await new SupervisedConsumer(consumer, groupId, {
     log,
     // The state is the latest value per (window, partition): reading a message again changes nothing.
     onRestart: () => undefined,
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
       process.exit(1);
     },
     isStopping: () => stopping,
-  });
+  }).run(run);
 
   const shutdown = async () => {
     stopping = true;

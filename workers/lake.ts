@@ -21,7 +21,7 @@ import { listLakeFiles } from "../lib/lake-query.ts";
 import { checkLakeOrigin, LakeAheadOfTopicError, LakeOriginMismatchError } from "../lib/lake-recovery.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
-import { createKafka, MissingTopicError, openConsumer, requireTopics, runSupervised } from "./shared/kafka.ts";
+import { createKafka, MissingTopicError, openConsumer, requireTopics, SupervisedConsumer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { compactLake, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
 import { ThreadEncoder } from "./lake/encoder.ts";
@@ -50,6 +50,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()
 
 export class LakeWorker {
   private consumer: Consumer | undefined;
+  private control: SupervisedConsumer | undefined;
   private readonly encoder = new ThreadEncoder();
   private readonly writer: LakeWriter;
   private assigned: number[] = [];
@@ -102,27 +103,23 @@ export class LakeWorker {
   async start(): Promise<void> {
     const consumer = await openConsumer(this.kafka, this.settings.kafka, GROUP_ID, [this.topic]);
     this.consumer = consumer;
+    this.control = new SupervisedConsumer(consumer, GROUP_ID, {
+      log: this.log,
+      // Like losing every partition: buffers dropped, the next assignment recovers from the markers.
+      onRestart: () => this.onAssignment([]),
+      onGiveUp: (error) => this.onFatal(error),
+      isStopping: () => this.stopping,
+    });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.onAssignment(payload.memberAssignment[this.topic] ?? []));
-    await runSupervised(
-      consumer,
-      GROUP_ID,
-      {
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        eachBatch: (payload) => {
-          const batch = this.onBatch(payload).catch((error: Error) => this.onFatal(error));
-          this.batchInProgress = batch;
-          return batch;
-        },
+    await this.control.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => {
+        const batch = this.onBatch(payload).catch((error: Error) => this.onFatal(error));
+        this.batchInProgress = batch;
+        return batch;
       },
-      {
-        log: this.log,
-        // Like losing every partition: buffers dropped, the next assignment recovers from the markers.
-        onRestart: () => this.onAssignment([]),
-        onGiveUp: (error) => this.onFatal(error),
-        isStopping: () => this.stopping,
-      },
-    );
+    });
     const { rotateAgeMs } = this.settings.lake;
     this.timers.push(setInterval(() => this.flushAged(), Math.max(50, Math.min(1_000, rotateAgeMs / 2))));
     this.timers.push(setInterval(() => this.reportStats(), STATS_INTERVAL_MS));
@@ -145,11 +142,14 @@ export class LakeWorker {
         await this.writer.closeAll();
         if (generation !== this.generation) return;
         const next = await this.writer.open(this.assigned);
-        await this.checkNotAheadOfTopic(next);
+        if (next.size > 0) await this.checkNotAheadOfTopic(next);
         this.seekToMarkers(next);
         this.log.info({ nextOffsets: Object.fromEntries(next) }, "partitions recovered; resuming from the lake's commit markers");
       });
-    this.opening.catch((error: Error) => this.onFatal(error));
+    this.opening.catch((error: Error) => {
+      // A newer assignment retries on its own.
+      if (generation === this.generation) this.onFatal(error);
+    });
   }
 
   /**
@@ -162,7 +162,7 @@ export class LakeWorker {
   private seekToMarkers(next: ReadonlyMap<number, number>): void {
     for (const [partition, offset] of next) {
       this.metrics.committedOffset.set({ partition }, offset);
-      this.consumer?.seek({ topic: this.topic, partition, offset: String(offset) });
+      this.control?.seek({ topic: this.topic, partition, offset: String(offset) });
     }
   }
 
@@ -315,11 +315,11 @@ export class LakeWorker {
       return;
     }
     this.log.error({ partition, err: error.message, context: (error as { context?: unknown }).context }, "flush failed; the partition is recovered from its commit marker and read again");
-    if (this.stopping || !this.consumer) return;
+    if (this.stopping || !this.control) return;
     // A pause, so a persistent failure (disk full) does not spin.
-    this.consumer.pause([{ topic: this.topic, partitions: [partition] }]);
+    this.control.pause([{ topic: this.topic, partitions: [partition] }]);
     setTimeout(() => {
-      if (!this.stopping) this.consumer?.resume([{ topic: this.topic, partitions: [partition] }]);
+      if (!this.stopping) this.control?.resume([{ topic: this.topic, partitions: [partition] }]);
     }, FLUSH_RETRY_PAUSE_MS).unref();
   }
 
@@ -407,7 +407,7 @@ export class LakeWorker {
     for (const timer of this.timers) clearInterval(timer);
     clearTimeout(this.compactionTimer);
     this.compactionAbort.abort();
-    this.consumer?.pause([{ topic: this.topic }]);
+    this.control?.pause([{ topic: this.topic }]);
     const until = (work: Promise<unknown> | undefined) =>
       Promise.race([Promise.resolve(work).catch(() => undefined), sleep(Math.max(0, deadline - Date.now()))]);
     await until(this.batchInProgress);

@@ -19,7 +19,7 @@ import { CommitMetadataError, WindowEngine, type CommitPoint } from "../lib/wind
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { InfluxSink } from "./shared/influx-sink.ts";
-import { COMPRESSION, createKafka, openConsumer, openProducer, runSupervised } from "./shared/kafka.ts";
+import { COMPRESSION, createKafka, openConsumer, openProducer, SupervisedConsumer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { PartitionState } from "./metrics/partition-state.ts";
 import { stopOnSignals } from "./shared/shutdown.ts";
@@ -54,6 +54,9 @@ export class MetricsWorker {
   private stopping = false;
   private pendingMessages: Message[] = [];
   private consumer!: Consumer;
+  private control!: SupervisedConsumer;
+  /** Partitions to point back at their commit (after a failed commit), retried each cycle until it works. */
+  private readonly reseek = new Set<number>();
   private producer!: Producer;
   private admin!: Admin;
   private paused = false;
@@ -83,11 +86,7 @@ export class MetricsWorker {
     this.admin = this.kafka.admin();
     await this.admin.connect();
     this.consumer = await openConsumer(this.kafka, this.config, GROUP_ID, [this.config.topic]);
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.discardUncommitted("rebalance");
-      this.log.info({ assignment: payload.memberAssignment }, "partitions assigned");
-    });
-    await runSupervised(this.consumer, GROUP_ID, { autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) }, {
+    this.control = new SupervisedConsumer(this.consumer, GROUP_ID, {
       log: this.log,
       onRestart: () => this.discardUncommitted("consumer restart"),
       onGiveUp: (error) => {
@@ -97,6 +96,16 @@ export class MetricsWorker {
       },
       isStopping: () => this.stopping,
     });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.discardUncommitted("rebalance");
+      // What made us pause went with the buffers (and a restarted kafkajs consumer has forgotten the pause anyway).
+      if (this.paused && !this.stopping) {
+        this.paused = false;
+        this.control.resume([{ topic: this.config.topic }]);
+      }
+      this.log.info({ assignment: payload.memberAssignment }, "partitions assigned");
+    });
+    await this.control.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) });
     this.emitTimer = setInterval(() => {
       this.emitCycle().catch((error: Error) => this.log.error({ err: error.message }, "emit cycle failed"));
     }, this.windows.emitIntervalMs);
@@ -111,6 +120,7 @@ export class MetricsWorker {
     this.generation++;
     this.partitions.clear();
     this.pendingCommits.clear();
+    this.reseek.clear();
     this.pendingMessages = [];
     const dropped = this.sink.discard();
     this.log.info({ reason, droppedPoints: dropped }, "engines rebuilt from the last commit");
@@ -157,7 +167,7 @@ export class MetricsWorker {
     if (first !== state.nextExpectedOffset && !state.sought && state.lastProcessedOffset < 0) {
       // kafkajs starts where it left off, or at the log start; the engine must start at its resume offset.
       state.sought = true;
-      this.consumer.seek({ topic, partition, offset: String(state.nextExpectedOffset) });
+      this.control.seek({ topic, partition, offset: String(state.nextExpectedOffset) });
       return;
     }
     // Pass 1: decode, and make dead letters durable before any record of the batch reaches the engine:
@@ -224,17 +234,18 @@ export class MetricsWorker {
   }
 
   private pause(): void {
-    if (this.paused) return;
+    // Not in a group: the next join starts with empty buffers and no pause.
+    if (this.paused || !this.control.running) return;
     this.paused = true;
-    this.consumer.pause([{ topic: this.config.topic }]);
+    this.control.pause([{ topic: this.config.topic }]);
     this.log.warn({ bufferedPoints: this.sink.buffered, pendingMessages: this.pendingMessages.length }, "InfluxDB or the metrics topic is behind: pausing consumption until the buffers drain");
   }
 
   private resumeIfDrained(): void {
     const half = this.sink.maxBufferedPoints / 2;
-    if (this.stopping || !this.paused || this.sink.buffered > half || this.pendingMessages.length > half) return;
+    if (this.stopping || !this.paused || !this.control.running || this.sink.buffered > half || this.pendingMessages.length > half) return;
     this.paused = false;
-    this.consumer.resume([{ topic: this.config.topic }]);
+    this.control.resume([{ topic: this.config.topic }]);
     this.log.info("resuming consumption");
   }
 
@@ -245,6 +256,7 @@ export class MetricsWorker {
   }
 
   private async runEmitCycle(): Promise<void> {
+    if (this.reseek.size > 0) await this.seekToCommits();
     const now = Date.now();
     const points: InfluxPoint[] = [];
     for (const state of this.partitions.values()) {
@@ -320,7 +332,8 @@ export class MetricsWorker {
       .filter(([partition, { state }]) => this.partitions.get(partition) === state)
       .map(([partition, { commit }]) => ({ topic: this.config.topic, partition, offset: String(commit.offset), metadata: commit.metadata }));
     this.pendingCommits.clear();
-    if (commits.length === 0) return;
+    // Not in a group (restarting): nothing to commit to, and the restart discarded these anyway.
+    if (commits.length === 0 || !this.control.running) return;
     try {
       await this.consumer.commitOffsets(commits);
     } catch (error) {
@@ -329,13 +342,27 @@ export class MetricsWorker {
       this.log.warn({ err: (error as Error).message }, "commit failed");
       const partitions = [...this.partitions.keys()];
       this.discardUncommitted("commit failed");
-      // Kafka fetches nothing again by itself (a caught-up partition would never see another batch): go back to the commit now.
-      for (const partition of partitions) {
-        const state = await this.stateFor(partition);
-        if (!state) return;
-        state.sought = true;
-        this.consumer.seek({ topic: this.config.topic, partition, offset: String(state.nextExpectedOffset) });
+      // Kafka fetches nothing again by itself (a caught-up partition would never see another batch): go back to the commit.
+      for (const partition of partitions) this.reseek.add(partition);
+      await this.seekToCommits();
+    }
+  }
+
+  /** Points each partition in `reseek` at its commit; one whose commit cannot be read now is tried again next cycle. */
+  private async seekToCommits(): Promise<void> {
+    for (const partition of [...this.reseek]) {
+      let state: PartitionState | undefined;
+      try {
+        state = await this.stateFor(partition);
+      } catch (error) {
+        this.log.warn({ partition, err: (error as Error).message }, "cannot read the committed offset yet; seeking next cycle");
+        return;
       }
+      // Discarded meanwhile (a rebalance or restart): the group fetches from the commits anyway.
+      if (!state || !this.reseek.has(partition) || !this.control.running) return;
+      state.sought = true;
+      this.control.seek({ topic: this.config.topic, partition, offset: String(state.nextExpectedOffset) });
+      this.reseek.delete(partition);
     }
   }
 
@@ -343,7 +370,7 @@ export class MetricsWorker {
     clearInterval(this.emitTimer);
     this.stopping = true;
     // Commit while still a group member: pause, let the running cycle finish, then a last emit, flush and commit.
-    if (this.consumer) this.consumer.pause([{ topic: this.config.topic }]);
+    this.control?.pause([{ topic: this.config.topic }]);
     this.paused = true;
     await this.emitting;
     await this.emitCycle();

@@ -67,7 +67,7 @@ static void run_command(rd_kafka_mock_cluster_t *mc, int brokers, char *line, ch
   }
   if (strcmp(cmd, "fail") == 0) {
     /* id = ApiKey, ms = error code: makes client-side handling of broker errors testable. */
-    if (got < 3 || id < 0 || id > 32767 || ms <= 0 || count < 1 || count > MAX_INJECTED) {
+    if (got < 3 || id < 0 || id > 32767 || ms <= 0 || ms > 32767 || count < 1 || count > MAX_INJECTED) {
       snprintf(reply, n, "error usage: fail <api-key> <error-code> [1..%d]\n", MAX_INJECTED);
       return;
     }

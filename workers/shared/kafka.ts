@@ -94,36 +94,88 @@ export interface ConsumerSupervision {
   isStopping: () => boolean;
 }
 
+type TopicPartitions = Parameters<Consumer["pause"]>[0];
+
 /**
- * `consumer.run`, restarted in-process when kafkajs stops the consumer for good.
- * kafkajs restarts only after errors it deems retriable; a group error such as
- * INVALID_REQUEST to a SyncGroup (the dev broker's answer to a member whose
- * session ran out mid-rebalance) stops it forever. A restart rejoins the group
- * and replays from the last commit, as after any rebalance. More than
+ * A kafkajs consumer that is restarted in-process when kafkajs stops it for
+ * good. kafkajs restarts only after errors it deems retriable; a group error
+ * such as INVALID_REQUEST to a SyncGroup (the dev broker's answer to a member
+ * whose session ran out mid-rebalance) stops it forever. A restart rejoins the
+ * group and replays from the last commit, as after any rebalance. More than
  * CONSUMER_RESTARTS within CONSUMER_RESTART_WINDOW_MS means something is really
  * wrong: give up.
+ *
+ * Between a crash and the next group join kafkajs has no consumer group, and
+ * its pause, resume and seek throw. Here they do nothing then: the join resets
+ * positions and pauses, and every worker rebuilds its state on GROUP_JOIN.
+ * Create this before registering a worker's own GROUP_JOIN listener, so
+ * `running` is already true when that listener runs.
  */
-export async function runSupervised(consumer: Consumer, groupId: string, config: ConsumerRunConfig, supervision: ConsumerSupervision): Promise<void> {
-  const restarts: number[] = [];
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (payload.restart || supervision.isStopping()) return;
+export class SupervisedConsumer {
+  private joined = false;
+  private readonly restarts: number[] = [];
+  private config: ConsumerRunConfig | undefined;
+
+  constructor(
+    readonly consumer: Consumer,
+    private readonly groupId: string,
+    private readonly supervision: ConsumerSupervision,
+  ) {
+    consumer.on(consumer.events.GROUP_JOIN, () => (this.joined = true));
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.joined = false;
+      if (!payload.restart) this.restart(payload.error);
+    });
+  }
+
+  /** In a group, with partitions to pause, resume and seek. */
+  get running(): boolean {
+    return this.joined;
+  }
+
+  async run(config: ConsumerRunConfig): Promise<void> {
+    this.config = config;
+    await this.consumer.run(config);
+  }
+
+  pause(topics: TopicPartitions): void {
+    if (this.joined) this.consumer.pause(topics);
+  }
+
+  resume(topics: TopicPartitions): void {
+    if (this.joined) this.consumer.resume(topics);
+  }
+
+  seek(target: { topic: string; partition: number; offset: string }): void {
+    if (this.joined) this.consumer.seek(target);
+  }
+
+  private restart(error: Error): void {
+    const { log, onRestart, onGiveUp, isStopping } = this.supervision;
+    if (isStopping() || !this.config) return;
     const now = Date.now();
-    while (restarts.length > 0 && now - restarts[0]! > CONSUMER_RESTART_WINDOW_MS) restarts.shift();
-    if (restarts.length >= CONSUMER_RESTARTS) {
-      supervision.onGiveUp(new ConsumerCrashError(groupId, restarts.length, payload.error));
+    while (this.restarts.length > 0 && now - this.restarts[0]! > CONSUMER_RESTART_WINDOW_MS) this.restarts.shift();
+    if (this.restarts.length >= CONSUMER_RESTARTS) {
+      onGiveUp(new ConsumerCrashError(this.groupId, this.restarts.length, error));
       return;
     }
-    restarts.push(now);
-    const delayMs = 500 * 2 ** (restarts.length - 1);
-    supervision.log.warn({ groupId, err: payload.error.message, restart: restarts.length, delayMs }, "the Kafka consumer stopped; restarting it (uncommitted work is replayed from the last commit)");
-    supervision.onRestart(payload.error);
+    this.restarts.push(now);
+    const delayMs = 500 * 2 ** (this.restarts.length - 1);
+    log.warn({ groupId: this.groupId, err: error.message, restart: this.restarts.length, delayMs }, "the Kafka consumer stopped; restarting it (uncommitted work is replayed from the last commit)");
+    try {
+      onRestart(error);
+    } catch (hookError) {
+      onGiveUp(hookError as Error);
+      return;
+    }
+    const config = this.config;
     setTimeout(() => {
-      if (supervision.isStopping()) return;
-      consumer
+      if (isStopping()) return;
+      // A failed reconnect counts as one more stop.
+      this.consumer
         .connect()
-        .then(() => consumer.run(config))
-        .catch((error: Error) => supervision.onGiveUp(new ConsumerCrashError(groupId, restarts.length, error)));
+        .then(() => (isStopping() ? undefined : this.consumer.run(config)))
+        .catch((reconnectError: Error) => this.restart(reconnectError));
     }, delayMs);
-  });
-  await consumer.run(config);
+  }
 }
