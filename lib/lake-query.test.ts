@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { commitMarkerPath, invalidFilePath, ordersFilePath, serializeCommitMarker, temporaryPath } from "./lake-layout.ts";
-import { INVALID_TABLE, ORDERS_TABLE, writeParquetFile, type LakeOrderRow } from "./lake-schema.ts";
+import { INVALID_TABLE, ORDERS_TABLE, type LakeOrderRow } from "./lake-schema.ts";
+import { writeParquetFile } from "../workers/lake/parquet-file.ts";
 import {
   LAKE_VIEWS,
   openLake,

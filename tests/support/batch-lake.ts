@@ -11,7 +11,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { commitMarkerPath, invalidFilePath, ordersFilePath, ordersHourDir, serializeCommitMarker } from "../../lib/lake-layout.ts";
-import { INVALID_TABLE, ORDERS_TABLE, toLakeInvalidRow, toLakeOrderRow, writeParquetFile, type LakeInvalidRow, type LakeOrderRow } from "../../lib/lake-schema.ts";
+import { INVALID_TABLE, ORDERS_TABLE, toLakeInvalidRow, toLakeOrderRow, type LakeInvalidRow, type LakeOrderRow } from "../../lib/lake-schema.ts";
+import { writeParquetFile } from "../../workers/lake/parquet-file.ts";
 import { decodeOrder, type DecodeResult } from "../../lib/order.ts";
 import { OrderGenerator, type ChaosRates, type MessageKind } from "../../lib/order-generator.ts";
 

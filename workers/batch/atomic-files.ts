@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { temporaryPath } from "../../lib/lake-layout.ts";
-import { fsyncPath } from "../../lib/lake-schema.ts";
+import { fsyncPath } from "../shared/fsync.ts";
 
 export interface StagedFile {
   finalPath: string;

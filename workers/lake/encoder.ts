@@ -4,7 +4,7 @@
  * (the lake worker, whose consume loop must keep running meanwhile).
  */
 import { Worker } from "node:worker_threads";
-import { LakeWriteError } from "../../lib/lake-schema.ts";
+import { LakeWriteError } from "./parquet-file.ts";
 import { runEncodeJob, type EncodeJob, type EncodeReply, type EncodeResult } from "./encode-job.ts";
 
 export type { EncodeJob, EncodeResult } from "./encode-job.ts";

@@ -2,22 +2,16 @@
  * Filesystem steps the lake's crash safety depends on: durable deletes,
  * finding temporary files, and file stats for the compaction planner.
  */
-import { open, readdir, rm, stat } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { COMMITS_ROOT, INVALID_ROOT, isTemporaryPath, ORDERS_ROOT, type LakeFile } from "../../lib/lake-layout.ts";
 import type { SizedLakeFile } from "../../lib/lake-compaction.ts";
+import { fsyncPath } from "../shared/fsync.ts";
 
 const errno = (error: unknown) => (error as NodeJS.ErrnoException).code;
 
 /** Makes a directory's entries (creates, renames, deletes) durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+export const fsyncDir = (dir: string): Promise<void> => fsyncPath(dir, "r");
 
 /**
  * Deletes lake-relative `paths` (already missing is fine) and fsyncs each
