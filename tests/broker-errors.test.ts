@@ -16,7 +16,7 @@ import { controlBroker, freePort, startBroker, stopBroker } from "../scripts/ser
 import { CONSUMER_RESTARTS } from "../workers/shared/kafka.ts";
 import { FeedClient } from "./support/feed-client.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
-import { expectTotalsEqualTruth, hotPathSettled, readDeadLetters, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
+import { expectTotalsEqualTruth, hotPathSettled, readDeadLetters, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, trackedWorker } from "./support/workers.ts";
 
 const PRODUCE = 0;
 const OFFSET_COMMIT = 8;
@@ -31,11 +31,7 @@ afterAll(async () => {
   for (const step of cleanup.reverse()) await step().catch(() => undefined);
 });
 
-function worker(script: string, env: Record<string, string | undefined>): WorkerProcess {
-  const w = new WorkerProcess(script, env);
-  cleanup.push(() => (w.child.exitCode === null ? w.kill("SIGKILL") : Promise.resolve()));
-  return w;
-}
+const worker = (script: string, env: Record<string, string | undefined>) => trackedWorker(cleanup, script, env);
 
 /** A broker of its own holding a seeded stream (by default with malformed messages and duplicates), and the env to run workers on it. */
 async function setUp(name: string, chaos = ["--duplicates", "0.02", "--malformed", "0.02"]) {
@@ -76,11 +72,7 @@ describe("Kafka errors (injected on the real dev broker)", () => {
     cleanup.push(async () => client.close());
     await waitFor("the feed to show every window final", async () => {
       if (feed.child.exitCode !== null) throw new Error(`the worker exited:\n${feed.output.slice(-1500)}`);
-      for (const [start, t] of totals.onTime) {
-        const shown = client.latest.get(start);
-        if (!shown || !shown.final || Math.round(shown.revenue * 100) !== t.revenueCents || shown.orders !== t.orders) return undefined;
-      }
-      return true;
+      return client.showsFinal(totals.onTime) ? true : undefined;
     }, 60_000);
 
     // Lake: every valid message lands exactly once.

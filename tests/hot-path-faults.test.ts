@@ -4,7 +4,7 @@ import { freePort, startBroker, startInflux, stopBroker, stopInflux, type Broker
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { FeedClient } from "./support/feed-client.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
-import { dumpHotPath, expectTotalsEqualTruth, hotPathSettled, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
+import { dumpHotPath, expectTotalsEqualTruth, hotPathSettled, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, trackedWorker } from "./support/workers.ts";
 
 const WINDOW_MS = TEST_WINDOW_MS;
 const WINDOW_ENV = TEST_WINDOW_ENV;
@@ -21,11 +21,7 @@ async function broker(): Promise<BrokerInfo> {
   cleanup.push(() => stopBroker(b));
   return b;
 }
-function worker(script: string, env: Record<string, string | undefined>): WorkerProcess {
-  const w = new WorkerProcess(script, env);
-  cleanup.push(() => (w.child.exitCode === null ? w.kill("SIGKILL") : Promise.resolve()));
-  return w;
-}
+const worker = (script: string, env: Record<string, string | undefined>) => trackedWorker(cleanup, script, env);
 type Influx = { version: 1; url: string; database: string };
 
 describe("hot path under faults", () => {
@@ -63,13 +59,7 @@ describe("hot path under faults", () => {
 
     expect(await dumpHotPath(target)).toEqual(await dumpHotPath(reference));
     // The feed sees the same totals, every window final.
-    await waitFor("the feed to show every window final", async () => {
-      for (const [start, t] of referenceTotals.onTime) {
-        const shown = client.latest.get(start);
-        if (!shown || !shown.final || Math.round(shown.revenue * 100) !== t.revenueCents || shown.orders !== t.orders) return undefined;
-      }
-      return true;
-    }, 60_000);
+    await waitFor("the feed to show every window final", async () => (client.showsFinal(referenceTotals.onTime) ? true : undefined), 60_000);
     expect(client.snapshot).toBeDefined();
   });
 

@@ -16,7 +16,7 @@ import { decodeMetricsMessage, type WindowMessage } from "../lib/metrics-message
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { influxQuery, seriesRows } from "./shared/influxql.ts";
-import { createKafka, openConsumer, requireTopics, SupervisedConsumer } from "./shared/kafka.ts";
+import { createKafka, openConsumer, requireTopics, exitWhenConsumerKeepsStopping, SupervisedConsumer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 
 export const SNAPSHOT_MS = 60 * 60_000;
@@ -126,10 +126,7 @@ async function main(): Promise<void> {
     log,
     // The state is the latest value per (window, partition): reading a message again changes nothing.
     onRestart: () => undefined,
-    onGiveUp: (error) => {
-      log.error({ err: error.message }, "the Kafka consumer keeps stopping; exiting");
-      process.exit(1);
-    },
+    onGiveUp: exitWhenConsumerKeepsStopping(log),
     isStopping: () => stopping,
   }).run(run);
 

@@ -19,7 +19,7 @@ import { CommitMetadataError, WindowEngine, type CommitPoint } from "../lib/wind
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { InfluxSink } from "./shared/influx-sink.ts";
-import { COMPRESSION, createKafka, openConsumer, openProducer, SupervisedConsumer } from "./shared/kafka.ts";
+import { COMPRESSION, createKafka, openConsumer, openProducer, exitWhenConsumerKeepsStopping, SupervisedConsumer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { PartitionState } from "./metrics/partition-state.ts";
 import { stopOnSignals } from "./shared/shutdown.ts";
@@ -89,11 +89,7 @@ export class MetricsWorker {
     this.control = new SupervisedConsumer(this.consumer, GROUP_ID, {
       log: this.log,
       onRestart: () => this.discardUncommitted("consumer restart"),
-      onGiveUp: (error) => {
-        // Restarting in-process did not help: exit so the supervisor restarts us (the restart replays from the last commit).
-        this.log.error({ err: error.message }, "the Kafka consumer keeps stopping; exiting");
-        process.exit(1);
-      },
+      onGiveUp: exitWhenConsumerKeepsStopping(this.log),
       isStopping: () => this.stopping,
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {

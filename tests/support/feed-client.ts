@@ -1,5 +1,6 @@
 import { io, type Socket } from "socket.io-client";
 import type { WindowTotal } from "../../lib/feed-state.ts";
+import type { MinuteTotals } from "./workers.ts";
 
 /** A browser's view of the feed: the snapshot, then the latest total per window as updates arrive. */
 export class FeedClient {
@@ -18,6 +19,15 @@ export class FeedClient {
       this.updates.push(w);
       this.latest.set(w.windowStart, w);
     });
+  }
+
+  /** Every window of `totals` is shown final, with exactly those orders and revenue (to the cent). */
+  showsFinal(totals: ReadonlyMap<number, MinuteTotals>): boolean {
+    for (const [start, t] of totals) {
+      const shown = this.latest.get(start);
+      if (!shown || !shown.final || Math.round(shown.revenue * 100) !== t.revenueCents || shown.orders !== t.orders) return false;
+    }
+    return true;
   }
 
   close(): void {

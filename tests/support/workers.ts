@@ -40,6 +40,13 @@ export class WorkerProcess {
   }
 }
 
+/** Starts a worker and registers its SIGKILL (if still running) with a test file's clean-up steps. */
+export function trackedWorker(cleanup: (() => Promise<unknown>)[], script: string, env: Record<string, string | undefined>): WorkerProcess {
+  const w = new WorkerProcess(script, env);
+  cleanup.push(() => (w.child.exitCode === null ? w.kill("SIGKILL") : Promise.resolve()));
+  return w;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000, everyMs = 500): Promise<T> {

@@ -94,6 +94,12 @@ export interface ConsumerSupervision {
   isStopping: () => boolean;
 }
 
+/** The usual `onGiveUp`: exit 1, so the process supervisor starts the worker afresh (it replays from its last commit). */
+export const exitWhenConsumerKeepsStopping = (log: Logger) => (error: Error): never => {
+  log.error({ err: error.message }, "the Kafka consumer keeps stopping; exiting");
+  process.exit(1);
+};
+
 type TopicPartitions = Parameters<Consumer["pause"]>[0];
 
 /**
