@@ -16,11 +16,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { anomalyPoint, toLineProtocol, windowPoints } from "../lib/influx-points.ts";
-import { ORDERS_TABLE, toLakeOrderRow, type LakeOrderRow } from "../lib/lake-schema.ts";
-import { OrderGenerator } from "../lib/order-generator.ts";
-import { decodeOrder } from "../lib/order.ts";
-import { WindowEngine } from "../lib/window-engine.ts";
+import { anomalyPoint, toLineProtocol, windowPoints } from "../lib/hot/influx-points.ts";
+import { ORDERS_TABLE, toLakeOrderRow, type LakeOrderRow } from "../lib/lake/schema.ts";
+import { OrderGenerator } from "../lib/sim/order-generator.ts";
+import { decodeOrder } from "../lib/contract/order.ts";
+import { WindowEngine } from "../lib/hot/window-engine.ts";
 import { writeParquetFile } from "../workers/lake/parquet-file.ts";
 
 const WINDOW = { windowSizeMs: 60_000, watermarkDelayMs: 120_000 };

@@ -3,7 +3,7 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { amountToCents, WindowEngine } from "../lib/window-engine.ts";
+import { amountToCents, WindowEngine } from "../lib/hot/window-engine.ts";
 import { FIXTURE_WINDOW, writeLakeFixture, type FixtureMessage } from "./support/batch-lake.ts";
 import { runScript, tempDir } from "./support/processes.ts";
 
@@ -97,7 +97,7 @@ async function readParquet(path: string): Promise<{ columns: string[]; rows: str
 describe("batch:daily", () => {
   let lakeDir: string;
   let messages: FixtureMessage[];
-  const batch = (date: string, timeZone: string) => runScript("workers/batch-daily.ts", ["--date", date], { LAKE_DIR: lakeDir, BUSINESS_TZ: timeZone, WINDOW_SIZE: "1m", WATERMARK_DELAY: "2m" });
+  const batch = (date: string, timeZone: string) => runScript("workers/cli/batch-daily.ts", ["--date", date], { LAKE_DIR: lakeDir, BUSINESS_TZ: timeZone, WINDOW_SIZE: "1m", WATERMARK_DELAY: "2m" });
   const files = (table: string, date: string) => ({
     parquet: join(lakeDir, "gold", table, `date=${date}`, `${table}.parquet`),
     csv: join(lakeDir, "gold", table, `date=${date}`, `${table}.csv`),

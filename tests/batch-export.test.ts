@@ -52,7 +52,7 @@ describe("export", () => {
   }
 
   it("writes a DuckDB file and CSVs with the lake's tables and counts, atomically", async () => {
-    const run = await runScript("workers/export.ts", ["--out", outDir], env());
+    const run = await runScript("workers/cli/export.ts", ["--out", outDir], env());
     expect(run.code, run.stderr).toBe(0);
     const expected = truth();
     expect(expected.days).toBe(2); // the data crosses midnight UTC
@@ -65,10 +65,10 @@ describe("export", () => {
 
   it("includes the gold tables once batch:daily has run, replacing the previous export", async () => {
     for (const date of ["2026-11-20", "2026-11-21"]) {
-      const batch = await runScript("workers/batch-daily.ts", ["--date", date], env());
+      const batch = await runScript("workers/cli/batch-daily.ts", ["--date", date], env());
       expect(batch.code, batch.stderr).toBe(0);
     }
-    const run = await runScript("workers/export.ts", ["--out", outDir], env());
+    const run = await runScript("workers/cli/export.ts", ["--out", outDir], env());
     expect(run.code, run.stderr).toBe(0);
     const { tables, csv } = await inspect(join(outDir, "orderpulse.duckdb"), outDir);
     expect(Object.keys(tables)).toEqual(["daily_kpis", "gold_daily_country_category", "gold_daily_kpis", "orders", "orders_invalid"]);
@@ -91,7 +91,7 @@ describe("export", () => {
 
   it("fails with a message and exit 1 when it cannot write", async () => {
     const notADirectory = join(outDir, "orders.csv"); // a file: nothing can be created under it
-    const run = await runScript("workers/export.ts", ["--out", join(notADirectory, "sub")], env());
+    const run = await runScript("workers/cli/export.ts", ["--out", join(notADirectory, "sub")], env());
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^export: failed: ENOTDIR: not a directory/m);
   });

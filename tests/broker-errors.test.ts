@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { openLake, type Lake } from "../lib/lake-query.ts";
+import { openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { controlBroker, freePort, startBroker, stopBroker } from "../scripts/services.ts";
 import { CONSUMER_RESTARTS } from "../workers/shared/kafka.ts";
 import { FeedClient } from "./support/feed-client.ts";

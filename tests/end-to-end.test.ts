@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { openLake } from "../lib/lake-query.ts";
-import { decodeOrder } from "../lib/order.ts";
-import { amountToCents } from "../lib/window-engine.ts";
+import { openLake } from "../workers/shared/lake-query.ts";
+import { decodeOrder } from "../lib/contract/order.ts";
+import { amountToCents } from "../lib/hot/window-engine.ts";
 import { startBroker, stopBroker } from "../scripts/services.ts";
 import { InfluxSink } from "../workers/shared/influx-sink.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
@@ -60,7 +60,7 @@ describe("the whole pipeline: simulator -> Kafka -> hot and cold paths -> batch 
     });
     let lateTotal = 0;
     for (const date of ["2026-11-19", "2026-11-20"]) {
-      const batch = await runScript("workers/batch-daily.ts", ["--date", date], env);
+      const batch = await runScript("workers/cli/batch-daily.ts", ["--date", date], env);
       expect(batch.code, batch.stderr).toBe(0);
       const [kpis] = csvRows(join(lakeDir, "gold/daily_kpis", `date=${date}`, "daily_kpis.csv"));
       const day = truth.filter((o) => new Date(o.eventTime).toISOString().startsWith(date));
@@ -73,17 +73,17 @@ describe("the whole pipeline: simulator -> Kafka -> hot and cold paths -> batch 
 
     // Reconcile: the hot store equals the lake; a corrupted minute is found and repaired.
     const range = ["--from", "2026-11-19T23:00:00Z", "--to", "2026-11-20T01:00:00Z"];
-    const equal = await runScript("workers/reconcile.ts", range, env);
+    const equal = await runScript("workers/cli/reconcile.ts", range, env);
     expect(equal.code, equal.stdout + equal.stderr).toBe(0);
     const [victim] = [...hot.onTime.keys()].sort();
     const sink = new InfluxSink(influx, { maxBufferedPoints: 10 });
     sink.enqueue([{ measurement: "order_window", tags: { partition: "0" }, fields: { revenue: { type: "float", value: 999_999.99 } }, timestampNs: BigInt(victim!) * 1_000_000n }]);
     expect(await sink.flush()).toBe(true);
-    const found = await runScript("workers/reconcile.ts", range, env);
+    const found = await runScript("workers/cli/reconcile.ts", range, env);
     expect(found.code).toBe(1);
     expect(found.stdout).toContain(new Date(victim!).toISOString().slice(0, 19));
-    const repaired = await runScript("workers/reconcile.ts", [...range, "--repair"], env);
+    const repaired = await runScript("workers/cli/reconcile.ts", [...range, "--repair"], env);
     expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0);
-    expect((await runScript("workers/reconcile.ts", range, env)).code).toBe(0);
+    expect((await runScript("workers/cli/reconcile.ts", range, env)).code).toBe(0);
   });
 });

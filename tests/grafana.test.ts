@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InfluxSink } from "../workers/shared/influx-sink.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
-import { anomalyPoint, pipelinePoint, windowPoints } from "../lib/influx-points.ts";
+import { anomalyPoint, pipelinePoint, windowPoints } from "../lib/hot/influx-points.ts";
 import { ROOT, servicesEnv } from "./support/processes.ts";
 
 interface Panel {

@@ -9,9 +9,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kafka, logLevel } from "kafkajs";
-import { isTemporaryPath } from "../lib/lake-layout.ts";
-import { listLakeFiles, openLake, type Lake } from "../lib/lake-query.ts";
-import { Prng } from "../lib/prng.ts";
+import { isTemporaryPath } from "../lib/lake/layout.ts";
+import { listLakeFiles, openLake, type Lake } from "../workers/shared/lake-query.ts";
+import { Prng } from "../lib/sim/prng.ts";
 import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
 import { parseSummary, ROOT, runScript, tempDir } from "./support/processes.ts";
 

@@ -10,11 +10,11 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { CompressionTypes, Kafka, logLevel, type Producer } from "kafkajs";
-import { planCompaction } from "../lib/lake-compaction.ts";
-import { committedFiles, isTemporaryPath, selectLiveFiles, serializeCommitMarker } from "../lib/lake-layout.ts";
-import { listLakeFiles, openLake, type Lake } from "../lib/lake-query.ts";
-import { INVALID_TABLE, ORDERS_TABLE } from "../lib/lake-schema.ts";
-import { Prng } from "../lib/prng.ts";
+import { planCompaction } from "../lib/lake/compaction.ts";
+import { committedFiles, isTemporaryPath, selectLiveFiles, serializeCommitMarker } from "../lib/lake/layout.ts";
+import { listLakeFiles, openLake, type Lake } from "../workers/shared/lake-query.ts";
+import { INVALID_TABLE, ORDERS_TABLE } from "../lib/lake/schema.ts";
+import { Prng } from "../lib/sim/prng.ts";
 import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
 import { statLakeFiles } from "../workers/lake/files.ts";
 import { ROOT, runScript, tempDir } from "./support/processes.ts";
@@ -303,7 +303,7 @@ describe("lake worker and compactor on a dev broker", () => {
     const afterKills: string[] = [];
     try {
       for (let kill = 0; kill < 4; kill++) {
-        const compactor = start("workers/lake-compact.ts", { LAKE_DIR: lakeDir, LOG_LEVEL: "info" }, ["--grace", "2s"]);
+        const compactor = start("workers/cli/lake-compact.ts", { LAKE_DIR: lakeDir, LOG_LEVEL: "info" }, ["--grace", "2s"]);
         const merges = prng.int(1, 3);
         await compactor.waitFor(() => (compactor.output.match(/"msg":"merged"/g) ?? []).length >= merges || compactor.output.includes("summary "), `${merges} merges`);
         await sleep(prng.int(0, 120));
@@ -316,11 +316,11 @@ describe("lake worker and compactor on a dev broker", () => {
       }
       expect(await fingerprint()).toEqual(expectedCoverage);
 
-      const rerun = await runScript("workers/lake-compact.ts", ["--grace", "2s"], { LAKE_DIR: lakeDir }, 120_000);
+      const rerun = await runScript("workers/cli/lake-compact.ts", ["--grace", "2s"], { LAKE_DIR: lakeDir }, 120_000);
       expect(rerun.code, rerun.stderr.slice(-2000)).toBe(0);
       expect(rerun.stdout).toMatch(/^summary merges=\d+ .*failed=0 anomalies=0/m);
       expect(rerun.stdout).toMatch(/ leftovers=[1-9]/); // the killed runs' inputs, deleted now
-      const again = await runScript("workers/lake-compact.ts", ["--grace", "2s"], { LAKE_DIR: lakeDir }, 60_000);
+      const again = await runScript("workers/cli/lake-compact.ts", ["--grace", "2s"], { LAKE_DIR: lakeDir }, 60_000);
       expect(again.stdout).toMatch(/^summary merges=0 inputs=0 rows=0 deleted=0 leftovers=0 temporaries=0 failed=0 anomalies=0/m);
     } finally {
       compacting = false;

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { INVALID_TABLE, ORDERS_TABLE, ROW_GROUP_SIZE, toLakeInvalidRow, type LakeInvalidRow, type LakeOrderRow } from "../lib/lake-schema.ts";
+import { INVALID_TABLE, ORDERS_TABLE, ROW_GROUP_SIZE, toLakeInvalidRow, type LakeInvalidRow, type LakeOrderRow } from "../lib/lake/schema.ts";
 import { LakeWriteError, writeParquetFile } from "../workers/lake/parquet-file.ts";
 
 let dir: string;

@@ -9,7 +9,7 @@ import { ROOT, runScript, tempDir } from "./support/processes.ts";
 describe("query CLI", () => {
   let lakeDir: string;
   let messages: FixtureMessage[];
-  const query = (args: string[]) => runScript("workers/query.ts", args, { LAKE_DIR: lakeDir, BUSINESS_TZ: "UTC" });
+  const query = (args: string[]) => runScript("workers/cli/query.ts", args, { LAKE_DIR: lakeDir, BUSINESS_TZ: "UTC" });
 
   /** Orders per country after de-duplication, from the generator's messages. */
   function ordersByCountry(): Map<string, number> {
@@ -62,7 +62,7 @@ describe("query CLI", () => {
   });
 
   it("reads the query from stdin with -", () => {
-    const run = spawnSync(join(ROOT, "node_modules/.bin/tsx"), [join(ROOT, "workers/query.ts"), "--csv", "-"], {
+    const run = spawnSync(join(ROOT, "node_modules/.bin/tsx"), [join(ROOT, "workers/cli/query.ts"), "--csv", "-"], {
       cwd: ROOT,
       env: { ...process.env, LAKE_DIR: lakeDir },
       input: "SELECT count(*) AS orders\nFROM orders",

@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { InfluxConfig } from "../lib/config.ts";
-import { amountToCents } from "../lib/window-engine.ts";
+import type { InfluxConfig } from "../lib/contract/config.ts";
+import { amountToCents } from "../lib/hot/window-engine.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { writeLakeFixture, type FixtureMessage } from "./support/batch-lake.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";
@@ -29,7 +29,7 @@ describe("reconcile", () => {
   let env: Record<string, string | undefined>;
   let influx: InfluxConfig;
   const reconcile = (args: string[], extra: Record<string, string> = {}) =>
-    runScript("workers/reconcile.ts", ["--from", FROM, "--to", TO, ...args], { ...env, ...extra });
+    runScript("workers/cli/reconcile.ts", ["--from", FROM, "--to", TO, ...args], { ...env, ...extra });
 
   async function influxPost(path: string, body: URLSearchParams | string): Promise<void> {
     const response = await fetch(`${influx.url}${path}`, { method: "POST", body });
@@ -126,10 +126,10 @@ describe("reconcile", () => {
   });
 
   it("exits 2 on a reversed range and 3 when the database does not exist, with a message", async () => {
-    const reversed = await runScript("workers/reconcile.ts", ["--from", TO, "--to", FROM], env);
+    const reversed = await runScript("workers/cli/reconcile.ts", ["--from", TO, "--to", FROM], env);
     expect(reversed.code).toBe(2);
     expect(reversed.stderr).toMatch(/--from \(2026-11-20T12:00:00.000Z\) must be before --to/);
-    const badInstant = await runScript("workers/reconcile.ts", ["--from", "noon", "--to", TO], env);
+    const badInstant = await runScript("workers/cli/reconcile.ts", ["--from", "noon", "--to", TO], env);
     expect(badInstant.code).toBe(2);
     expect(badInstant.stderr).toMatch(/expected an ISO-8601 instant/);
     const missing = await reconcile([], { INFLUX_DB: `missing_${process.pid}` });

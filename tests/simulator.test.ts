@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kafka, logLevel } from "kafkajs";
-import { decodeOrder } from "../lib/order.ts";
+import { decodeOrder } from "../lib/contract/order.ts";
 import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
 import { kcatRead, kcatTopics, parseSummary, runScript, tempDir } from "./support/processes.ts";
 

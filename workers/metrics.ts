@@ -10,12 +10,12 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from "kafkajs";
 import type { Logger } from "pino";
 import { Counter, Gauge } from "prom-client";
-import { influxBufferEnvSchema, influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type WindowConfig } from "../lib/config.ts";
-import { dlqHeaders } from "../lib/dlq.ts";
-import { anomalyPoint, pipelinePoint, windowPoints, type InfluxPoint } from "../lib/influx-points.ts";
-import { windowMessageOf } from "../lib/metrics-message.ts";
-import { decodeOrder, type DecodeResult } from "../lib/order.ts";
-import { CommitMetadataError, WindowEngine, type CommitPoint } from "../lib/window-engine.ts";
+import { influxBufferEnvSchema, influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type WindowConfig } from "../lib/contract/config.ts";
+import { dlqHeaders } from "../lib/contract/dead-letter.ts";
+import { anomalyPoint, pipelinePoint, windowPoints, type InfluxPoint } from "../lib/hot/influx-points.ts";
+import { windowMessageOf } from "../lib/hot/window-values.ts";
+import { decodeOrder, type DecodeResult } from "../lib/contract/order.ts";
+import { CommitMetadataError, WindowEngine, type CommitPoint } from "../lib/hot/window-engine.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { InfluxSink } from "./shared/influx-sink.ts";

@@ -10,11 +10,11 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { commitMarkerPath, invalidFilePath, ordersFilePath, ordersHourDir, serializeCommitMarker } from "../../lib/lake-layout.ts";
-import { INVALID_TABLE, ORDERS_TABLE, toLakeInvalidRow, toLakeOrderRow, type LakeInvalidRow, type LakeOrderRow } from "../../lib/lake-schema.ts";
+import { commitMarkerPath, invalidFilePath, ordersFilePath, ordersHourDir, serializeCommitMarker } from "../../lib/lake/layout.ts";
+import { INVALID_TABLE, ORDERS_TABLE, toLakeInvalidRow, toLakeOrderRow, type LakeInvalidRow, type LakeOrderRow } from "../../lib/lake/schema.ts";
 import { writeParquetFile } from "../../workers/lake/parquet-file.ts";
-import { decodeOrder, type DecodeResult } from "../../lib/order.ts";
-import { OrderGenerator, type ChaosRates, type MessageKind } from "../../lib/order-generator.ts";
+import { decodeOrder, type DecodeResult } from "../../lib/contract/order.ts";
+import { OrderGenerator, type ChaosRates, type MessageKind } from "../../lib/sim/order-generator.ts";
 
 export const FIXTURE_WINDOW = { windowSizeMs: 60_000, watermarkDelayMs: 120_000 };
 export const FIXTURE_SKEW_MS = 600_000;

@@ -1,5 +1,5 @@
 import { io, type Socket } from "socket.io-client";
-import type { WindowTotal } from "../../lib/feed-state.ts";
+import type { WindowTotal } from "../../lib/hot/feed-state.ts";
 import type { MinuteTotals } from "./workers.ts";
 
 /** A browser's view of the feed: the snapshot, then the latest total per window as updates arrive. */

@@ -3,10 +3,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { expect } from "vitest";
-import { dlqSourceKey } from "../../lib/dlq.ts";
-import { decodeOrder } from "../../lib/order.ts";
-import { amountToCents, windowStartOf } from "../../lib/window-engine.ts";
-import type { InfluxConfig } from "../../lib/config.ts";
+import { dlqSourceKey } from "../../lib/contract/dead-letter.ts";
+import { decodeOrder } from "../../lib/contract/order.ts";
+import { amountToCents, windowStartOf } from "../../lib/hot/window-engine.ts";
+import type { InfluxConfig } from "../../lib/contract/config.ts";
 import { influxQuery, seriesRows } from "../../workers/shared/influxql.ts";
 import { ROOT } from "./processes.ts";
 

@@ -14,8 +14,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { temporaryPath } from "../../lib/lake-layout.ts";
-import { fsyncPath } from "../shared/fsync.ts";
+import { temporaryPath } from "../../lib/lake/layout.ts";
+import { fsyncPath } from "../shared/atomic-file.ts";
 
 export interface StagedFile {
   finalPath: string;

@@ -3,7 +3,7 @@
  * has the definitions), check, then write. A failed check writes nothing, so
  * the day's previous outputs stay as they were.
  */
-import { businessDay, describeBusinessDay, type BusinessDay } from "../../lib/business-day.ts";
+import { businessDay, describeBusinessDay, type BusinessDay } from "../../lib/contract/business-day.ts";
 import {
   countryCategoryGoldRow,
   countryCategoryRows,
@@ -18,8 +18,8 @@ import {
   type DailyCounts,
   type DailyKpis,
   type DailyTotals,
-} from "../../lib/daily-kpis.ts";
-import type { WindowEngineConfig } from "../../lib/window-engine.ts";
+} from "../../lib/batch/daily-kpis.ts";
+import type { WindowEngineConfig } from "../../lib/hot/window-engine.ts";
 import { writeGoldDay } from "./gold-writer.ts";
 import { LakeReadError, OFFSET_GAP, withLakeReader, type LakeReader } from "./lake-reader.ts";
 import type { ProgressStream } from "./progress.ts";

@@ -11,7 +11,7 @@
 import { existsSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { GOLD_ROOT, GOLD_TABLES, goldDayFiles } from "../../lib/daily-kpis.ts";
+import { GOLD_ROOT, GOLD_TABLES, goldDayFiles } from "../../lib/batch/daily-kpis.ts";
 import { replaceFiles } from "./atomic-files.ts";
 import { LakeReadError, withLakeReader, type LakeReader } from "./lake-reader.ts";
 

@@ -7,7 +7,7 @@
  * nothing.
  */
 import { join } from "node:path";
-import { goldDayFiles, type GoldRow, type GoldTable } from "../../lib/daily-kpis.ts";
+import { goldDayFiles, type GoldRow, type GoldTable } from "../../lib/batch/daily-kpis.ts";
 import { replaceFiles } from "./atomic-files.ts";
 import { LakeReadError, type LakeReader } from "./lake-reader.ts";
 

@@ -6,10 +6,10 @@
  * exact (a float sum() in InfluxDB could be off by a rounding error).
  * The range is read a day at a time to keep responses bounded.
  */
-import { MEASUREMENTS } from "../../lib/influx-points.ts";
-import { MinuteTableBuilder, type MinuteTable, type TimeRange } from "../../lib/reconcile.ts";
-import { windowStartOf } from "../../lib/window-engine.ts";
-import type { InfluxConfig } from "../../lib/config.ts";
+import { MEASUREMENTS } from "../../lib/hot/influx-points.ts";
+import { MinuteTableBuilder, type MinuteTable, type TimeRange } from "../../lib/batch/reconcile.ts";
+import { windowStartOf } from "../../lib/hot/window-engine.ts";
+import type { InfluxConfig } from "../../lib/contract/config.ts";
 import { influxQuery, seriesRows } from "../shared/influxql.ts";
 
 const SLICE_MS = 86_400_000;

@@ -12,10 +12,10 @@
  * moment; repair ranges the hot path has finished with (the metrics worker
  * never re-emits a final window, so it would not restore a deleted one).
  */
-import type { InfluxConfig } from "../../lib/config.ts";
-import { anomalyPoint, MEASUREMENTS, windowPoints, type InfluxPoint } from "../../lib/influx-points.ts";
-import type { TimeRange } from "../../lib/reconcile.ts";
-import type { AnomalyRecord, WindowValue } from "../../lib/window-engine.ts";
+import type { InfluxConfig } from "../../lib/contract/config.ts";
+import { anomalyPoint, MEASUREMENTS, windowPoints, type InfluxPoint } from "../../lib/hot/influx-points.ts";
+import type { TimeRange } from "../../lib/batch/reconcile.ts";
+import type { AnomalyRecord, WindowValue } from "../../lib/hot/window-engine.ts";
 import { InfluxSink } from "../shared/influx-sink.ts";
 import { Progress, type ProgressStream } from "./progress.ts";
 import { influxCommand } from "../shared/influxql.ts";

@@ -13,9 +13,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
-import type { LakeFile } from "../../lib/lake-layout.ts";
-import { listLakeFiles, liveLakeFiles, viewDefinitions } from "../../lib/lake-query.ts";
-import type { LakeRecord } from "../../lib/lake-replay.ts";
+import type { LakeFile } from "../../lib/lake/layout.ts";
+import { listLakeFiles, liveLakeFiles, viewDefinitions } from "../shared/lake-query.ts";
+import type { LakeRecord } from "../../lib/batch/replay.ts";
 
 export class LakeReadError extends Error {
   constructor(

@@ -4,7 +4,7 @@
  * holds (influx-minutes.ts), their differences (lib/reconcile.ts), and the
  * repair (influx-repair.ts).
  */
-import type { InfluxConfig } from "../../lib/config.ts";
+import type { InfluxConfig } from "../../lib/contract/config.ts";
 import {
   compareMinutes,
   ExpectedCollector,
@@ -13,8 +13,8 @@ import {
   type MinuteTable,
   type ReconcileSummary,
   type TimeRange,
-} from "../../lib/reconcile.ts";
-import type { AnomalyRecord, WindowEngineConfig, WindowValue } from "../../lib/window-engine.ts";
+} from "../../lib/batch/reconcile.ts";
+import type { AnomalyRecord, WindowEngineConfig, WindowValue } from "../../lib/hot/window-engine.ts";
 import { deleteRange, repairPoints, writePoints } from "./influx-repair.ts";
 import { readActualMinutes } from "./influx-minutes.ts";
 import { withLakeReader } from "./lake-reader.ts";

@@ -3,8 +3,8 @@
  * a LakeReplay (lib/lake-replay.ts: the hot path's WindowEngine, and why idle
  * advances cannot be replayed), with a progress bar on stderr.
  */
-import { LakeReplay, type ReplayObserver } from "../../lib/lake-replay.ts";
-import { InvalidOffsetError, type WindowEngineConfig } from "../../lib/window-engine.ts";
+import { LakeReplay, type ReplayObserver } from "../../lib/batch/replay.ts";
+import { InvalidOffsetError, type WindowEngineConfig } from "../../lib/hot/window-engine.ts";
 import { LakeReadError, type LakeReader } from "./lake-reader.ts";
 import { Progress, type ProgressStream } from "./progress.ts";
 

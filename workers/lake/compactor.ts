@@ -10,10 +10,10 @@ import { resolve } from "node:path";
 import { stat } from "node:fs/promises";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { Logger } from "pino";
-import { planCompaction, type CompactionMerge } from "../../lib/lake-compaction.ts";
-import { INVALID_TABLE, ORDERS_TABLE, type LakeInvalidRow, type LakeOrderRow } from "../../lib/lake-schema.ts";
-import { listLakeFiles } from "../../lib/lake-query.ts";
-import { temporaryPartRange, temporaryWriterPid } from "../../lib/lake-recovery.ts";
+import { planCompaction, type CompactionMerge } from "../../lib/lake/compaction.ts";
+import { INVALID_TABLE, ORDERS_TABLE, type LakeInvalidRow, type LakeOrderRow } from "../../lib/lake/schema.ts";
+import { listLakeFiles } from "../shared/lake-query.ts";
+import { temporaryPartRange, temporaryWriterPid } from "../../lib/lake/recovery.ts";
 import type { ParquetEncoder } from "./encoder.ts";
 import { isProcessAlive, listTemporaryFiles, removeDurably, statLakeFiles } from "./files.ts";
 

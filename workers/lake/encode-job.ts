@@ -3,7 +3,7 @@
  * (structured clone: plain rows, no class instances), and the code that writes
  * it, shared by the inline and the threaded encoder.
  */
-import { INVALID_TABLE, ORDERS_TABLE, type LakeInvalidRow, type LakeOrderRow } from "../../lib/lake-schema.ts";
+import { INVALID_TABLE, ORDERS_TABLE, type LakeInvalidRow, type LakeOrderRow } from "../../lib/lake/schema.ts";
 import { LakeWriteError, writeParquetFile } from "./parquet-file.ts";
 
 export type EncodeJob =

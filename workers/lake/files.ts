@@ -4,9 +4,9 @@
  */
 import { readdir, rm, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { COMMITS_ROOT, INVALID_ROOT, isTemporaryPath, ORDERS_ROOT, type LakeFile } from "../../lib/lake-layout.ts";
-import type { SizedLakeFile } from "../../lib/lake-compaction.ts";
-import { fsyncPath } from "../shared/fsync.ts";
+import { COMMITS_ROOT, INVALID_ROOT, isTemporaryPath, ORDERS_ROOT, type LakeFile } from "../../lib/lake/layout.ts";
+import type { SizedLakeFile } from "../../lib/lake/compaction.ts";
+import { fsyncPath } from "../shared/atomic-file.ts";
 
 const errno = (error: unknown) => (error as NodeJS.ErrnoException).code;
 

@@ -20,10 +20,10 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Logger } from "pino";
-import { PartitionBuffer, rotationReason, type AddResult, type BufferStats, type FlushPlan, type LakeMessage, type RotationLimits, type RotationReason } from "../../lib/lake-buffer.ts";
-import type { OffsetGap } from "../../lib/lake-offsets.ts";
-import { listLakeFiles } from "../../lib/lake-query.ts";
-import { checkLakeOrigin, recoveryPlan, temporaryWriterPid, type LakeOrigin } from "../../lib/lake-recovery.ts";
+import { PartitionBuffer, rotationReason, type AddResult, type BufferStats, type FlushPlan, type LakeMessage, type RotationLimits, type RotationReason } from "../../lib/lake/buffer.ts";
+import type { OffsetGap } from "../../lib/lake/offsets.ts";
+import { listLakeFiles } from "../shared/lake-query.ts";
+import { checkLakeOrigin, recoveryPlan, temporaryWriterPid, type LakeOrigin } from "../../lib/lake/recovery.ts";
 import type { ParquetEncoder } from "./encoder.ts";
 import { isProcessAlive, listTemporaryFiles, removeDurably } from "./files.ts";
 import { readMarker, writeMarker } from "./markers.ts";

@@ -20,9 +20,9 @@ import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
-import { temporaryPath } from "../../lib/lake-layout.ts";
-import { PARQUET_COMPRESSION, ROW_GROUP_SIZE, type LakeTable, type ParquetType } from "../../lib/lake-schema.ts";
-import { fsyncPath } from "../shared/fsync.ts";
+import { temporaryPath } from "../../lib/lake/layout.ts";
+import { PARQUET_COMPRESSION, ROW_GROUP_SIZE, type LakeTable, type ParquetType } from "../../lib/lake/schema.ts";
+import { fsyncPath } from "../shared/atomic-file.ts";
 
 export class LakeWriteError extends Error {
   constructor(

@@ -1,4 +1,4 @@
-import { WindowEngine } from "../../lib/window-engine.ts";
+import { WindowEngine } from "../../lib/hot/window-engine.ts";
 
 /** What the worker knows of one assigned partition besides its engine. */
 export class PartitionState {

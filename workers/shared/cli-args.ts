@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "commander";
-import { parseDuration } from "../../lib/duration.ts";
+import { parseDuration } from "../../lib/contract/duration.ts";
 
 /** Command-line argument parsers shared by every entry point: one wording, one rule each. */
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { ConfigError, readConfig, type Env } from "../../lib/config.ts";
+import { ConfigError, readConfig, type Env } from "../../lib/contract/config.ts";
 import type { z } from "zod";
 
 /** Where `npm run services:up` records the endpoints of the local dev services. */

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { healthStatus } from "../../lib/health.ts";
+import { healthStatus } from "../../lib/ops/health.ts";
 
 export interface HealthProbe {
   /** Wall-clock ms of the consume loop's last progress (a processed batch, an idle tick). */

@@ -1,7 +1,7 @@
 import { HttpError, InfluxDB, Point, setLogger, type SendOptions, type Transport, type WriteApi } from "@influxdata/influxdb-client";
 import type { Logger } from "pino";
-import type { InfluxConfig } from "../../lib/config.ts";
-import type { InfluxPoint } from "../../lib/influx-points.ts";
+import type { InfluxConfig } from "../../lib/contract/config.ts";
+import type { InfluxPoint } from "../../lib/hot/influx-points.ts";
 import { influxCommand } from "./influxql.ts";
 
 /** A point as lib/ maps it: plain data, typed fields, nanosecond timestamp. */

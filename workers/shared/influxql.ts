@@ -1,4 +1,4 @@
-import type { InfluxConfig } from "../../lib/config.ts";
+import type { InfluxConfig } from "../../lib/contract/config.ts";
 
 export interface InfluxSeries {
   name: string;

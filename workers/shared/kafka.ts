@@ -1,6 +1,6 @@
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import type { Logger } from "pino";
-import type { KafkaConfig } from "../../lib/config.ts";
+import type { KafkaConfig } from "../../lib/contract/config.ts";
 
 export const COMPRESSION = CompressionTypes.GZIP;
 

@@ -1,0 +1,291 @@
+/**
+ * The gold daily tables: what a business day's numbers are, how they are
+ * added up, what makes them impossible, and where their files go. Pure.
+ *
+ * Definitions (for the business day D in BUSINESS_TZ, see business-day.ts):
+ * - orders, revenue, customers, items: over the de-duplicated valid orders (the
+ *   lake's `orders` view: per order_id the copy at the lowest (partition, offset)
+ *   wins) whose event_time falls on D. Revenue is the sum of per-order cents
+ *   (amountToCents), exactly as the hot path adds it; AOV = revenue / orders,
+ *   rounded half up to the cent. customers = distinct non-null customer_id.
+ * - duplicates: lake rows on D (by their own event_time) whose order_id was
+ *   already seen at a lower (partition, offset). No horizon: a re-send a day
+ *   later is still a duplicate here, while the hot path (whose de-duplication
+ *   forgets after WINDOW_SIZE + WATERMARK_DELAY of event time) calls it late.
+ * - late: valid lake rows on D that the hot path classifies late, computed by
+ *   replaying orders_raw per partition in offset order through WindowEngine.
+ *   Late orders are still in orders and revenue: the lake keeps everything.
+ * - invalid: orders_invalid rows the lake took in on D (by ingested_at). An
+ *   invalid message often has no usable event time (that is often why it is
+ *   invalid), so the day it arrived is the only day it reliably has. The lake
+ *   worker's `offset_gap` rows (offsets Kafka deleted before the lake read
+ *   them) are not messages and are not counted; the batch warns about them.
+ * Every row on D is either its order's winning copy or a duplicate, so
+ * orders + duplicates = the lake's valid rows on D: a cross-check of two queries.
+ */
+import { amountToCents } from "../hot/window-engine.ts";
+
+export const GOLD_ROOT = "gold";
+
+export interface GoldColumn {
+  name: string;
+  /** DuckDB type of the column in the Parquet file. */
+  sqlType: "DATE" | "VARCHAR" | "BIGINT" | "DECIMAL(18,2)";
+}
+
+export interface GoldTable {
+  name: "daily_kpis" | "daily_country_category";
+  columns: readonly GoldColumn[];
+}
+
+export const DAILY_KPIS_TABLE: GoldTable = {
+  name: "daily_kpis",
+  columns: [
+    { name: "date", sqlType: "DATE" },
+    { name: "business_tz", sqlType: "VARCHAR" },
+    { name: "orders", sqlType: "BIGINT" },
+    { name: "revenue", sqlType: "DECIMAL(18,2)" },
+    { name: "aov", sqlType: "DECIMAL(18,2)" },
+    { name: "customers", sqlType: "BIGINT" },
+    { name: "items", sqlType: "BIGINT" },
+    { name: "late", sqlType: "BIGINT" },
+    { name: "duplicates", sqlType: "BIGINT" },
+    { name: "invalid", sqlType: "BIGINT" },
+  ],
+};
+
+export const DAILY_COUNTRY_CATEGORY_TABLE: GoldTable = {
+  name: "daily_country_category",
+  columns: [
+    { name: "date", sqlType: "DATE" },
+    { name: "country", sqlType: "VARCHAR" },
+    { name: "category", sqlType: "VARCHAR" },
+    { name: "orders", sqlType: "BIGINT" },
+    { name: "revenue", sqlType: "DECIMAL(18,2)" },
+    { name: "revenue_rank", sqlType: "BIGINT" },
+  ],
+};
+
+export const GOLD_TABLES: readonly GoldTable[] = [DAILY_KPIS_TABLE, DAILY_COUNTRY_CATEGORY_TABLE];
+
+/** `gold/<table>/date=YYYY-MM-DD`, relative to LAKE_DIR (Hive style). */
+export function goldDayDir(table: GoldTable["name"], date: string): string {
+  return `${GOLD_ROOT}/${table}/date=${date}`;
+}
+
+/** The files of one table and day: `<table>.parquet` and `<table>.csv` in goldDayDir. */
+export function goldDayFiles(table: GoldTable["name"], date: string): { parquet: string; csv: string } {
+  const dir = goldDayDir(table, date);
+  return { parquet: `${dir}/${table}.parquet`, csv: `${dir}/${table}.csv` };
+}
+
+/** Cents as a decimal string with two places: 12345 → "123.45", -5 → "-0.05". */
+export function centsToDecimal(cents: number): string {
+  const sign = cents < 0 ? "-" : "";
+  const abs = Math.abs(cents);
+  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
+}
+
+/** Revenue per order in cents, rounded half up; 0 for no orders. */
+export function aovCents(revenueCents: number, orders: number): number {
+  return orders === 0 ? 0 : Math.round(revenueCents / orders);
+}
+
+/** The fields of an order the daily totals use. */
+export interface DailyOrder {
+  customerId: string | null;
+  quantity: number;
+  amount: number;
+  country: string;
+  category: string;
+}
+
+export interface DailyTotals {
+  orders: number;
+  revenueCents: number;
+  customers: number;
+  items: number;
+  /** Largest and smallest single order, in cents (0 when there are none). */
+  maxOrderCents: number;
+  minOrderCents: number;
+  /** Per "country\u0000category". */
+  byCountryCategory: Map<string, { country: string; category: string; orders: number; revenueCents: number }>;
+}
+
+/** Adds up one day's de-duplicated orders. */
+export class DailyAggregator {
+  private orders = 0;
+  private revenueCents = 0;
+  private items = 0;
+  private maxOrderCents = -Infinity;
+  private minOrderCents = Infinity;
+  private readonly customers = new Set<string>();
+  private readonly byCountryCategory: DailyTotals["byCountryCategory"] = new Map();
+
+  add(order: DailyOrder): void {
+    const cents = amountToCents(order.amount);
+    this.orders++;
+    this.revenueCents += cents;
+    this.items += order.quantity;
+    this.maxOrderCents = Math.max(this.maxOrderCents, cents);
+    this.minOrderCents = Math.min(this.minOrderCents, cents);
+    if (order.customerId !== null) this.customers.add(order.customerId);
+    const key = `${order.country}\u0000${order.category}`;
+    const cell = this.byCountryCategory.get(key);
+    if (cell) {
+      cell.orders++;
+      cell.revenueCents += cents;
+    } else {
+      this.byCountryCategory.set(key, { country: order.country, category: order.category, orders: 1, revenueCents: cents });
+    }
+  }
+
+  totals(): DailyTotals {
+    return {
+      orders: this.orders,
+      revenueCents: this.revenueCents,
+      customers: this.customers.size,
+      items: this.items,
+      maxOrderCents: this.orders === 0 ? 0 : this.maxOrderCents,
+      minOrderCents: this.orders === 0 ? 0 : this.minOrderCents,
+      byCountryCategory: new Map(this.byCountryCategory),
+    };
+  }
+}
+
+export interface DailyKpis {
+  date: string;
+  businessTz: string;
+  orders: number;
+  revenueCents: number;
+  aovCents: number;
+  customers: number;
+  items: number;
+  late: number;
+  duplicates: number;
+  invalid: number;
+}
+
+export interface CountryCategoryRow {
+  date: string;
+  country: string;
+  category: string;
+  orders: number;
+  revenueCents: number;
+  /** 1 = highest revenue within the country; ties share a rank and skip the next (SQL rank()). */
+  revenueRank: number;
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The day's country × category rows, ranked by revenue within each country; sorted by country, rank, category. */
+export function countryCategoryRows(date: string, totals: DailyTotals): CountryCategoryRow[] {
+  const byCountry = new Map<string, CountryCategoryRow[]>();
+  for (const cell of totals.byCountryCategory.values()) {
+    const row: CountryCategoryRow = { date, country: cell.country, category: cell.category, orders: cell.orders, revenueCents: cell.revenueCents, revenueRank: 0 };
+    const rows = byCountry.get(cell.country);
+    if (rows) rows.push(row);
+    else byCountry.set(cell.country, [row]);
+  }
+  const result: CountryCategoryRow[] = [];
+  for (const country of [...byCountry.keys()].sort(compareText)) {
+    const rows = byCountry.get(country)!.sort((a, b) => b.revenueCents - a.revenueCents || compareText(a.category, b.category));
+    rows.forEach((row, i) => {
+      row.revenueRank = i > 0 && rows[i - 1]!.revenueCents === row.revenueCents ? rows[i - 1]!.revenueRank : i + 1;
+    });
+    result.push(...rows);
+  }
+  return result;
+}
+
+/** What the batch measured besides the orders themselves. */
+export interface DailyCounts {
+  late: number;
+  duplicates: number;
+  invalid: number;
+  /** Valid lake rows (every copy) whose event_time is on the day. */
+  rawRows: number;
+}
+
+export function dailyKpis(date: string, businessTz: string, totals: DailyTotals, counts: DailyCounts): DailyKpis {
+  return {
+    date,
+    businessTz,
+    orders: totals.orders,
+    revenueCents: totals.revenueCents,
+    aovCents: aovCents(totals.revenueCents, totals.orders),
+    customers: totals.customers,
+    items: totals.items,
+    late: counts.late,
+    duplicates: counts.duplicates,
+    invalid: counts.invalid,
+  };
+}
+
+/**
+ * Why the day's numbers cannot be right, or an empty list. Checked before
+ * anything is written, so a failed check leaves the previous outputs in place.
+ */
+export function qualityProblems(kpis: DailyKpis, totals: DailyTotals, counts: DailyCounts, rows: readonly CountryCategoryRow[]): string[] {
+  const problems: string[] = [];
+  const counters = { orders: kpis.orders, customers: kpis.customers, items: kpis.items, late: kpis.late, duplicates: kpis.duplicates, invalid: kpis.invalid };
+  for (const [name, value] of Object.entries(counters))
+    if (!Number.isSafeInteger(value) || value < 0) problems.push(`${name} is ${value}, not a count`);
+  if (kpis.orders === 0) {
+    problems.push("no orders on this business day (zero rows): is the lake loaded for it, and is BUSINESS_TZ right?");
+    return problems;
+  }
+  if (!Number.isSafeInteger(kpis.revenueCents)) problems.push(`revenue ${kpis.revenueCents} cents is not an exact amount`);
+  if (kpis.revenueCents < 0) problems.push(`revenue is negative (${centsToDecimal(kpis.revenueCents)})`);
+  if (kpis.aovCents > totals.maxOrderCents)
+    problems.push(`AOV ${centsToDecimal(kpis.aovCents)} is above the largest order ${centsToDecimal(totals.maxOrderCents)}`);
+  if (kpis.aovCents < totals.minOrderCents)
+    problems.push(`AOV ${centsToDecimal(kpis.aovCents)} is below the smallest order ${centsToDecimal(totals.minOrderCents)}`);
+  if (kpis.customers > kpis.orders) problems.push(`more customers (${kpis.customers}) than orders (${kpis.orders})`);
+  if (kpis.items < kpis.orders) problems.push(`fewer items (${kpis.items}) than orders (${kpis.orders}); every order has at least one`);
+  if (kpis.late > counts.rawRows) problems.push(`more late events (${kpis.late}) than lake rows on the day (${counts.rawRows})`);
+  if (kpis.orders + kpis.duplicates !== counts.rawRows)
+    problems.push(`orders (${kpis.orders}) + duplicates (${kpis.duplicates}) ≠ lake rows on the day (${counts.rawRows}): the lake changed during the batch, or a query is wrong`);
+  const cellOrders = rows.reduce((sum, row) => sum + row.orders, 0);
+  const cellRevenue = rows.reduce((sum, row) => sum + row.revenueCents, 0);
+  if (cellOrders !== kpis.orders || cellRevenue !== kpis.revenueCents)
+    problems.push(
+      `country × category rows add up to ${cellOrders} orders and ${centsToDecimal(cellRevenue)}, not ${kpis.orders} and ${centsToDecimal(kpis.revenueCents)}`,
+    );
+  const negative = rows.filter((row) => row.revenueCents < 0 || row.orders <= 0);
+  if (negative.length > 0) problems.push(`${negative.length} country × category rows have negative revenue or no orders`);
+  return problems;
+}
+
+export class QualityCheckError extends Error {
+  constructor(
+    readonly date: string,
+    readonly problems: string[],
+    dayDescription: string,
+  ) {
+    super(`quality check failed for ${dayDescription}; nothing was written:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "QualityCheckError";
+  }
+}
+
+/** A gold row as the writer binds it: DATE and DECIMAL as text (exact), counts as numbers; in the table's column order. */
+export type GoldRow = (string | number)[];
+
+export function dailyKpisGoldRow(kpis: DailyKpis): GoldRow {
+  return [
+    kpis.date,
+    kpis.businessTz,
+    kpis.orders,
+    centsToDecimal(kpis.revenueCents),
+    centsToDecimal(kpis.aovCents),
+    kpis.customers,
+    kpis.items,
+    kpis.late,
+    kpis.duplicates,
+    kpis.invalid,
+  ];
+}
+
+export function countryCategoryGoldRow(row: CountryCategoryRow): GoldRow {
+  return [row.date, row.country, row.category, row.orders, centsToDecimal(row.revenueCents), row.revenueRank];
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import {
+  alignRange,
+  compareMinutes,
+  ExpectedCollector,
+  formatMeasure,
+  MinuteTableBuilder,
+  mismatchRows,
+  ReconcileRangeError,
+  summarize,
+  summaryLine,
+} from "./reconcile.ts";
+import type { WindowValue } from "../hot/window-engine.ts";
+
+const T0 = Date.parse("2026-11-20T10:00:00Z");
+const MIN = 60_000;
+
+const windowValue = (partition: number, windowStart: number, revenueCents: number, final = true): WindowValue => ({
+  partition,
+  windowStart,
+  windowEnd: windowStart + MIN,
+  final,
+  revenueCents,
+  orders: 2,
+  items: 3,
+  customers: 1,
+  byCountry: [],
+  byCategory: [],
+});
+
+describe("alignRange", () => {
+  it("widens the range to whole windows", () => {
+    expect(alignRange(T0 + 1_500, T0 + 2 * MIN + 1, MIN)).toEqual({ fromMs: T0, toMs: T0 + 3 * MIN });
+    expect(alignRange(T0, T0 + MIN, MIN)).toEqual({ fromMs: T0, toMs: T0 + MIN });
+  });
+
+  it("refuses an empty or reversed range", () => {
+    expect(() => alignRange(T0, T0, MIN)).toThrow(ReconcileRangeError);
+    expect(() => alignRange(T0 + MIN, T0, MIN)).toThrow(/must be before --to/);
+    expect(() => alignRange(Number.NaN, T0, MIN)).toThrow(/instants/);
+  });
+});
+
+describe("ExpectedCollector", () => {
+  it("keeps the latest value of each window and the anomalies in the range", () => {
+    const collector = new ExpectedCollector({ fromMs: T0, toMs: T0 + 2 * MIN });
+    collector.window(windowValue(0, T0, 100, false));
+    collector.window(windowValue(0, T0, 250, true));
+    collector.window(windowValue(1, T0 + MIN, 70, false));
+    collector.window(windowValue(0, T0 + 2 * MIN, 999)); // after the range
+    collector.window(windowValue(0, T0 - MIN, 999)); // before it
+    collector.anomaly({ kind: "late", partition: 0, offset: 7, windowStart: T0, amount: 1.5 });
+    collector.anomaly({ kind: "late", partition: 0, offset: 9, windowStart: T0, amount: 1.005 });
+    collector.anomaly({ kind: "duplicate", partition: 1, offset: 3, windowStart: T0 + MIN, amount: 4 });
+    collector.anomaly({ kind: "duplicate", partition: 1, offset: 4, windowStart: T0 + 5 * MIN, amount: 4 });
+
+    expect(collector.windows().map((w) => [w.partition, w.windowStart, w.revenueCents, w.final])).toEqual([
+      [0, T0, 250, true],
+      [1, T0 + MIN, 70, false],
+    ]);
+    expect(collector.anomalies()).toHaveLength(3);
+    const table = collector.table();
+    expect(table.get(`${T0}/0`)).toEqual({
+      windowStart: T0,
+      partition: 0,
+      window: { revenue: 250, orders: 2, items: 3, customers: 1 },
+      anomalies: { late_orders: 2, late_revenue: 150 + 101, duplicate_orders: 0, duplicate_revenue: 0 },
+    });
+    expect(table.get(`${T0 + MIN}/1`)?.anomalies).toEqual({ late_orders: 0, late_revenue: 0, duplicate_orders: 1, duplicate_revenue: 400 });
+  });
+});
+
+describe("compareMinutes", () => {
+  const expected = () => {
+    const b = new MinuteTableBuilder();
+    b.setWindow(T0, 0, { revenue: 1000, orders: 3, items: 4, customers: 2 });
+    b.setWindow(T0, 1, { revenue: 500, orders: 1, items: 1, customers: 1 });
+    b.addAnomaly(T0, 1, "late", 1, 250);
+    b.addAnomaly(T0 + MIN, 0, "duplicate", 2, 800);
+    return b.table();
+  };
+
+  it("finds nothing when the tables agree", () => {
+    expect(compareMinutes(expected(), expected())).toEqual([]);
+  });
+
+  it("reports each differing measure, a missing point, an extra point and a missing anomaly", () => {
+    const b = new MinuteTableBuilder();
+    b.setWindow(T0, 0, { revenue: 1001, orders: 3, items: 4, customers: null });
+    b.addAnomaly(T0, 1, "late", 1, 250);
+    b.setWindow(T0 + 2 * MIN, 3, { revenue: 1, orders: 1, items: 1, customers: 1 });
+    b.addAnomaly(T0 + MIN, 0, "duplicate", 1, 400);
+    const mismatches = compareMinutes(expected(), b.table());
+    expect(mismatches).toEqual([
+      { windowStart: T0, partition: 0, measure: "revenue", expected: 1000, actual: 1001 },
+      { windowStart: T0, partition: 0, measure: "customers", expected: 2, actual: null },
+      ...(["revenue", "orders", "items", "customers"] as const).map((measure) => ({
+        windowStart: T0,
+        partition: 1,
+        measure,
+        expected: { revenue: 500, orders: 1, items: 1, customers: 1 }[measure],
+        actual: null,
+      })),
+      { windowStart: T0 + MIN, partition: 0, measure: "duplicate_orders", expected: 2, actual: 1 },
+      { windowStart: T0 + MIN, partition: 0, measure: "duplicate_revenue", expected: 800, actual: 400 },
+      ...(["revenue", "orders", "items", "customers"] as const).map((measure) => ({
+        windowStart: T0 + 2 * MIN,
+        partition: 3,
+        measure,
+        expected: null,
+        actual: 1,
+      })),
+    ]);
+    expect(mismatchRows(mismatches.slice(0, 2))).toEqual([
+      ["2026-11-20T10:00:00.000Z", "0", "revenue", "10.00", "10.01"],
+      ["2026-11-20T10:00:00.000Z", "0", "customers", "2", "missing"],
+    ]);
+    const summary = summarize({ fromMs: T0, toMs: T0 + 3 * MIN }, expected(), b.table(), mismatches);
+    expect(summaryLine(summary)).toBe(
+      "summary status=mismatched from=2026-11-20T10:00:00.000Z to=2026-11-20T10:03:00.000Z expected_windows=2 actual_windows=2 expected_anomalies=3 mismatches=12 mismatched_cells=4",
+    );
+  });
+
+  it("formats money with two places and counts as integers", () => {
+    expect(formatMeasure("late_revenue", 5)).toBe("0.05");
+    expect(formatMeasure("orders", 12)).toBe("12");
+    expect(formatMeasure("revenue", null)).toBe("missing");
+  });
+});
