@@ -52,12 +52,14 @@ export async function expectedFromLake(
 export interface Check {
   mismatches: Mismatch[];
   summary: ReconcileSummary;
+  /** What InfluxDB holds in the range. */
+  actual: MinuteTable;
 }
 
 export async function checkInflux(influx: InfluxConfig, range: TimeRange, expected: MinuteTable, windowSizeMs: number): Promise<Check> {
   const actual = await readActualMinutes(influx, range, windowSizeMs);
   const mismatches = compareMinutes(expected, actual);
-  return { mismatches, summary: summarize(range, expected, actual, mismatches) };
+  return { mismatches, summary: summarize(range, expected, actual, mismatches), actual };
 }
 
 /** Deletes the range's window and anomaly points and writes the replay's. */
