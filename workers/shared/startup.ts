@@ -36,7 +36,7 @@ const LOOPBACK = /^(localhost|127(\.\d+){3}|\[?::1\]?)$/i;
 
 /** True for an address on this machine: where `npm run services:up` would start the service. */
 export function isLocalAddress(address: string): boolean {
-  let host = address;
+  let host: string;
   try {
     host = new URL(address).hostname;
   } catch {
@@ -150,7 +150,7 @@ export async function waitForInflux(config: InfluxConfig, options: WaitOptions):
           response = await fetch(`${config.url.replace(/\/$/, "")}/ping`, { signal: AbortSignal.timeout(3_000) });
         } catch (error) {
           const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-          throw new Error(cause?.code ?? cause?.message ?? (error as Error).message);
+          throw new Error(cause?.code ?? cause?.message ?? (error as Error).message, { cause: error });
         }
         await response.body?.cancel();
         if (response.status >= 500) throw new Error(`HTTP ${response.status} from /ping`);
