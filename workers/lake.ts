@@ -15,13 +15,17 @@ import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "pino";
-import { kafkaEnvSchema, lakeEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type LakeConfig } from "../lib/contract/config.ts";
+import { connectEnvSchema, kafkaEnvSchema, lakeEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type LakeConfig } from "../lib/contract/config.ts";
 import { gapSize, type OffsetGap } from "../lib/lake/offsets.ts";
 import { listLakeFiles } from "./shared/lake-query.ts";
 import { checkLakeOrigin, LakeAheadOfTopicError, LakeOriginMismatchError } from "../lib/lake/recovery.ts";
-import { configOrExit, loadEnv } from "./shared/env.ts";
+import { configsOrExit, loadEnv } from "./shared/env.ts";
+import { exitOnHelp, runMain } from "./shared/entry-point.ts";
+import { requireLakeDirectory } from "./shared/lake-state.ts";
+import { waitForKafka } from "./shared/startup.ts";
+import { LAKE_USAGE } from "./shared/worker-usage.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
-import { createKafka, MissingTopicError, openConsumer, requireTopics, SupervisedConsumer } from "./shared/kafka.ts";
+import { createKafka, openConsumer, requireTopics, SupervisedConsumer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { compactLake, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
 import { ThreadEncoder } from "./lake/encoder.ts";
@@ -402,7 +406,8 @@ export class LakeWorker {
 
   /** Stops consuming, flushes and commits what is buffered (as far as the deadline allows), and leaves the group. */
   async stop(): Promise<void> {
-    const deadline = Date.now() + SHUTDOWN_FLUSH_MS;
+    const startedAt = Date.now();
+    const deadline = startedAt + SHUTDOWN_FLUSH_MS;
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
     clearTimeout(this.compactionTimer);
@@ -416,7 +421,9 @@ export class LakeWorker {
     await until(this.commitChain);
     if (abandoned.length > 0) this.log.warn({ abandoned }, "shutdown deadline: these partitions' buffers were not flushed; they are read again from their markers");
     this.log.info({ flushed }, "flushed and committed; leaving the group");
-    await Promise.race([this.consumer?.disconnect(), sleep(1_000)]);
+    // Leaving the group waits for the fetch in flight (up to kafkajs's fetch wait): give it the rest of the shutdown
+    // time, or a restart waits a whole session timeout for partitions.
+    await Promise.race([this.consumer?.disconnect(), sleep(Math.max(1_000, startedAt + SHUTDOWN_MS - 500 - Date.now()))]);
     await until(this.compaction);
     await this.encoder.close();
   }
@@ -433,13 +440,14 @@ async function clusterIdOf(kafka: Kafka): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const env = loadEnv();
-  const kafkaConfig = configOrExit(kafkaEnvSchema, env);
-  const lake = configOrExit(lakeEnvSchema, env);
-  const { maxEventSkewMs } = configOrExit(windowEnvSchema, env);
-  const ports = configOrExit(portsEnvSchema, env);
+  exitOnHelp(LAKE_USAGE);
+  const config = configsOrExit({ kafka: kafkaEnvSchema, lake: lakeEnvSchema, windows: windowEnvSchema, ports: portsEnvSchema, connect: connectEnvSchema }, loadEnv());
+  const { kafka: kafkaConfig, lake, ports } = config;
+  const { maxEventSkewMs } = config.windows;
+  await requireLakeDirectory(lake.lakeDir);
   const log = createLogger("lake");
   const kafka = createKafka(kafkaConfig, "orderpulse-lake", log);
+  await waitForKafka(kafkaConfig, { name: "lake", timeoutMs: config.connect.connectTimeoutMs });
 
   await requireTopics(kafka, kafkaConfig.brokers, [kafkaConfig.topic]);
   const clusterId = await clusterIdOf(kafka);
@@ -464,9 +472,4 @@ async function main(): Promise<void> {
   log.info({ topic: kafkaConfig.topic, clusterId, lakeDir: resolve(lake.lakeDir), group: GROUP_ID }, "lake worker running");
 }
 
-if (process.argv[1]?.endsWith("lake.ts")) {
-  main().catch((error: Error) => {
-    console.error(`lake: ${error.message}`);
-    process.exit(error instanceof MissingTopicError ? 2 : error instanceof LakeOriginMismatchError ? EXIT_REFUSED : 1);
-  });
-}
+if (process.argv[1]?.endsWith("lake.ts")) runMain("lake", main, (error) => (error instanceof LakeOriginMismatchError ? EXIT_REFUSED : undefined));

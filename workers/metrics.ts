@@ -10,13 +10,16 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from "kafkajs";
 import type { Logger } from "pino";
 import { Counter, Gauge } from "prom-client";
-import { influxBufferEnvSchema, influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type WindowConfig } from "../lib/contract/config.ts";
+import { connectEnvSchema, influxBufferEnvSchema, influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type WindowConfig } from "../lib/contract/config.ts";
 import { dlqHeaders } from "../lib/contract/dead-letter.ts";
 import { anomalyPoint, pipelinePoint, windowPoints, type InfluxPoint } from "../lib/hot/influx-points.ts";
 import { windowMessageOf } from "../lib/hot/window-values.ts";
 import { decodeOrder, type DecodeResult } from "../lib/contract/order.ts";
 import { CommitMetadataError, WindowEngine, type CommitPoint } from "../lib/hot/window-engine.ts";
-import { configOrExit, loadEnv } from "./shared/env.ts";
+import { configsOrExit, loadEnv } from "./shared/env.ts";
+import { exitOnHelp, runMain } from "./shared/entry-point.ts";
+import { waitForInflux, waitForKafka } from "./shared/startup.ts";
+import { METRICS_USAGE } from "./shared/worker-usage.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { InfluxSink } from "./shared/influx-sink.ts";
 import { COMPRESSION, createKafka, openConsumer, openProducer, exitWhenConsumerKeepsStopping, SupervisedConsumer } from "./shared/kafka.ts";
@@ -378,25 +381,20 @@ export class MetricsWorker {
 }
 
 async function main(): Promise<void> {
-  const env = loadEnv();
-  const kafkaConfig = configOrExit(kafkaEnvSchema, env);
-  const windows = configOrExit(windowEnvSchema, env);
-  const influx = configOrExit(influxEnvSchema, env);
-  const ports = configOrExit(portsEnvSchema, env);
-  const { bufferPoints } = configOrExit(influxBufferEnvSchema, env);
+  exitOnHelp(METRICS_USAGE);
+  const config = configsOrExit({ kafka: kafkaEnvSchema, windows: windowEnvSchema, influx: influxEnvSchema, ports: portsEnvSchema, buffer: influxBufferEnvSchema, connect: connectEnvSchema }, loadEnv());
+  const { kafka: kafkaConfig, windows, influx, ports } = config;
+  const { bufferPoints } = config.buffer;
   const log = createLogger("metrics");
   const registry = createRegistry("metrics");
   const sink = new InfluxSink(influx, { maxBufferedPoints: bufferPoints, log });
   const worker = new MetricsWorker(createKafka(kafkaConfig, "orderpulse-metrics", log), kafkaConfig, windows, sink, log, createMetrics(registry));
   if (ports.healthPort !== undefined) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => worker.lastProgressAt, lag: () => worker.totalLag }, log);
+  await waitForKafka(kafkaConfig, { name: "metrics", timeoutMs: config.connect.connectTimeoutMs });
+  await waitForInflux(influx, { name: "metrics", timeoutMs: config.connect.connectTimeoutMs });
   stopOnSignals(log, "final emit, flush and commit", "the last commit", () => worker.stop());
   await worker.start();
   log.info({ topic: kafkaConfig.topic, influx: influx.url }, "metrics worker running");
 }
 
-if (process.argv[1]?.endsWith("metrics.ts")) {
-  main().catch((error: Error) => {
-    console.error(`metrics: ${error.message}`);
-    process.exit(1);
-  });
-}
+if (process.argv[1]?.endsWith("metrics.ts")) runMain("metrics", main);

@@ -1,11 +1,14 @@
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import type { Logger } from "pino";
 import type { KafkaConfig } from "../../lib/contract/config.ts";
+import { EXIT } from "./entry-point.ts";
 
 export const COMPRESSION = CompressionTypes.GZIP;
 
 export class MissingTopicError extends Error {
   override name = "MissingTopicError";
+  /** A configuration problem (KAFKA_TOPIC, or services not set up): exit 2. */
+  readonly exitCode = EXIT.usage;
   constructor(readonly topics: string[], readonly brokers: string[]) {
     super(`topic${topics.length > 1 ? "s" : ""} ${topics.map((t) => `"${t}"`).join(", ")} do${topics.length > 1 ? "" : "es"} not exist on ${brokers.join(",")}; orderpulse never creates topics (the dev broker launcher and the Docker init step do)`);
   }
@@ -29,7 +32,8 @@ export function createKafka(config: KafkaConfig, clientId: string, log?: Logger)
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => {
       if (!log) return;
-      const { message, ...extra } = entry.log;
+      // kafkajs attaches a stack to every retried connection error: the message says enough, once per line.
+      const { message, stack: _stack, ...extra } = entry.log as typeof entry.log & { stack?: string };
       const level = entry.level <= logLevel.ERROR ? "error" : entry.level === logLevel.WARN ? "warn" : "debug";
       log[level]({ kafka: entry.namespace, ...extra }, message);
     },

@@ -34,13 +34,15 @@ export class PortInUseError extends CommandError {
 
 const LOOPBACK = /^(localhost|127(\.\d+){3}|\[?::1\]?)$/i;
 
-/** True for an address on this machine: where `npm run services:up` would start the service. */
+/** True for an address on this machine (a URL, or host:port[,host:port…] judged by its first host). */
 export function isLocalAddress(address: string): boolean {
-  let host: string;
-  try {
-    host = new URL(address).hostname;
-  } catch {
-    host = address.replace(/:\d+$/, "");
+  let host = address.split(",")[0]!.trim().replace(/:\d+$/, "");
+  if (address.includes("://")) {
+    try {
+      host = new URL(address).hostname;
+    } catch {
+      return false;
+    }
   }
   return LOOPBACK.test(host);
 }
