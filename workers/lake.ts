@@ -17,7 +17,7 @@ import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "pino";
 import { kafkaEnvSchema, lakeEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type LakeConfig } from "../lib/contract/config.ts";
 import { gapSize, type OffsetGap } from "../lib/lake/offsets.ts";
-import { listLakeFiles } from "./shared/lake-query.ts";
+import { listLakeFiles } from "./shared/lake-files.ts";
 import { checkLakeOrigin, LakeAheadOfTopicError, LakeOriginMismatchError } from "../lib/lake/recovery.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";

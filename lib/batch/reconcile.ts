@@ -9,7 +9,9 @@
  * the cent, so cents read back exactly.
  */
 import type { ReplayObserver } from "./replay.ts";
-import { amountToCents, windowStartOf, type AnomalyRecord, type WindowValue } from "../hot/window-engine.ts";
+import { type AnomalyRecord, type WindowValue } from "../hot/window-engine.ts";
+import { amountToCents, formatCents } from "../contract/money.ts";
+import { windowStartOf } from "../contract/time.ts";
 
 export const WINDOW_MEASURES = ["revenue", "orders", "items", "customers"] as const;
 export const ANOMALY_MEASURES = ["late_orders", "late_revenue", "duplicate_orders", "duplicate_revenue"] as const;
@@ -166,10 +168,7 @@ export function compareMinutes(expected: MinuteTable, actual: MinuteTable): Mism
 /** A value as the report prints it: money with two decimals, `missing` for no point. */
 export function formatMeasure(measure: Measure, value: number | null): string {
   if (value === null) return "missing";
-  if (!MONEY.has(measure)) return String(value);
-  const sign = value < 0 ? "-" : "";
-  const abs = Math.abs(value);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
+  return MONEY.has(measure) ? formatCents(value) : String(value);
 }
 
 /** The report's rows: window start (ISO), partition, measure, expected, actual. */

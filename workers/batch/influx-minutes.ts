@@ -8,7 +8,8 @@
  */
 import { MEASUREMENTS } from "../../lib/hot/influx-points.ts";
 import { MinuteTableBuilder, type MinuteTable, type TimeRange } from "../../lib/batch/reconcile.ts";
-import { windowStartOf } from "../../lib/hot/window-engine.ts";
+import { windowStartOf } from "../../lib/contract/time.ts";
+import { unitsToCents } from "../../lib/contract/money.ts";
 import type { InfluxConfig } from "../../lib/contract/config.ts";
 import { influxQuery, seriesRows } from "../shared/influxql.ts";
 
@@ -18,7 +19,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** A count as stored (an integer field), or null when the point has no such field. */
 const count = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? value : null);
 /** Money as stored (a float rounded to the cent) in cents, or null. */
-const cents = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? Math.round(value * 100) : null);
+const cents = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? unitsToCents(value) : null);
 
 export async function readActualMinutes(config: InfluxConfig, range: TimeRange, windowSizeMs: number): Promise<MinuteTable> {
   const builder = new MinuteTableBuilder();

@@ -22,10 +22,10 @@ import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { PartitionBuffer, rotationReason, type AddResult, type BufferStats, type FlushPlan, type LakeMessage, type RotationLimits, type RotationReason } from "../../lib/lake/buffer.ts";
 import type { OffsetGap } from "../../lib/lake/offsets.ts";
-import { listLakeFiles } from "../shared/lake-query.ts";
+import { listLakeFiles } from "../shared/lake-files.ts";
 import { checkLakeOrigin, recoveryPlan, temporaryWriterPid, type LakeOrigin } from "../../lib/lake/recovery.ts";
 import type { ParquetEncoder } from "./encoder.ts";
-import { isProcessAlive, listTemporaryFiles, removeDurably } from "./files.ts";
+import { isProcessAlive, listTemporaryFiles, removeDurably } from "../shared/lake-files.ts";
 import { readMarker, writeMarker } from "./markers.ts";
 
 /**
