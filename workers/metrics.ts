@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const log = createLogger("metrics");
   const registry = createRegistry("metrics");
   const kafka = createKafka(kafkaConfig, "orderpulse-metrics", log);
-  const producer = await openProducer(kafka, kafkaConfig, [kafkaConfig.dlqTopic, kafkaConfig.metricsTopic], { idempotent: false });
+  const producer = await openProducer(kafka, kafkaConfig, [kafkaConfig.dlqTopic, kafkaConfig.windowValuesTopic], { idempotent: false });
   const offsets = kafka.admin();
   await offsets.connect();
   const consumer = new KafkaGroupConsumer(await openConsumer(kafka, kafkaConfig, GROUP_ID, [kafkaConfig.topic]), GROUP_ID, kafkaConfig.sessionTimeoutMs, log, exitWhenConsumerKeepsStopping(log));

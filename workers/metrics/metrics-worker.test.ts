@@ -18,7 +18,7 @@ const T0 = Date.parse("2026-11-20T10:00:00Z");
 const PARTITIONS = 3;
 // No idle advances: the oracle below replays records only (idle ticks are not in the log).
 const WINDOWS: WindowConfig = { windowSizeMs: MIN, watermarkDelayMs: 2 * MIN, idleTimeoutMs: 1e12, emitIntervalMs: 500, maxEventSkewMs: 10 * MIN };
-const TOPICS = { topic: "orders", dlqTopic: "orders.dlq", metricsTopic: "orders.metrics" };
+const TOPICS = { topic: "orders", dlqTopic: "orders.dlq", windowValuesTopic: "orders.metrics" };
 const silent = pino({ level: "silent" });
 
 interface Node {

@@ -28,7 +28,7 @@ const PROGRESS_LOG_MS = 10_000;
 export interface MetricsTopics {
   topic: string;
   dlqTopic: string;
-  metricsTopic: string;
+  windowValuesTopic: string;
 }
 
 /** InfluxSink's surface (workers/shared/influx-sink.ts): a bounded buffer of points and its writer. */
@@ -75,7 +75,7 @@ export interface MetricsWorkerIO {
   registry: Registry;
 }
 
-export function createMetrics(registry: Registry) {
+export function createPrometheusMetrics(registry: Registry) {
   const labelNames = ["partition"] as const;
   return {
     consumed: new Counter({ name: "orderpulse_consumed_total", help: "messages consumed", labelNames, registers: [registry] }),
@@ -115,7 +115,7 @@ export class MetricsWorker {
   private readonly sink: WindowSink;
   private readonly now: () => number;
   private readonly log: Logger;
-  private readonly metrics: ReturnType<typeof createMetrics>;
+  private readonly metrics: ReturnType<typeof createPrometheusMetrics>;
 
   constructor(
     io: MetricsWorkerIO,
@@ -123,7 +123,7 @@ export class MetricsWorker {
     private readonly windows: WindowConfig,
   ) {
     ({ consumer: this.consumer, producer: this.producer, offsets: this.offsets, sink: this.sink, now: this.now, log: this.log } = io);
-    this.metrics = createMetrics(io.registry);
+    this.metrics = createPrometheusMetrics(io.registry);
     this.lastProgressAt = this.now();
   }
 
@@ -401,7 +401,7 @@ export class MetricsWorker {
     const messages = this.pendingMessages;
     const generation = this.generation;
     try {
-      await this.producer.send({ topic: this.config.metricsTopic, messages, compression: COMPRESSION, acks: -1 });
+      await this.producer.send({ topic: this.config.windowValuesTopic, messages, compression: COMPRESSION, acks: -1 });
       if (generation !== this.generation) return false;
       this.pendingMessages = this.pendingMessages.slice(messages.length);
       return true;
