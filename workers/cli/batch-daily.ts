@@ -24,7 +24,8 @@
 import { InvalidArgumentError } from "commander";
 import { BusinessDayError, parseBusinessDate } from "../../lib/contract/business-day.ts";
 import { lakeEnvSchema, windowEnvSchema } from "../../lib/contract/config.ts";
-import { centsToDecimal, QualityCheckError } from "../../lib/batch/daily-kpis.ts";
+import { QualityCheckError } from "../../lib/batch/daily-kpis.ts";
+import { formatCents } from "../../lib/contract/money.ts";
 import { runDailyBatch } from "../batch/daily-batch.ts";
 import { configsOrExit, loadEnv } from "../shared/env.ts";
 import { commandLine } from "../shared/cli-args.ts";
@@ -61,7 +62,7 @@ const program = commandLine("batch:daily", "Compute the gold daily_kpis and dail
       });
       const k = result.kpis;
       console.log(
-        `daily_kpis date=${k.date} business_tz=${k.businessTz} orders=${k.orders} revenue=${centsToDecimal(k.revenueCents)} aov=${centsToDecimal(k.aovCents)} ` +
+        `daily_kpis date=${k.date} business_tz=${k.businessTz} orders=${k.orders} revenue=${formatCents(k.revenueCents)} aov=${formatCents(k.aovCents)} ` +
           `customers=${k.customers} items=${k.items} late=${k.late} duplicates=${k.duplicates} invalid=${k.invalid}`,
       );
       console.log(`note: invalid=${k.invalid} counts invalid messages by arrival day (the lake took them in on ${k.date} in ${k.businessTz}): an invalid message has no trustworthy event time; every other count is by event time`);

@@ -12,7 +12,8 @@
  */
 import { Option } from "commander";
 import { lakeEnvSchema } from "../../lib/contract/config.ts";
-import { LAKE_VIEWS, openLake } from "../shared/lake-query.ts";
+import { openLake } from "../shared/lake-query.ts";
+import { LAKE_VIEWS } from "../../lib/lake/views.ts";
 import { formatCsv, formatTable } from "../../lib/cli/text-table.ts";
 import { configOrExit, loadEnv } from "../shared/env.ts";
 import { commandLine, durationArg, wholeNumberArg } from "../shared/cli-args.ts";
