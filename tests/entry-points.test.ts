@@ -3,13 +3,12 @@
  * message, `.env` read with the shell winning, and one line (no stack, no flood) plus a non-zero exit for an
  * unreachable broker or InfluxDB, a busy port and a LAKE_DIR that is a file.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENV_VARIABLES } from "../lib/contract/config.ts";
-import { ROOT, servicesEnv, tempDir, type Finished } from "./support/processes.ts";
+import { ROOT, runCommand, servicesEnv, tempDir } from "./support/processes.ts";
 
 const TSX = import.meta.resolve("tsx");
 
@@ -20,25 +19,8 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, ...env } as NodeJS.ProcessEnv;
 }
 
-/** Runs a command to completion in `cwd` (the process reads `.env` from there). */
-function run(command: string, args: string[], env: Record<string, string>, cwd = ROOT, timeoutMs = 60_000): Promise<Finished & { ms: number }> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(command, args, { cwd, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${command} ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
+/** Runs a command to completion in `cwd` (the process reads `.env` from there), without the shell's orderpulse settings. */
+const run = (command: string, args: string[], env: Record<string, string>, cwd = ROOT) => runCommand(command, args, { env: cleanEnv(env), cwd, timeoutMs: 60_000 });
 
 const script = (path: string, args: string[], env: Record<string, string>, cwd = ROOT) => run(process.execPath, ["--import", TSX, join(ROOT, path), ...args], env, cwd);
 
@@ -61,6 +43,9 @@ async function closedPort(): Promise<number> {
   await new Promise((r) => server.close(r));
   return port;
 }
+
+/** The configuration report a process prints on stderr for these lines. */
+const configReport = (...lines: string[]) => [`invalid configuration (${lines.length} bad variables):`, ...lines.map((l) => `  ${l}`), ""].join("\n");
 
 const packageScripts = (): Record<string, string> => (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
 
@@ -124,14 +109,12 @@ describe("configuration", () => {
     const result = await script("workers/metrics.ts", [], { KAFKA_BROKERS: "localhost:9092", INFLUX_DB: "orderpulse", WINDOW_SIZE: "abc", WATERMARK_DELAY: "-1", INFLUX_URL: "notaurl", HEALTH_PORT: "99999", ORDERPULSE_STATE_DIR: tempDir("config-state") });
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      [
-        "invalid configuration (4 bad variables):",
-        '  WINDOW_SIZE="abc" is not a duration (use e.g. 500ms, 30s, 2m, 1h); e.g. WINDOW_SIZE=1m',
-        '  WATERMARK_DELAY="-1" is not a duration (use e.g. 500ms, 30s, 2m, 1h); e.g. WATERMARK_DELAY=2m',
-        '  INFLUX_URL="notaurl" is not an http(s) URL; e.g. INFLUX_URL=http://localhost:8086',
-        '  HEALTH_PORT="99999" is not a port from 0 to 65535 (0 = any free port); e.g. HEALTH_PORT=9464',
-        "",
-      ].join("\n"),
+      configReport(
+        'WINDOW_SIZE="abc" is not a duration (use e.g. 500ms, 30s, 2m, 1h); e.g. WINDOW_SIZE=1m',
+        'WATERMARK_DELAY="-1" is not a duration (use e.g. 500ms, 30s, 2m, 1h); e.g. WATERMARK_DELAY=2m',
+        'INFLUX_URL="notaurl" is not an http(s) URL; e.g. INFLUX_URL=http://localhost:8086',
+        'HEALTH_PORT="99999" is not a port from 0 to 65535 (0 = any free port); e.g. HEALTH_PORT=9464',
+      ),
     );
   });
 
@@ -144,14 +127,12 @@ describe("configuration", () => {
     const result = await script("workers/lake.ts", [], { MAX_EVENT_SKEW: "soon", ORDERPULSE_STATE_DIR: state }, dir);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      [
-        "invalid configuration (4 bad variables):",
-        '  KAFKA_BROKERS="not-a-broker" is not a host:port list (each broker is host:port); e.g. KAFKA_BROKERS=localhost:9092',
-        '  KAFKA_TOPIC="also bad!" is not a Kafka topic name (letters, digits, . _ -); e.g. KAFKA_TOPIC=orders',
-        '  LAKE_ROTATE_ROWS="12.5" is not a whole number from 1 to 10000000; e.g. LAKE_ROTATE_ROWS=100000',
-        '  MAX_EVENT_SKEW="soon" is not a duration (use e.g. 500ms, 30s, 2m, 1h); e.g. MAX_EVENT_SKEW=10m',
-        "",
-      ].join("\n"),
+      configReport(
+        'KAFKA_BROKERS="not-a-broker" is not a host:port list (each broker is host:port); e.g. KAFKA_BROKERS=localhost:9092',
+        'KAFKA_TOPIC="also bad!" is not a Kafka topic name (letters, digits, . _ -); e.g. KAFKA_TOPIC=orders',
+        'LAKE_ROTATE_ROWS="12.5" is not a whole number from 1 to 10000000; e.g. LAKE_ROTATE_ROWS=100000',
+        'MAX_EVENT_SKEW="soon" is not a duration (use e.g. 500ms, 30s, 2m, 1h); e.g. MAX_EVENT_SKEW=10m',
+      ),
     );
   });
 
