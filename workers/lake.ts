@@ -20,7 +20,7 @@ import { gapSize, type OffsetGap } from "../lib/lake/offsets.ts";
 import { listLakeFiles } from "./shared/lake-files.ts";
 import { checkLakeOrigin, LakeAheadOfTopicError, LakeOriginMismatchError } from "../lib/lake/recovery.ts";
 import { configsOrExit, loadEnv } from "./shared/env.ts";
-import { exitOnHelp, runMain } from "./shared/entry-point.ts";
+import { EXIT, exitOnHelp, runMain } from "./shared/entry-point.ts";
 import { requireLakeDirectory } from "./shared/lake-state.ts";
 import { waitForKafka } from "./shared/startup.ts";
 import { LAKE_USAGE } from "./shared/worker-usage.ts";
@@ -41,7 +41,7 @@ const FLUSH_RETRY_PAUSE_MS = 2_000;
 /** Rows the worker may hold in memory (buffered plus being written) are bounded by max(2 × LAKE_ROTATE_ROWS, this). */
 const PENDING_ROWS_FLOOR = 100_000;
 /** Exit code when the lake refuses the configured Kafka (another cluster or topic). */
-export const EXIT_REFUSED = 3;
+export const EXIT_REFUSED = EXIT.refused;
 
 export interface LakeWorkerSettings {
   kafka: KafkaConfig;
@@ -461,7 +461,7 @@ async function main(): Promise<void> {
     halting = true;
     console.error(`lake: ${error.message}`);
     log.fatal({ err: error.message, context: (error as { context?: unknown }).context }, "stopping: cannot continue safely");
-    const code = error instanceof LakeAheadOfTopicError || error instanceof LakeOriginMismatchError ? EXIT_REFUSED : 1;
+    const code = error instanceof LakeAheadOfTopicError || error instanceof LakeOriginMismatchError ? EXIT_REFUSED : EXIT.failure;
     void worker.halt().finally(() => process.exit(code));
   };
   const worker: LakeWorker = new LakeWorker(kafka, { kafka: kafkaConfig, lake, maxEventSkewMs, clusterId }, log, createLakeMetrics(registry), fatal);
