@@ -5,6 +5,8 @@
  * librdkafka's mock cluster cannot show this: after a LeaveGroup its coordinator still waits the session
  * timeout minus one second before it completes the next join (measured: 29 s with 30 s), exactly as if nobody
  * had left. The test runs against Apache Kafka from the test services and is skipped, saying why, on the mock.
+ * Measured on Apache Kafka 4.1.1 (KRaft, group.initial.rebalance.delay.ms=0): metrics 3.8 s, lake 3.0 s after a
+ * clean stop; the lake worker as it was (it gave LeaveGroup 1 s while the fetch in flight takes up to 5 s) 28.9 s.
  */
 import { describe, expect, it } from "vitest";
 import { servicesEnv } from "./support/processes.ts";
