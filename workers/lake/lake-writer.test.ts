@@ -239,5 +239,5 @@ describe("LakeWriter driven by an in-memory lake", () => {
       }),
       { numRuns: 200 },
     );
-  });
+  }, 180_000);
 });

@@ -268,5 +268,5 @@ describe("MetricsWorker driven by fakes", () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, 180_000);
 });
