@@ -182,13 +182,15 @@ export class MetricsWorker {
     if (existing) return existing;
     const generation = this.generation;
     const [committed] = await this.offsets.fetchOffsets({ groupId: GROUP_ID, topics: [this.config.topic] });
+    // The log end now bounds what a crashed predecessor read: no idle ticks until the replay has passed it.
+    const logEnd = Number((await this.offsets.fetchTopicOffsets(this.config.topic)).find((o) => o.partition === partition)?.high ?? 0);
     if (generation !== this.generation) return undefined;
     const entry = committed?.partitions.find((p) => p.partition === partition);
     const offset = entry && Number(entry.offset) >= 0 ? Number(entry.offset) : 0;
     let engine = new WindowEngine(partition, this.windows);
     if (entry?.metadata) {
       try {
-        engine = WindowEngine.resume(partition, this.windows, entry.metadata);
+        engine = WindowEngine.resume(partition, this.windows, entry.metadata, { replayThrough: logEnd - 1 });
       } catch (error) {
         if (!(error instanceof CommitMetadataError)) throw error;
         // Exact resume is impossible (e.g. WINDOW_SIZE changed): say so loudly, then start afresh from the committed offset.
@@ -196,6 +198,7 @@ export class MetricsWorker {
       }
     }
     const state = new PartitionState(partition, engine, offset, this.now());
+    state.logEndOffset = logEnd;
     this.partitions.set(partition, state);
     this.log.info({ partition, offset, resumed: Boolean(entry?.metadata) }, "partition ready");
     return state;
