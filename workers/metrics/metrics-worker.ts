@@ -100,6 +100,8 @@ export class MetricsWorker {
   /** Bumped whenever unsent outputs are discarded, so in-flight sends do not act on the new ones. */
   private generation = 0;
   private stopping = false;
+  /** Partitions of the topic in this member's current assignment. */
+  private assigned: number[] = [];
   private pendingMessages: Message[] = [];
   /** Partitions to point back at their commit (after a failed commit), retried each cycle until it works. */
   private readonly reseek = new Set<number>();
@@ -141,9 +143,13 @@ export class MetricsWorker {
   async start(options: { emitTimer?: boolean } = {}): Promise<void> {
     await this.sink.init();
     // Losing the assignment (a rebalance starts, the consumer restarts) and a new one both discard what is not committed.
-    this.consumer.on("revoke", (reason) => this.discardUncommitted(String(reason)));
+    this.consumer.on("revoke", (reason) => {
+      this.assigned = [];
+      this.discardUncommitted(String(reason));
+    });
     this.consumer.on("join", (assignment) => {
       this.discardUncommitted("rebalance");
+      this.assigned = (assignment as Record<string, number[] | undefined>)[this.config.topic] ?? [];
       // What made us pause went with the buffers (and a restarted kafkajs consumer has forgotten the pause anyway).
       if (this.paused && !this.stopping) {
         this.paused = false;
@@ -317,6 +323,8 @@ export class MetricsWorker {
 
   private async runEmitCycle(): Promise<void> {
     if (this.reseek.size > 0) await this.seekToCommits();
+    // Assigned partitions kafkajs has delivered nothing from (an empty partition) get a state too, so they report a watermark.
+    for (const partition of this.assigned) if (!this.partitions.has(partition)) await this.stateFor(partition).catch(() => undefined);
     const generation = this.consumer.generation;
     const owned = () => this.consumer.owns(generation, this.now());
     const now = this.now();
@@ -331,7 +339,7 @@ export class MetricsWorker {
         this.metrics.emits.inc({ final: String(w.final) });
       }
       for (const a of result.anomalies) points.push(anomalyPoint(a, this.windows.windowSizeMs));
-      const watermark = state.engine.stats().watermark;
+      const watermark = state.engine.stats().watermark ?? this.emptyWatermark(state, now);
       if (watermark !== null && watermark !== state.lastPublishedWatermark && !result.blocked) {
         this.pendingMessages.push({ key: String(state.partition), value: JSON.stringify({ type: "watermark", partition: state.partition, watermark }) });
         state.lastPublishedWatermark = watermark;
@@ -358,6 +366,17 @@ export class MetricsWorker {
     if (written && published && owned()) await this.commitPending();
     if (this.totalLag === 0) this.lastProgressAt = this.now();
     this.logProgress(now);
+  }
+
+  /**
+   * The watermark of a partition that has never had a record (an empty partition
+   * leaves every window open in the feed otherwise, design.md "Windows"): once it
+   * is caught up and quiet for IDLE_TIMEOUT, wall-clock time − WATERMARK_DELAY, as
+   * an idle partition's watermark advances. Null while it may still have records.
+   */
+  private emptyWatermark(state: PartitionState, now: number): number | null {
+    if (state.engine.stats().nextOffset !== null || state.lag > 0 || this.paused || now - state.lastRecordAt < this.windows.idleTimeoutMs) return null;
+    return now - this.windows.watermarkDelayMs;
   }
 
   /** Every 10 s, one line: consumed, late, duplicates, invalid, lag and the lowest watermark. */
