@@ -59,6 +59,8 @@ export class FakeSink implements WindowSink {
   private buffer: InfluxPoint[] = [];
   failures = 0;
   writeErrors = 0;
+  readonly refused = new Map<string, number>();
+  lastRefusal = undefined;
   between: (() => void) | undefined;
 
   constructor(

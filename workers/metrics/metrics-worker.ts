@@ -43,6 +43,9 @@ export interface WindowSink {
   readonly buffered: number;
   readonly maxBufferedPoints: number;
   readonly writeErrors: number;
+  /** Points InfluxDB refused as malformed (dropped), per measurement, since start. */
+  readonly refused: ReadonlyMap<string, number>;
+  readonly lastRefusal: { measurement: string; field: string | undefined; message: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -89,6 +92,7 @@ export function createPrometheusMetrics(registry: Registry) {
     buffered: new Gauge({ name: "orderpulse_buffered_points", help: "points waiting for InfluxDB", registers: [registry] }),
     gaps: new Counter({ name: "orderpulse_offset_gaps_total", help: "offset gaps: data removed before it was read", labelNames, registers: [registry] }),
     missed: new Counter({ name: "orderpulse_missed_messages_total", help: "messages removed before they were read", labelNames, registers: [registry] }),
+    refused: new Gauge({ name: "orderpulse_influx_refused_points", help: "points InfluxDB refused as malformed (e.g. a field-type conflict) and that were dropped, since start", labelNames: ["measurement"], registers: [registry] }),
     blocked: new Counter({ name: "orderpulse_blocked_emits_total", help: "emits held back because commit metadata would not fit", labelNames, registers: [registry] }),
   };
 }
@@ -354,12 +358,13 @@ export class MetricsWorker {
       this.lastSampleAt = now;
       await this.refreshLag();
       for (const s of this.partitions.values()) {
-        this.sink.enqueue([pipelinePoint({ worker: "metrics", partition: s.partition, at: now, lag: s.lag, watermark: s.lastPublishedWatermark, consumed: s.consumed, invalid: s.invalid, late: s.late, duplicates: s.duplicates, offsetGaps: s.offsetGaps, missedMessages: s.missedMessages, bufferedPoints: this.sink.buffered })]);
+        this.sink.enqueue([pipelinePoint({ worker: "metrics", partition: s.partition, at: now, lag: s.lag, watermark: s.lastPublishedWatermark, consumed: s.consumed, invalid: s.invalid, late: s.late, duplicates: s.duplicates, offsetGaps: s.offsetGaps, missedMessages: s.missedMessages, bufferedPoints: this.sink.buffered, refusedPoints: this.refusedTotal })]);
       }
     }
     const written = await this.sink.flush(owned);
     this.metrics.buffered.set(this.sink.buffered);
     this.metrics.writeErrors.set(this.sink.writeErrors);
+    for (const [measurement, count] of this.sink.refused) this.metrics.refused.set({ measurement }, count);
     if (this.backlogged) this.pause();
     else this.resumeIfDrained();
     const published = await this.publishPending(owned);
@@ -377,6 +382,20 @@ export class MetricsWorker {
   private emptyWatermark(state: PartitionState, now: number): number | null {
     if (state.engine.stats().nextOffset !== null || state.lag > 0 || this.paused || now - state.lastRecordAt < this.windows.idleTimeoutMs) return null;
     return now - this.windows.watermarkDelayMs;
+  }
+
+  private get refusedTotal(): number {
+    let total = 0;
+    for (const count of this.sink.refused.values()) total += count;
+    return total;
+  }
+
+  /** For /healthz: InfluxDB refusing points is a degraded worker (values are being dropped), named with the field. */
+  degraded(): string | undefined {
+    const last = this.sink.lastRefusal;
+    if (!last) return undefined;
+    const counts = [...this.sink.refused].map(([m, n]) => `${n} of ${m}`).join(", ");
+    return `InfluxDB refused ${counts} points as malformed${last.field ? ` (latest: field ${last.field} of ${last.measurement})` : ""}: ${last.message.slice(0, 200)}`;
   }
 
   /** Every 10 s, one line: consumed, late, duplicates, invalid, lag and the lowest watermark. */
