@@ -99,6 +99,7 @@ export function createPrometheusMetrics(registry: Registry) {
 
 export class MetricsWorker {
   private readonly partitions = new Map<number, PartitionState>();
+  private readonly creating = new Map<number, Promise<PartitionState | undefined>>();
   /** The latest commit point per partition, with the state that produced it (a rebuilt state's commits are its own). */
   private readonly pendingCommits = new Map<number, { state: PartitionState; commit: CommitPoint }>();
   /** Bumped whenever unsent outputs are discarded, so in-flight sends do not act on the new ones. */
@@ -187,9 +188,19 @@ export class MetricsWorker {
    * The engine for a partition, resumed from its committed offset and metadata when there is one;
    * undefined when the engines were discarded meanwhile (the caller's batch is stale).
    */
-  private async stateFor(partition: number): Promise<PartitionState | undefined> {
+  private stateFor(partition: number): Promise<PartitionState | undefined> {
     const existing = this.partitions.get(partition);
-    if (existing) return existing;
+    if (existing) return Promise.resolve(existing);
+    // One creation per partition at a time: a batch and an emit cycle may both ask.
+    let creating = this.creating.get(partition);
+    if (!creating) {
+      creating = this.createState(partition).finally(() => this.creating.delete(partition));
+      this.creating.set(partition, creating);
+    }
+    return creating;
+  }
+
+  private async createState(partition: number): Promise<PartitionState | undefined> {
     const generation = this.generation;
     const [committed] = await this.offsets.fetchOffsets({ groupId: GROUP_ID, topics: [this.config.topic] });
     // The log end now bounds what a crashed predecessor read: no idle ticks until the replay has passed it.

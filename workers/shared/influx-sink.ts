@@ -154,7 +154,7 @@ export class InfluxSink {
           this.refused.set(point.measurement, (this.refused.get(point.measurement) ?? 0) + 1);
           const message = (error as Error).message;
           // InfluxDB names the field in a type conflict: `input field "revenue" on measurement "order_window" is type integer, already exists as type float`.
-          const field = /field "([^"]+)"/.exec(message)?.[1] ?? /field '([^']+)'/.exec(message)?.[1];
+          const field = /field \\?["']([^"'\\]+)\\?["']/.exec(message)?.[1];
           this.lastRefusal = { measurement: point.measurement, field, message };
           this.options.log?.error(
             { measurement: point.measurement, field, err: message, point: JSON.stringify(point, (_, v) => (typeof v === "bigint" ? String(v) : v)) },
