@@ -66,6 +66,23 @@ describe("commands that delete, rewrite or export refuse a missing or empty lake
     expect(await influxContents()).toBe(before);
   });
 
+  it("reconcile --repair refuses to delete a partition's points the lake has no row for (here only a breakdown point), unless --allow-empty", async () => {
+    const at = Date.parse("2026-11-20T09:30:00Z");
+    const write = await fetch(`${influx.url}/write?db=${influx.database}&precision=ms`, { method: "POST", body: `order_window_by_country,partition=6,country=US revenue=1.5,orders=1i ${at}` });
+    expect(write.ok).toBe(true);
+    const stray = `SELECT "revenue" FROM "order_window_by_country" WHERE "partition" = '6'`;
+    const before = await influxContents();
+    const refused = await runScript("workers/cli/reconcile.ts", [...RANGE, "--repair"], env);
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr).toContain(
+      `reconcile: refusing to repair: InfluxDB has windows in the range for partition 6, but the lake has no row for it there (LAKE_DIR=${lakeDir}); the repair would delete them and write nothing back. Check LAKE_DIR and the range, or pass --allow-empty to delete them anyway\n`,
+    );
+    expect(await influxContents()).toBe(before);
+    const allowed = await runScript("workers/cli/reconcile.ts", [...RANGE, "--repair", "--allow-empty"], env);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(await influxQuery(influx, stray)).toEqual([]);
+  });
+
   it("a check without --repair says the lake is missing, reports the mismatches and deletes nothing", async () => {
     const before = await influxContents();
     const missing = join(scratch, "still-missing");

@@ -101,7 +101,9 @@ async function reconcile(options: Options): Promise<number> {
   printReport(options.repair ? "before-repair" : "check", before, options.maxReportRows);
   if (!options.repair) return before.mismatches.length === 0 ? EXIT.ok : EXIT.failure;
 
-  const orphans = partitionsMissingFromLake(expected.table, before.actual);
+  // Every measurement the repair deletes counts: a partition with only breakdown points is deleted too.
+  const cells = (...tables: ReadonlyMap<string, { partition: number }>[]) => new Map<string, { partition: number }>(tables.flatMap((t) => [...t]));
+  const orphans = partitionsMissingFromLake(cells(expected.table, expected.breakdowns), cells(before.actual.table, before.actual.breakdowns));
   if (orphans.length > 0 && !options.allowEmpty) {
     throw new CommandError(
       `refusing to repair: InfluxDB has windows in the range for partition${orphans.length === 1 ? "" : "s"} ${orphans.join(", ")}, but the lake has no row for ${orphans.length === 1 ? "it" : "them"} there ` +
