@@ -10,7 +10,9 @@ import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { Kafka, logLevel, type IHeaders, type Producer } from "kafkajs";
+import { goldDayFiles } from "../lib/batch/daily-kpis.ts";
 import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
 import { listLakeFiles } from "../workers/shared/lake-files.ts";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
@@ -204,6 +206,19 @@ describe("real-world input through both workers", () => {
     expect((await lake.query("SELECT CAST(event_time AS VARCHAR), event_date, event_hour FROM orders WHERE order_id = 'leap-1'")).rows).toEqual([["2026-11-20 23:59:59.999", "2026-11-20", 23]]);
     expect(sorted((await lake.query("SELECT reason_code, reason FROM orders_invalid")).rows)).toEqual(sorted(INVALID.map((m) => [m.code, m.reason])));
     expect(lakeWorker.output).not.toMatch(/the Kafka consumer stopped|not implemented/i);
+
+    // Gold (batch:daily) and reconcile (the lake replayed against InfluxDB): the same figure, to the cent.
+    const daily = await runScript("workers/cli/batch-daily.ts", ["--date", "2026-11-20"], env);
+    expect(daily.code, daily.stdout + daily.stderr).toBe(0);
+    const gold = await DuckDBInstance.create(":memory:");
+    const goldDb = await gold.connect();
+    const goldFile = join(lakeDir, goldDayFiles("daily_kpis", "2026-11-20").parquet);
+    expect((await goldDb.runAndReadAll(`SELECT orders, CAST(revenue AS VARCHAR) FROM read_parquet('${goldFile}')`)).getRowsJson()).toEqual([[String(VALID.length), formatCents(totalCents)]]);
+    goldDb.closeSync();
+    gold.closeSync();
+    const reconcile = await runScript("workers/cli/reconcile.ts", ["--from", "2026-11-20T23:00:00Z", "--to", "2026-11-21T00:00:00Z"], env);
+    expect(reconcile.code, reconcile.stdout + reconcile.stderr).toBe(0);
+    expect(reconcile.stdout).toMatch(/summary phase=check status=equal /);
     await metrics.kill("SIGTERM");
     await lakeWorker.kill("SIGTERM");
   });
