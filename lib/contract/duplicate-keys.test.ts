@@ -1,15 +1,16 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { findDuplicateKey } from "./duplicate-keys.ts";
+import { findDuplicateKey, locateDuplicateKey } from "./duplicate-keys.ts";
 
 /** A JSON tree whose objects are entry lists, so a generated object may repeat a key. */
 type Tree = { kind: "leaf"; value: null | number | string | boolean } | { kind: "array"; items: Tree[] } | { kind: "object"; entries: [string, Tree][] };
 
-const key = fc.constantFrom("a", "b", "amount", "é", "k\"q", "");
+// Keys and strings with colons, quotes and backslashes: the fast path counts colons outside strings.
+const key = fc.constantFrom("a", "b", "amount", "é", 'k"q', "", "a:b", "\\", "\\:", "__proto__", "constructor");
 const { tree } = fc.letrec<{ tree: Tree }>((tie) => ({
   tree: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
-    fc.oneof(fc.constant(null), fc.integer(), fc.string({ maxLength: 4 }), fc.boolean()).map((value) => ({ kind: "leaf" as const, value })),
+    fc.oneof(fc.constant(null), fc.integer(), fc.string({ maxLength: 4 }), fc.constantFrom(":", '":"', "\\", '\\":'), fc.boolean()).map((value) => ({ kind: "leaf" as const, value })),
     fc.array(tie("tree"), { maxLength: 3 }).map((items) => ({ kind: "array" as const, items })),
     fc.array(fc.tuple(key, tie("tree")), { maxLength: 4 }).map((entries) => ({ kind: "object" as const, entries })),
   ),
@@ -37,16 +38,22 @@ describe("findDuplicateKey", () => {
       fc.property(tree, fc.boolean(), (t, escape) => {
         const text = serialize(t, escape);
         expect(() => JSON.parse(text)).not.toThrow();
-        expect(findDuplicateKey(text) !== undefined).toBe(oracleHasDuplicate(t));
+        const expected = oracleHasDuplicate(t);
+        // Both the fast count check and the full walk agree with the oracle.
+        expect(findDuplicateKey(text, JSON.parse(text)) !== undefined).toBe(expected);
+        expect(locateDuplicateKey(text) !== undefined).toBe(expected);
       }),
       { numRuns: 3_000 },
     );
   });
 
   it("names the repeated key by its path", () => {
-    expect(findDuplicateKey('{"order_id":"o","amount":2,"amount":2000}')).toBe("amount");
-    expect(findDuplicateKey('{"x":[0,{"y":{"z":1,"\\u007a":2}}]}')).toBe("x[1].y.z");
-    expect(findDuplicateKey('{"x":{"k":1},"y":{"k":1}}')).toBeUndefined();
-    expect(findDuplicateKey("[1,2]")).toBeUndefined();
+    const find = (text: string) => findDuplicateKey(text, JSON.parse(text));
+    expect(find('{"order_id":"o","amount":2,"amount":2000}')).toBe("amount");
+    expect(find('{"x":[0,{"y":{"z":1,"\\u007a":2}}]}')).toBe("x[1].y.z");
+    expect(find('{"x":{"k":1},"y":{"k":1}}')).toBeUndefined();
+    expect(find('{"a:b":"c:\\":d","__proto__":{"k":1},"e":"}:{"}')).toBeUndefined();
+    expect(find('{"__proto__":1,"__proto__":2}')).toBe("__proto__");
+    expect(find("[1,2]")).toBeUndefined();
   });
 });

@@ -127,7 +127,7 @@ export function decodeOrder(bytes: Uint8Array | null, recordTimestamp: number, m
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return reject("not_object", `expected a JSON object, got ${Array.isArray(json) ? "an array" : json === null ? "null" : typeof json}`);
   }
-  const duplicate = findDuplicateKey(text);
+  const duplicate = findDuplicateKey(text, json);
   if (duplicate !== undefined) return reject("duplicate_key", `key "${duplicate.slice(0, 120)}" appears twice in one object`);
   const parsed = orderSchema.safeParse(json);
   if (!parsed.success) {
