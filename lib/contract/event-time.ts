@@ -14,11 +14,12 @@
 
 export type EventTimeResult = { ok: true; ms: number } | { ok: false; reason: string };
 
-const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):?(\d{2}))$/;
+// A fraction only after seconds: in ISO 8601 `10:00.5` would be half a minute, not 500 ms.
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):?(\d{2}))$/;
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
 /** Days in `month` (1–12) of `year`, proleptic Gregorian. */
-export function daysInMonth(year: number, month: number): number {
+function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
@@ -26,7 +27,7 @@ export function daysInMonth(year: number, month: number): number {
 const fail = (reason: string): EventTimeResult => ({ ok: false, reason });
 
 /**
- * Parses `YYYY-MM-DDTHH:MM[:SS][.fraction](Z|±HH[:]MM)` to epoch milliseconds
+ * Parses `YYYY-MM-DDTHH:MM[:SS[.fraction]](Z|±HH[:]MM)` to epoch milliseconds
  * (UTC). The fraction is truncated to milliseconds. Never throws: a text that
  * is not such an instant, or names a field outside its range (month 13, Feb 30,
  * hour 24, minute 60, a second of 60 that is not 23:59:60 UTC, an offset beyond
@@ -34,7 +35,7 @@ const fail = (reason: string): EventTimeResult => ({ ok: false, reason });
  */
 export function parseIsoInstant(text: string): EventTimeResult {
   const m = ISO_8601.exec(text);
-  if (!m) return fail("not ISO-8601 with an offset or Z (YYYY-MM-DDTHH:MM[:SS][.fff](Z|±HH:MM))");
+  if (!m) return fail("not ISO-8601 with an offset or Z (YYYY-MM-DDTHH:MM[:SS[.fff]](Z|±HH:MM))");
   const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
   const second = m[6] === undefined ? 0 : Number(m[6]);
   const millis = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, "0"));

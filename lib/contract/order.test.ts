@@ -127,6 +127,7 @@ describe("decodeOrder", () => {
     expect(reason("2026-11-20T10:00:00+24:00")).toBe("invalid_field: event_time: offset +24:00 is not within ±23:59");
     expect(reason("2026-11-20T10:00:00+01:60")).toMatch(/offset \+01:60/);
     expect(reason("2026-11-20 10:00:00Z")).toMatch(/^invalid_field: event_time: not ISO-8601/);
+    expect(reason("2026-11-20T10:00.5Z")).toMatch(/^invalid_field: event_time: not ISO-8601/); // half a minute in ISO 8601, not 500 ms
   });
 
   it("reads a leap second as the last millisecond of its minute, and refuses a second 60 elsewhere", () => {
