@@ -178,6 +178,9 @@ describe("real-world input through both workers", () => {
     expect(unknown.map((r) => [Number(r.orders), Number(r.revenue)])).toEqual([[1, 5.56]]);
     const byCategory = seriesRows(await influxQuery(influx, `SELECT sum("orders") AS orders FROM "order_window_by_category" WHERE "category" = 'UNKNOWN'`));
     expect(byCategory.map((r) => Number(r.orders))).toEqual([1]);
+    // A blank customer is no customer: the window of nots-1, nots-2 and blank-1 has 3 orders from 2 customers.
+    const window40 = seriesRows(await influxQuery(influx, `SELECT sum("orders") AS orders, sum("customers") AS customers FROM "order_window" WHERE time = ${(B + 40_000) * 1_000_000}`));
+    expect(window40.map((r) => [Number(r.orders), Number(r.customers)])).toEqual([[3, 2]]);
     expect(metrics.output).not.toMatch(/the Kafka consumer stopped|not implemented/i);
 
     // Dead letters: one per invalid message, with the true reason and the producer's own headers kept.
