@@ -15,9 +15,11 @@ describe("InfluxDB refusing points", () => {
   it("is counted per measurement in /metrics and the pipeline measurement, names the field, and turns health degraded", async () => {
     broker = await startBroker({ dir: tempDir("refused"), topics: { orders: 1, "orders.dlq": 1, "orders.metrics": 1 } });
     const influx = { version: 1 as const, url: servicesEnv().INFLUX_URL!, database: `refused_${Date.now()}` };
-    // Someone wrote order_window.revenue as an integer before: every float revenue is a field-type conflict.
+    // Someone wrote order_window.revenue as an integer before, in the same shard (InfluxDB 1.x fixes a field's type per
+    // shard group, a week by default): every float revenue of that week is a field-type conflict.
     await influxCommand(influx, `CREATE DATABASE "${influx.database}"`);
-    await fetch(`${influx.url}/write?db=${influx.database}`, { method: "POST", body: "order_window,partition=9 revenue=1i 1000000000" });
+    const written = await fetch(`${influx.url}/write?db=${influx.database}&precision=ms`, { method: "POST", body: `order_window,partition=9 revenue=1i ${Date.parse("2026-11-20T09:00:00Z")}` });
+    expect(written.status).toBe(204);
     const run = await runScript("workers/simulator.ts", ["--rate", "0", "--count", "300", "--seed", "3", "--start", "2026-11-20T10:00:00Z"], { KAFKA_BROKERS: broker.bootstrap });
     expect(run.code, run.stderr).toBe(0);
 
