@@ -31,7 +31,7 @@ import { compactLake, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
 import { ThreadEncoder } from "./lake/encoder.ts";
 import { diskLakeStore } from "./lake/lake-store.ts";
 import { LEASE_TTL_MS } from "../lib/lake/lease.ts";
-import { LakeWriter, MarkerMovedError, type FlushReport } from "./lake/lake-writer.ts";
+import { LakeWriter, MarkerMovedError, RecoveryAbandonedError, type FlushReport } from "./lake/lake-writer.ts";
 import { createLakeMetrics, type LakeMetrics } from "./lake/prometheus.ts";
 import { SHUTDOWN_MS, stopOnSignals } from "./shared/shutdown.ts";
 
@@ -91,7 +91,14 @@ export class LakeWorker {
       },
       this.encoder,
       log,
-      { onFlushed: (report) => this.onFlushed(report), onFlushFailed: (partition, error) => this.onFlushFailed(partition, error) },
+      {
+        onFlushed: (report) => this.onFlushed(report),
+        onFlushFailed: (partition, error) => this.onFlushFailed(partition, error),
+        onLeaseLost: (partition, error) => {
+          this.log.warn({ partition, err: error.message }, "the partition's lease lapsed or was taken; recovering it from its commit marker");
+          this.recoverLater(partition);
+        },
+      },
       diskLakeStore(lake.lakeDir),
     );
   }
@@ -148,14 +155,16 @@ export class LakeWorker {
         if (generation !== this.generation) return;
         await this.writer.closeAll();
         if (generation !== this.generation) return;
-        const next = await this.writer.recoverAndOpen(this.assigned);
+        const next = await this.writer.recoverAndOpen(this.assigned, () => generation === this.generation && !this.stopping);
         if (next.size > 0) await this.checkNotAheadOfTopic(next);
         this.seekToMarkers(next);
+        // kafkajs keeps pauses across a rebalance: one a failed flush set must not outlive the assignment.
+        if (this.assigned.length > 0) this.control?.resume([{ topic: this.topic, partitions: this.assigned }]);
         this.log.info({ nextOffsets: Object.fromEntries(next) }, "partitions recovered; resuming from the lake's commit markers");
       });
     this.opening.catch((error: Error) => {
       // A newer assignment retries on its own.
-      if (generation === this.generation) this.onFatal(error);
+      if (generation === this.generation && !(error instanceof RecoveryAbandonedError)) this.onFatal(error);
     });
   }
 
@@ -196,9 +205,8 @@ export class LakeWorker {
     // Fetched before the seek to the lake's marker: nothing here counts, Kafka fetches again from the marker.
     if (isStale()) return;
     if (!this.writer.isOpen(partition)) {
-      // Its last flush failed: recover it like after a restart, and read on from its marker.
-      const next = await this.writer.recoverAndOpen([partition]);
-      this.seekToMarkers(next);
+      // Its last flush failed: recover it like after a restart (one recovery at a time), and read on from its marker.
+      await this.whileHeartbeating(this.reopen(partition), heartbeat);
       return;
     }
     const ingestedAt = Date.now();
@@ -323,23 +331,40 @@ export class LakeWorker {
     }
     this.log.error({ partition, err: error.message, context: (error as { context?: unknown }).context }, "flush failed; the partition is recovered from its commit marker and read again");
     if (this.stopping || !this.control) return;
-    // A pause, so a persistent failure (disk full) does not spin; then recover and seek back to the marker at once:
-    // waiting for the partition's next batch would leave a quiet partition's rows outside the lake, with lag 0.
+    this.recoverLater(partition);
+  }
+
+  /**
+   * After a pause (so a persistent failure such as a full disk does not spin),
+   * recovers the partition and seeks back to its marker at once: waiting for its
+   * next batch would leave a quiet partition's rows outside the lake, with lag 0.
+   */
+  private recoverLater(partition: number): void {
+    if (this.stopping || !this.control) return;
     this.control.pause([{ topic: this.topic, partitions: [partition] }]);
     const generation = this.generation;
     setTimeout(() => {
-      if (this.stopping || generation !== this.generation) return;
-      this.opening = this.opening
-        .catch(() => undefined)
-        .then(async () => {
-          if (this.stopping || generation !== this.generation || !this.assigned.includes(partition) || this.writer.isOpen(partition)) return;
-          this.seekToMarkers(await this.writer.recoverAndOpen([partition]));
-        })
-        .catch((reopenError: Error) => this.log.error({ partition, err: reopenError.message }, "recovering the partition failed; retried at its next batch"))
-        .finally(() => {
-          if (!this.stopping && generation === this.generation) this.control?.resume([{ topic: this.topic, partitions: [partition] }]);
-        });
+      if (this.stopping || generation !== this.generation) return; // the new assignment resumes it
+      void this.reopen(partition).finally(() => {
+        if (!this.stopping && generation === this.generation) this.control?.resume([{ topic: this.topic, partitions: [partition] }]);
+      });
     }, FLUSH_RETRY_PAUSE_MS).unref();
+  }
+
+  /** Recovers one closed partition on the opening chain (one recovery at a time), while it stays assigned to this generation. */
+  private reopen(partition: number): Promise<void> {
+    const generation = this.generation;
+    const stillWanted = () => !this.stopping && generation === this.generation && this.assigned.includes(partition);
+    this.opening = this.opening
+      .catch(() => undefined)
+      .then(async () => {
+        if (!stillWanted() || this.writer.isOpen(partition)) return;
+        this.seekToMarkers(await this.writer.recoverAndOpen([partition], stillWanted));
+      })
+      .catch((error: Error) => {
+        if (!(error instanceof RecoveryAbandonedError)) this.log.error({ partition, err: error.message }, "recovering the partition failed; retried at its next batch");
+      });
+    return this.opening;
   }
 
   /** Awaits `work`, sending heartbeats meanwhile so a long flush or recovery does not cost the group membership. */

@@ -111,6 +111,9 @@ export const kafkaEnvSchema = z
       .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, "is not a host:port list (each broker is host:port)")).min(1, "names no broker")),
     KAFKA_TOPIC: topicName.default("orders"),
     KAFKA_SESSION_TIMEOUT: duration("30s"),
+    // How long a fetch waits for data. kafkajs's default (5 s) delays every idle partition's first record by up to that,
+    // twice on the way to the browser; a consumer also heartbeats only between fetches.
+    KAFKA_FETCH_MAX_WAIT: duration("500ms"),
     KAFKA_SSL: bool(false),
     KAFKA_SASL_MECHANISM: z.enum(["plain", "scram-sha-256", "scram-sha-512"], { message: "is not one of plain, scram-sha-256, scram-sha-512" }).optional(),
     KAFKA_SASL_USERNAME: z.string().optional(),
@@ -128,6 +131,7 @@ export const kafkaEnvSchema = z
     dlqTopic: `${env.KAFKA_TOPIC}.dlq`,
     windowValuesTopic: `${env.KAFKA_TOPIC}.metrics`,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT,
+    fetchMaxWaitMs: env.KAFKA_FETCH_MAX_WAIT,
     ssl: env.KAFKA_SSL,
     sasl: env.KAFKA_SASL_MECHANISM
       ? { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME!, password: env.KAFKA_SASL_PASSWORD! }

@@ -117,6 +117,8 @@ export async function openConsumer(kafka: Kafka, config: KafkaConfig, groupId: s
   await requireTopics(kafka, config.brokers, topics);
   const consumer = kafka.consumer({
     heartbeatInterval: Math.max(100, Math.floor(config.sessionTimeoutMs / 10)),
+    // kafkajs heartbeats between fetches: a fetch may not wait longer than a third of the session.
+    maxWaitTimeInMs: Math.min(config.fetchMaxWaitMs, Math.floor(config.sessionTimeoutMs / 3)),
     rebalanceTimeout: Math.max(config.sessionTimeoutMs * 2, 10_000),
     ...options,
     groupId,
@@ -257,6 +259,8 @@ export interface GroupCommit {
  * timeout and hands its partitions to others, and the member itself learns that
  * only at its next heartbeat (after a stall, a timer may fire first). So a
  * member whose last heartbeat is older than the session timeout owns nothing.
+ * kafkajs does not always say `revoke` first (an UNKNOWN_MEMBER_ID rejoin goes
+ * straight to a join), so a `join` must discard everything too.
  */
 export interface GroupConsumer {
   /** In a group, with partitions to pause, resume and seek. */
@@ -313,7 +317,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
       isStopping: () => this.stopping,
     });
     const { GROUP_JOIN, HEARTBEAT, REBALANCING, CRASH } = consumer.events;
-    // kafkajs heartbeats every heartbeatInterval, also while every partition is paused (after each empty fetch).
+    // kafkajs heartbeats between fetches (at most every heartbeatInterval), also while every partition is paused
+    // (after each empty fetch, which waits maxWaitTimeInMs: openConsumer keeps that below a third of the session).
     consumer.on(HEARTBEAT, () => (this.lastHeartbeatAt = this.clock()));
     consumer.on(REBALANCING, () => this.revoke("rebalance"));
     consumer.on(CRASH, () => (this.joined = false));
