@@ -21,6 +21,7 @@ export const ENV_VARIABLES: Readonly<Record<string, { example: string; help: str
   KAFKA_BROKERS: { example: "localhost:9092", help: "Kafka bootstrap servers, comma-separated host:port (required; `npm run services:up` records the local broker)" },
   KAFKA_TOPIC: { example: "orders", help: "orders topic; dead letters go to <topic>.dlq, window values to <topic>.metrics (default orders)" },
   KAFKA_SESSION_TIMEOUT: { example: "30s", help: "consumer group session timeout: how soon a dead worker's partitions move (default 30s)" },
+  KAFKA_FETCH_MAX_WAIT: { example: "500ms", help: "how long a fetch waits for new data, capped at a third of the session timeout; lower = fresher live numbers (default 500ms)" },
   KAFKA_SSL: { example: "false", help: "TLS to the brokers, true or false (default false)" },
   KAFKA_SASL_MECHANISM: { example: "scram-sha-256", help: "plain, scram-sha-256 or scram-sha-512 for managed Kafka (default none)" },
   KAFKA_SASL_USERNAME: { example: "orderpulse", help: "SASL user name (required with KAFKA_SASL_MECHANISM)" },

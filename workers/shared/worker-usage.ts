@@ -1,7 +1,7 @@
 /** The `--help` of each long-running worker (workers take environment variables only; see exitOnHelp). */
 import type { WorkerUsage } from "./entry-point.ts";
 
-const KAFKA = ["KAFKA_BROKERS", "KAFKA_TOPIC", "KAFKA_SESSION_TIMEOUT", "KAFKA_SSL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"];
+const KAFKA = ["KAFKA_BROKERS", "KAFKA_TOPIC", "KAFKA_SESSION_TIMEOUT", "KAFKA_FETCH_MAX_WAIT", "KAFKA_SSL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"];
 const INFLUX = ["INFLUX_URL", "INFLUX_DB", "INFLUX_TOKEN", "INFLUX_ORG", "INFLUX_BUCKET"];
 
 export const METRICS_USAGE: WorkerUsage = {
