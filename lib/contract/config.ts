@@ -158,3 +158,26 @@ export function readConfig<S extends z.ZodType>(schema: S, env: Env): z.output<S
     result.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? "environment"), message: issue.message })),
   );
 }
+
+/**
+ * The web dashboard. DASHBOARD_TOKEN (for scripts and people) or DASHBOARD_PASSWORD (for people)
+ * turns on access control for every page and route; unset, only loopback may query or act.
+ * FEED_PUBLIC_URL is the browser's feed address behind a proxy (default: the page's host on FEED_PORT).
+ */
+export const dashboardEnvSchema = z
+  .object({
+    DASHBOARD_TOKEN: z.string().min(16, "at least 16 characters").optional(),
+    DASHBOARD_PASSWORD: z.string().min(8, "at least 8 characters").optional(),
+    FEED_PUBLIC_URL: z.url({ message: "a URL such as https://feed.example.com" }).optional(),
+  })
+  .transform((env) => ({
+    /** Every secret that opens the dashboard; empty = no access control. */
+    secrets: [env.DASHBOARD_TOKEN, env.DASHBOARD_PASSWORD].filter((s): s is string => s !== undefined),
+    feedPublicUrl: env.FEED_PUBLIC_URL,
+  }));
+export type DashboardConfig = z.output<typeof dashboardEnvSchema>;
+
+/** How long a Kafka fetch waits for data before answering empty: the hot path's latency floor per hop (kafkajs default 5s). */
+export const fetchEnvSchema = z
+  .object({ KAFKA_FETCH_MAX_WAIT: duration("100ms") })
+  .transform((env) => ({ fetchMaxWaitMs: env.KAFKA_FETCH_MAX_WAIT }));
