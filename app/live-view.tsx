@@ -3,7 +3,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { Bar, CartesianGrid, Cell, ComposedChart, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { WindowTotal } from "../lib/hot/feed-state.ts";
 import { RANGE_NAMES, type RangeName } from "../lib/web/live-queries.ts";
-import { mergeRows, type ChartRow } from "../lib/web/live-series.ts";
+import { mergeRows, rowOfWindow, type ChartRow } from "../lib/web/live-series.ts";
 import type { Tile } from "../lib/web/tiles.ts";
 import type { BreakdownRow } from "../workers/shared/live-reads.ts";
 import { useFeed } from "./feed-context.tsx";
@@ -90,7 +90,7 @@ export function LiveView() {
 
   const h = history.data;
   const rows = useMemo(() => {
-    if (!h) return [...windows.values()].map((w) => ({ start: w.windowStart, revenue: w.revenue, orders: w.orders, late: 0, final: w.final }));
+    if (!h) return [...windows.values()].map(rowOfWindow).sort((a, b) => a.start - b.start);
     // The feed's windows only match one-window buckets; coarser ranges come from InfluxDB alone.
     return h.bucketMs === h.windowSizeMs ? mergeRows(h.rows, windows.values(), h.fromMs) : h.rows;
   }, [h, windows]);
@@ -180,7 +180,9 @@ export function LiveView() {
                     <td>{tick(r.start)}</td>
                     <td data-field="revenue">{money.format(r.revenue)}</td>
                     <td data-field="orders">{whole.format(r.orders)}</td>
-                    <td data-field="late">{whole.format(r.late)}</td>
+                    <td data-field="late" data-late-revenue={r.lateRevenue} title={r.late > 0 ? `late revenue ${money.format(r.lateRevenue)}` : undefined}>
+                      {whole.format(r.late)}
+                    </td>
                     <td>
                       <span className={`tag ${r.final ? "final" : "partial"}`}>{r.final ? "final" : "partial"}</span>
                     </td>

@@ -9,6 +9,12 @@ const whole = new Intl.NumberFormat("en-US");
 const time = (ms: number | null) => (ms === null ? "—" : new Date(ms).toLocaleTimeString("en-GB"));
 const seconds = (ms: number | null) => (ms === null ? "—" : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`);
 
+/** `orders/event_date=2026-12-01/event_hour=06/part-7-…` → `2026-12-01 06h · partition 7`. */
+function lakeFileLabel(path: string, partition: number): string {
+  const m = /event_date=([\d-]+)\/event_hour=(\d+)/.exec(path);
+  return m ? `${m[1]} ${m[2]}h · partition ${partition}` : path;
+}
+
 /** A panel that greys out with the broker's reason when its read was refused; the rest of the page goes on. */
 function PanelCard<T>({ title, panel, testId, children }: { title: string; panel: Panel<T> | undefined; testId: string; children: (data: T) => ReactNode }) {
   return (
@@ -119,6 +125,8 @@ export function PipelineView() {
           </PanelCard>
           <PanelCard title="Consumer groups" panel={data?.groups} testId="groups">
             {(gs) => (
+              <>
+              {data?.groupListing.ok === false && <div className="refused-reason">Group state and members unavailable (ListGroups/DescribeGroups): {data.groupListing.reason}</div>}
               <table className="data">
                 <thead>
                   <tr>
@@ -132,13 +140,14 @@ export function PipelineView() {
                   {gs.map((g) => (
                     <tr key={g.groupId} data-testid="group-row" data-group={g.groupId} data-lag={g.totalLag}>
                       <td>{g.groupId}</td>
-                      <td>{g.state}</td>
-                      <td>{g.members}</td>
+                      <td className={g.state === null ? "panel-refused" : undefined}>{g.state ?? "—"}</td>
+                      <td className={g.members === null ? "panel-refused" : undefined}>{g.members ?? "—"}</td>
                       <td>{whole.format(g.totalLag)}</td>
                     </tr>
                   ))}
                 </tbody>
               </table>
+              </>
             )}
           </PanelCard>
           <PanelCard title="Lake" panel={data?.lake} testId="lake">
@@ -162,9 +171,7 @@ export function PipelineView() {
                   <tbody>
                     {l.files.map((f) => (
                       <tr key={f.path}>
-                        <td className="text" title={f.path}>
-                          {f.path.replace(/^orders\//, "")}
-                        </td>
+                        <td title={f.path}>{lakeFileLabel(f.path, f.partition)}</td>
                         <td>{whole.format(f.offsets)}</td>
                         <td>{(f.bytes / 1024).toFixed(1)}</td>
                         <td>{time(f.mtimeMs)}</td>

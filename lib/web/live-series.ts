@@ -10,13 +10,15 @@ export interface ChartRow {
   start: number;
   revenue: number;
   orders: number;
+  /** Late orders (event time in this window, arrived after it closed) and their revenue: in InfluxDB only. */
   late: number;
+  lateRevenue: number;
   final: boolean;
 }
 
 /** A window the feed sent, in chart terms. */
 export function rowOfWindow(w: WindowTotal): ChartRow {
-  return { start: w.windowStart, revenue: w.revenue, orders: w.orders, late: 0, final: w.final };
+  return { start: w.windowStart, revenue: w.revenue, orders: w.orders, late: 0, lateRevenue: 0, final: w.final };
 }
 
 /**
@@ -31,7 +33,7 @@ export function mergeRows(history: ChartRow[], live: Iterable<WindowTotal>, from
     if (w.windowStart < fromMs) continue;
     const before = rows.get(w.windowStart);
     if (before?.final && !w.final) continue;
-    rows.set(w.windowStart, { ...rowOfWindow(w), late: before?.late ?? 0 });
+    rows.set(w.windowStart, { ...rowOfWindow(w), late: before?.late ?? 0, lateRevenue: before?.lateRevenue ?? 0 });
   }
   return [...rows.values()].sort((a, b) => a.start - b.start);
 }

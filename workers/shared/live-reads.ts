@@ -28,12 +28,13 @@ export async function readSeries(influx: InfluxConfig, span: Span): Promise<Char
   const [windows, late] = await Promise.all([influxQuery(influx, windowSeriesQuery(span)), influxQuery(influx, lateSeriesQuery(span))]);
   const rows = new Map<number, ChartRow>();
   for (const r of seriesRows(windows)) {
-    rows.set(Number(r.time), { start: Number(r.time), revenue: cents(num(r.revenue)), orders: num(r.orders), late: 0, final: num(r.final) === 1 });
+    rows.set(Number(r.time), { start: Number(r.time), revenue: cents(num(r.revenue)), orders: num(r.orders), late: 0, lateRevenue: 0, final: num(r.final) === 1 });
   }
   for (const r of seriesRows(late)) {
     const start = Number(r.time);
-    const row = rows.get(start) ?? { start, revenue: 0, orders: 0, late: 0, final: true };
+    const row = rows.get(start) ?? { start, revenue: 0, orders: 0, late: 0, lateRevenue: 0, final: true };
     row.late = num(r.orders);
+    row.lateRevenue = cents(num(r.revenue));
     rows.set(start, row);
   }
   return [...rows.values()].sort((a, b) => a.start - b.start);

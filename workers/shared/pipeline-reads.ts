@@ -9,7 +9,7 @@ import type { InfluxConfig, KafkaConfig } from "../../lib/contract/config.ts";
 import { isIdle, lagOf, latestPipelineQuery, lagSparklineQuery, consumedRateQuery, ratePerSecond, watermarkDelayMs, type GroupLag, type PartitionOffsets } from "../../lib/web/pipeline.ts";
 import { statLakeFiles } from "../lake/files.ts";
 import { influxQuery, seriesRows } from "./influxql.ts";
-import { committedOffsets, consumerGroups, DeadLetterTail, panel, topicOffsets, type GroupSummary, type Panel, type Rejection } from "./kafka-admin.ts";
+import { committedOffsets, consumerGroups, DeadLetterTail, panel, topicOffsets, type Panel, type Rejection } from "./kafka-admin.ts";
 import { listLakeFiles, liveLakeFiles } from "./lake-query.ts";
 
 /** The workers' consumer groups (workers/metrics.ts and workers/lake.ts GROUP_ID). */
@@ -26,7 +26,11 @@ export interface PartitionRow extends PartitionOffsets {
   sparkline: [number, number][];
 }
 
-export interface GroupRow extends GroupSummary {
+export interface GroupRow {
+  groupId: string;
+  /** From DescribeGroups; null when the broker refused the group listing. */
+  state: string | null;
+  members: number | null;
   partitions: GroupLag[];
   totalLag: number;
 }
@@ -35,6 +39,8 @@ export interface PipelineSnapshot {
   at: number;
   topic: string;
   partitions: Panel<PartitionRow[]>;
+  /** Why the group listing (state, members) is missing, if the broker refused it. */
+  groupListing: Panel<null>;
   groups: Panel<GroupRow[]>;
   rates: Panel<{ inPerSecond: number | null; outPerSecond: number | null }>;
   deadLetters: Panel<{ topic: string; count: number; perMinute: number | null; latest: Rejection[] }>;
@@ -85,15 +91,19 @@ export class PipelineReader {
     const offsetsPanel = await panel(() => topicOffsets(admin, topic));
     const offsets = offsetsPanel.ok ? offsetsPanel.data : [];
     const produced = this.rates(topic, offsets, now);
+    // Group listing (ListGroups, DescribeGroups) and commits (OffsetFetch) are separate calls: a broker
+    // or ACL refusing the first still lets the workers' lag show.
+    const listing = await panel(() => consumerGroups(admin, "orderpulse-"));
     const groups = await panel(async () => {
-      const found = await consumerGroups(admin, "orderpulse-");
+      const found = listing.ok ? listing.data : [];
       const known = new Map(found.map((g) => [g.groupId, g]));
-      const ids = [...new Set([...Object.values(WORKER_GROUPS), ...found.filter((g) => !g.groupId.startsWith("orderpulse-feed-") && !g.groupId.startsWith("orderpulse-dashboard-")).map((g) => g.groupId)])];
+      const others = found.filter((g) => !g.groupId.startsWith("orderpulse-feed-") && !g.groupId.startsWith("orderpulse-dashboard-")).map((g) => g.groupId);
+      const ids = [...new Set([...Object.values(WORKER_GROUPS), ...others])];
       return Promise.all(
         ids.map(async (groupId): Promise<GroupRow> => {
           const committed = await committedOffsets(admin, groupId, topic);
           const partitions = offsets.map((o) => lagOf(o, committed.get(o.partition) ?? null, produced.get(o.partition) ?? 0));
-          return { ...(known.get(groupId) ?? { groupId, state: "Empty", members: 0 }), partitions, totalLag: partitions.reduce((s, p) => s + p.lag, 0) };
+          return { groupId, state: known.get(groupId)?.state ?? null, members: known.get(groupId)?.members ?? null, partitions, totalLag: partitions.reduce((s, p) => s + p.lag, 0) };
         }),
       );
     });
@@ -149,6 +159,6 @@ export class PipelineReader {
       return { lagMessages, files: files.map((f) => ({ path: f.path, partition: f.partition, offsets: f.lastOffset - f.firstOffset + 1, bytes: f.bytes, mtimeMs: f.mtimeMs })) };
     });
 
-    return { at: now, topic, partitions, groups, rates, deadLetters, lake };
+    return { at: now, topic, partitions, groupListing: listing.ok ? { ok: true, data: null } : listing, groups, rates, deadLetters, lake };
   }
 }
