@@ -1,20 +1,9 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Order } from "../contract/order.ts";
-import {
-  amountToCents,
-  CommitMetadataError,
-  InvalidOffsetError,
-  KAFKA_COMMIT_METADATA_MAX_BYTES,
-  WindowEngine,
-  WindowEngineConfigError,
-  windowStartOf,
-  type AnomalyRecord,
-  type CommitPoint,
-  type EmitResult,
-  type WindowEngineConfig,
-  type WindowValue,
-} from "./window-engine.ts";
+import { CommitMetadataError, InvalidOffsetError, KAFKA_COMMIT_METADATA_MAX_BYTES, WindowEngine, WindowEngineConfigError, type AnomalyRecord, type CommitPoint, type EmitResult, type WindowEngineConfig, type WindowValue } from "./window-engine.ts";
+import { amountToCents } from "../contract/money.ts";
+import { windowStartOf } from "../contract/time.ts";
 
 const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
 const S = 1_000;

@@ -14,8 +14,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import type { LakeFile } from "../../lib/lake/layout.ts";
-import { listLakeFiles, liveLakeFiles, viewDefinitions } from "../shared/lake-query.ts";
+import { listLakeFiles, liveLakeFiles } from "../shared/lake-files.ts";
+import { viewDefinitions } from "../../lib/lake/views.ts";
 import type { LakeRecord } from "../../lib/batch/replay.ts";
+import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
 
 export class LakeReadError extends Error {
   constructor(
@@ -40,7 +42,6 @@ export interface LakeReaderOptions {
 /** The reason code of the lake worker's gap records in orders_invalid (not a message, so never counted as one). */
 export const OFFSET_GAP = "offset_gap";
 
-const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Rows of one chunk of the replay query, in column order. */

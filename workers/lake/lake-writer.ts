@@ -22,10 +22,10 @@ import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { PartitionBuffer, rotationReason, type AddResult, type BufferStats, type FlushPlan, type LakeMessage, type RotationLimits, type RotationReason } from "../../lib/lake/buffer.ts";
 import type { OffsetGap } from "../../lib/lake/offsets.ts";
-import { listLakeFiles } from "../shared/lake-query.ts";
+import { listLakeFiles } from "../shared/lake-files.ts";
 import { checkLakeOrigin, recoveryPlan, temporaryWriterPid, type LakeOrigin } from "../../lib/lake/recovery.ts";
 import type { ParquetEncoder } from "./encoder.ts";
-import { isProcessAlive, listTemporaryFiles, removeDurably } from "./files.ts";
+import { isProcessAlive, listTemporaryFiles, removeDurably } from "../shared/lake-files.ts";
 import { readMarker, writeMarker } from "./markers.ts";
 
 /**
@@ -115,7 +115,7 @@ export class LakeWriter {
    * partition's next offset (its marker, or 0). Call only while no flush of
    * these partitions runs (see closeAll).
    */
-  async open(partitions: readonly number[]): Promise<Map<number, number>> {
+  async recoverAndOpen(partitions: readonly number[]): Promise<Map<number, number>> {
     const { lakeDir } = this.options;
     await mkdir(lakeDir, { recursive: true });
     const listing = await listLakeFiles(lakeDir);
@@ -219,7 +219,7 @@ export class LakeWriter {
         return report;
       },
       (error: Error) => {
-        // What this flush wrote is past the marker: the next open() deletes it, and Kafka delivers the offsets again.
+        // What this flush wrote is past the marker: the next recoverAndOpen() deletes it, and Kafka delivers the offsets again.
         if (this.slots.get(partition) === slot) this.slots.delete(partition);
         this.hooks.onFlushFailed(partition, error);
         return undefined;
@@ -289,7 +289,7 @@ export class LakeWriter {
 
   /**
    * Drops every buffer (unflushed messages are read again from the markers) and
-   * waits for running flushes, so open() can recover from a settled lake.
+   * waits for running flushes, so recoverAndOpen() can recover from a settled lake.
    */
   async closeAll(): Promise<void> {
     this.slots.clear();

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { commitMarkerPath, parseCommitMarker, serializeCommitMarker, temporaryPath, type CommitMarker } from "../../lib/lake/layout.ts";
-import { fsyncDir } from "./files.ts";
+import { fsyncDir } from "../shared/lake-files.ts";
 
 export class MarkerWriteError extends Error {
   constructor(
