@@ -2,7 +2,8 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Bar, CartesianGrid, Cell, ComposedChart, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { WindowTotal } from "../lib/hot/feed-state.ts";
-import { RANGE_NAMES, type RangeName } from "../lib/web/live-queries.ts";
+import { WINDOW_DIMENSIONS } from "../lib/contract/dimensions.ts";
+import { RANGE_NAMES, type BreakdownDimension, type RangeName } from "../lib/web/live-queries.ts";
 import { mergeRows, rowOfWindow, type ChartRow } from "../lib/web/live-series.ts";
 import type { Tile } from "../lib/web/tiles.ts";
 import type { BreakdownRow } from "../workers/shared/live-reads.ts";
@@ -51,7 +52,7 @@ function Breakdown({ title, rows }: { title: string; rows: BreakdownRow[] | unde
   const top = (rows ?? []).slice(0, 10);
   const max = Math.max(1, ...top.map((r) => r.revenue));
   return (
-    <div className="card" data-testid={`breakdown-${title.toLowerCase()}`}>
+    <div className="card" data-testid={`breakdown-${title}`}>
       <h2>By {title}</h2>
       {rows === undefined ? <div className="muted">loading…</div> : top.length === 0 ? <div className="muted">no orders in this range</div> : null}
       {top.map((r) => (
@@ -74,7 +75,7 @@ export function LiveView() {
   const [range, setRange] = useState<RangeName>("1h");
   const history = useJson<History>(`/api/live/history?range=${range}`, 15_000);
   const tiles = useJson<{ tiles: Tile[] }>("/api/live/tiles", 10_000);
-  const breakdown = useJson<Record<"country" | "category", BreakdownRow[]>>(`/api/live/breakdown?range=${range}`, 15_000);
+  const breakdown = useJson<Record<BreakdownDimension, BreakdownRow[]>>(`/api/live/breakdown?range=${range}`, 15_000);
 
   // A reconnect may have missed windows: fetch the range again from InfluxDB.
   const seenConnections = useRef(0);
@@ -194,8 +195,9 @@ export function LiveView() {
         </div>
       </div>
       <div className="grid two">
-        <Breakdown title="Country" rows={breakdown.data?.country} />
-        <Breakdown title="Category" rows={breakdown.data?.category} />
+        {WINDOW_DIMENSIONS.map(({ dimension }) => (
+          <Breakdown key={dimension} title={dimension} rows={breakdown.data?.[dimension]} />
+        ))}
       </div>
     </main>
   );

@@ -3,6 +3,7 @@
  * window size come in. Measurement names come from lib/hot/influx-points.ts, never retyped.
  */
 import { z } from "zod";
+import { WINDOW_DIMENSIONS } from "../contract/dimensions.ts";
 import { MEASUREMENTS } from "../hot/influx-points.ts";
 
 const MINUTE = 60_000;
@@ -23,12 +24,8 @@ export type RangeName = keyof typeof RANGES;
 export const RANGE_NAMES = Object.keys(RANGES) as RangeName[];
 export const rangeSchema = z.enum(RANGE_NAMES as [RangeName, ...RangeName[]]).default("1h");
 
-/** The breakdowns the Live page shows: dimension tag and its measurement. */
-export const BREAKDOWNS = [
-  { dimension: "country", measurement: MEASUREMENTS.byCountry },
-  { dimension: "category", measurement: MEASUREMENTS.byCategory },
-] as const;
-export type BreakdownDimension = (typeof BREAKDOWNS)[number]["dimension"];
+/** A dimension the Live page breaks revenue down by: every window dimension (lib/contract/dimensions.ts). */
+export type BreakdownDimension = (typeof WINDOW_DIMENSIONS)[number]["dimension"];
 
 export interface Span {
   /** Inclusive start, epoch ms, aligned to the bucket. */
@@ -71,7 +68,7 @@ export function lateSeriesQuery(span: Span): string {
 
 /** Revenue and orders per dimension value over the span. */
 export function breakdownQuery(dimension: BreakdownDimension, span: Pick<Span, "fromMs" | "toMs">): string {
-  const measurement = BREAKDOWNS.find((b) => b.dimension === dimension)!.measurement;
+  const measurement = WINDOW_DIMENSIONS.find((d) => d.dimension === dimension)!.measurement;
   return `SELECT sum("revenue") AS revenue, sum("orders") AS orders FROM "${measurement}" WHERE ${timeRange(span)} GROUP BY "${dimension}"`;
 }
 

@@ -4,10 +4,10 @@
  */
 import type { InfluxConfig } from "../../lib/contract/config.ts";
 import { businessDay, localDateOf } from "../../lib/contract/business-day.ts";
+import { WINDOW_DIMENSIONS } from "../../lib/contract/dimensions.ts";
 import {
   anomalyTotalQuery,
   breakdownQuery,
-  BREAKDOWNS,
   invalidShareQuery,
   lastWindowCustomersQuery,
   lateSeriesQuery,
@@ -49,7 +49,7 @@ export interface BreakdownRow {
 /** Revenue and orders per value of each breakdown dimension over the span, largest revenue first. */
 export async function readBreakdowns(influx: InfluxConfig, span: Span): Promise<Record<BreakdownDimension, BreakdownRow[]>> {
   const entries = await Promise.all(
-    BREAKDOWNS.map(async ({ dimension }) => {
+    WINDOW_DIMENSIONS.map(async ({ dimension }) => {
       const rows = seriesRows(await influxQuery(influx, breakdownQuery(dimension, span))).map((r) => ({ key: String(r[dimension]), revenue: cents(num(r.revenue)), orders: num(r.orders) }));
       return [dimension, rows.sort((a, b) => b.revenue - a.revenue)] as const;
     }),

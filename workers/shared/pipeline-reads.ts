@@ -7,10 +7,9 @@ import { resolve } from "node:path";
 import type { Admin, Kafka } from "kafkajs";
 import type { InfluxConfig, KafkaConfig } from "../../lib/contract/config.ts";
 import { isIdle, lagOf, latestPipelineQuery, lagSparklineQuery, consumedRateQuery, ratePerSecond, watermarkDelayMs, type GroupLag, type PartitionOffsets } from "../../lib/web/pipeline.ts";
-import { statLakeFiles } from "../lake/files.ts";
 import { influxQuery, seriesRows } from "./influxql.ts";
 import { committedOffsets, consumerGroups, DeadLetterTail, panel, topicOffsets, type Panel, type Rejection } from "./kafka-admin.ts";
-import { listLakeFiles, liveLakeFiles } from "./lake-query.ts";
+import { listLakeFiles, liveLakeFiles, statLakeFiles } from "./lake-files.ts";
 
 /** The workers' consumer groups (workers/metrics.ts and workers/lake.ts GROUP_ID). */
 export const WORKER_GROUPS = { metrics: "orderpulse-metrics", lake: "orderpulse-lake" } as const;
