@@ -26,9 +26,9 @@ export async function proxy(request: NextRequest) {
   }
   if (decision.allow) return NextResponse.next();
   if (decision.redirectToLogin) {
-    const login = new URL("/login", request.url);
-    login.searchParams.set("next", `${path}${request.nextUrl.search}`);
-    return NextResponse.redirect(login, 307);
+    // The Host the browser used: request.url carries the bind address (0.0.0.0). Next wants an absolute URL here.
+    const origin = `${request.headers.get("x-forwarded-proto") ?? "http"}://${request.headers.get("host") ?? request.nextUrl.host}`;
+    return NextResponse.redirect(new URL(`/login?${new URLSearchParams({ next: `${path}${request.nextUrl.search}` })}`, origin), 307);
   }
   return NextResponse.json({ error: { code: decision.status === 401 ? "unauthorized" : "forbidden", message: decision.reason } }, { status: decision.status, headers: decision.status === 401 ? { "www-authenticate": 'Bearer realm="orderpulse"' } : {} });
 }

@@ -142,7 +142,7 @@ export function LiveView() {
                     </pattern>
                   </defs>
                   <CartesianGrid stroke="var(--grid)" vertical={false} />
-                  <XAxis dataKey="start" type="category" tickFormatter={tick} stroke="var(--muted)" minTickGap={40} />
+                  <XAxis dataKey="start" type="number" scale="time" domain={h ? [h.fromMs, h.toMs] : ["dataMin", "dataMax"]} tickFormatter={tick} stroke="var(--muted)" minTickGap={40} />
                   <YAxis yAxisId="revenue" stroke="var(--muted)" tickFormatter={(v: number) => whole.format(v)} width={70} />
                   <YAxis yAxisId="orders" orientation="right" stroke="var(--accent-2)" width={50} />
                   <Tooltip

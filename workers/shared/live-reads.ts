@@ -18,14 +18,27 @@ import {
 } from "../../lib/web/live-queries.ts";
 import type { ChartRow } from "../../lib/web/live-series.ts";
 import type { TileFigures } from "../../lib/web/tiles.ts";
-import { influxQuery, seriesRows } from "./influxql.ts";
+import { influxQuery, InfluxQueryError, seriesRows, type InfluxSeries } from "./influxql.ts";
+
+/**
+ * influxQuery, with a database that does not exist yet read as empty: the metrics worker creates
+ * it on its first write, and until then the dashboard has nothing to show, which is not an error.
+ */
+export async function influxRead(influx: InfluxConfig, statement: string): Promise<InfluxSeries[]> {
+  try {
+    return await influxQuery(influx, statement);
+  } catch (error) {
+    if (error instanceof InfluxQueryError && /database not found/i.test(error.message)) return [];
+    throw error;
+  }
+}
 
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 const cents = (x: number) => Math.round(x * 100) / 100;
 
 /** Revenue, orders, late orders and finality per bucket of the span. */
 export async function readSeries(influx: InfluxConfig, span: Span): Promise<ChartRow[]> {
-  const [windows, late] = await Promise.all([influxQuery(influx, windowSeriesQuery(span)), influxQuery(influx, lateSeriesQuery(span))]);
+  const [windows, late] = await Promise.all([influxRead(influx, windowSeriesQuery(span)), influxRead(influx, lateSeriesQuery(span))]);
   const rows = new Map<number, ChartRow>();
   for (const r of seriesRows(windows)) {
     rows.set(Number(r.time), { start: Number(r.time), revenue: cents(num(r.revenue)), orders: num(r.orders), late: 0, lateRevenue: 0, final: num(r.final) === 1 });
@@ -50,7 +63,7 @@ export interface BreakdownRow {
 export async function readBreakdowns(influx: InfluxConfig, span: Span): Promise<Record<BreakdownDimension, BreakdownRow[]>> {
   const entries = await Promise.all(
     WINDOW_DIMENSIONS.map(async ({ dimension }) => {
-      const rows = seriesRows(await influxQuery(influx, breakdownQuery(dimension, span))).map((r) => ({ key: String(r[dimension]), revenue: cents(num(r.revenue)), orders: num(r.orders) }));
+      const rows = seriesRows(await influxRead(influx, breakdownQuery(dimension, span))).map((r) => ({ key: String(r[dimension]), revenue: cents(num(r.revenue)), orders: num(r.orders) }));
       return [dimension, rows.sort((a, b) => b.revenue - a.revenue)] as const;
     }),
   );
@@ -67,7 +80,7 @@ export async function readTileFigures(influx: InfluxConfig, at: number, business
   const recent = { fromMs: at - RECENT_MINUTES * MINUTE, toMs: at };
   const hour = { fromMs: at - 60 * MINUTE, toMs: at };
   const totals = async (range: { fromMs: number; toMs: number }) => {
-    const [onTime, anomalies] = await Promise.all([influxQuery(influx, windowTotalQuery(range)), influxQuery(influx, anomalyTotalQuery(range))]);
+    const [onTime, anomalies] = await Promise.all([influxRead(influx, windowTotalQuery(range)), influxRead(influx, anomalyTotalQuery(range))]);
     const w = seriesRows(onTime)[0] ?? {};
     const late = seriesRows(anomalies).find((r) => r.kind === "late") ?? {};
     return { revenue: num(w.revenue) + num(late.revenue), orders: num(w.orders) + num(late.orders), late: num(late.orders) };
@@ -76,8 +89,8 @@ export async function readTileFigures(influx: InfluxConfig, at: number, business
     totals(dayRange),
     totals(recent),
     totals(hour),
-    influxQuery(influx, lastWindowCustomersQuery(hour, windowSizeMs)),
-    influxQuery(influx, invalidShareQuery(hour)),
+    influxRead(influx, lastWindowCustomersQuery(hour, windowSizeMs)),
+    influxRead(influx, invalidShareQuery(hour)),
   ]);
   const share = seriesRows(invalid).reduce<{ consumed: number; invalid: number }>((s, r) => ({ consumed: s.consumed + num(r.consumed), invalid: s.invalid + num(r.invalid) }), { consumed: 0, invalid: 0 });
   return {

@@ -7,7 +7,8 @@ import { resolve } from "node:path";
 import type { Admin, Kafka } from "kafkajs";
 import type { InfluxConfig, KafkaConfig } from "../../lib/contract/config.ts";
 import { isIdle, lagOf, latestPipelineQuery, lagSparklineQuery, consumedRateQuery, ratePerSecond, watermarkDelayMs, type GroupLag, type PartitionOffsets } from "../../lib/web/pipeline.ts";
-import { influxQuery, seriesRows } from "./influxql.ts";
+import { seriesRows } from "./influxql.ts";
+import { influxRead } from "./live-reads.ts";
 import { committedOffsets, consumerGroups, DeadLetterTail, panel, topicOffsets, type Panel, type Rejection } from "./kafka-admin.ts";
 import { listLakeFiles, liveLakeFiles, statLakeFiles } from "./lake-files.ts";
 
@@ -110,7 +111,7 @@ export class PipelineReader {
 
     const partitions = await panel(async () => {
       if (!offsetsPanel.ok) throw new Error(offsetsPanel.reason);
-      const [latest, spark] = await Promise.all([influxQuery(this.influx, latestPipelineQuery("metrics")), influxQuery(this.influx, lagSparklineQuery("metrics", now - 3_600_000))]);
+      const [latest, spark] = await Promise.all([influxRead(this.influx, latestPipelineQuery("metrics")), influxRead(this.influx, lagSparklineQuery("metrics", now - 3_600_000))]);
       const byPartition = new Map(seriesRows(latest).map((r) => [Number(r.partition), r]));
       const lines = new Map<number, [number, number][]>();
       for (const r of seriesRows(spark)) {
@@ -136,7 +137,7 @@ export class PipelineReader {
     });
 
     const rates = await panel(async () => {
-      const rows = seriesRows(await influxQuery(this.influx, consumedRateQuery("metrics")));
+      const rows = seriesRows(await influxRead(this.influx, consumedRateQuery("metrics")));
       const consumed = rows.reduce((s, r) => s + num(r.consumed), 0);
       const known = [...produced.values()].filter((r): r is number => r !== null);
       return { inPerSecond: known.length > 0 ? Math.round(known.reduce((s, r) => s + r, 0) * 10) / 10 : null, outPerSecond: rows.length > 0 ? Math.round((consumed / 60) * 10) / 10 : null };
