@@ -177,7 +177,3 @@ export const dashboardEnvSchema = z
   }));
 export type DashboardConfig = z.output<typeof dashboardEnvSchema>;
 
-/** How long a Kafka fetch waits for data before answering empty: the hot path's latency floor per hop (kafkajs default 5s). */
-export const fetchEnvSchema = z
-  .object({ KAFKA_FETCH_MAX_WAIT: duration("100ms") })
-  .transform((env) => ({ fetchMaxWaitMs: env.KAFKA_FETCH_MAX_WAIT }));
