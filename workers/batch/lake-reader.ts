@@ -18,6 +18,7 @@ import { listLakeFiles, liveLakeFiles } from "../shared/lake-files.ts";
 import { viewDefinitions } from "../../lib/lake/views.ts";
 import type { LakeRecord } from "../../lib/batch/replay.ts";
 import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
+import { OFFSET_GAP_CODE } from "../../lib/lake/schema.ts";
 
 export class LakeReadError extends Error {
   constructor(
@@ -40,7 +41,6 @@ export interface LakeReaderOptions {
 }
 
 /** The reason code of the lake worker's gap records in orders_invalid (not a message, so never counted as one). */
-export const OFFSET_GAP = "offset_gap";
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -107,7 +107,7 @@ export class LakeReader {
    * worker read them (reason_code `offset_gap`): events the lake never saw.
    */
   async offsetGaps(): Promise<number> {
-    return this.number(`SELECT count(*) FROM orders_invalid WHERE reason_code = '${OFFSET_GAP}'`);
+    return this.number(`SELECT count(*) FROM orders_invalid WHERE reason_code = ${literal(OFFSET_GAP_CODE)}`);
   }
 
   /** Streams a query's rows, chunk by chunk. */

@@ -216,7 +216,10 @@ export interface GroupConsumer {
   resume(topics: { topic: string }[]): void;
   seek(target: { topic: string; partition: number; offset: string }): void;
   commitOffsets(commits: GroupCommit[]): Promise<void>;
-  /** `join`: partitions assigned (a new generation). `revoke`: they are gone (rebalance started, consumer restarting). */
+  /**
+   * `join`: partitions assigned (a new generation); detail = the assignment, topic → partitions.
+   * `revoke`: they are gone (rebalance started, consumer restarting); detail = the reason.
+   */
   on(event: "join" | "revoke", listener: (detail: unknown) => void): void;
   /** Leaves the group (so a restart is assigned partitions at once) and disconnects. */
   stop(): Promise<void>;
