@@ -4,7 +4,7 @@ import { Bar, CartesianGrid, Cell, ComposedChart, Line, ResponsiveContainer, Too
 import type { WindowTotal } from "../lib/hot/feed-state.ts";
 import { WINDOW_DIMENSIONS } from "../lib/contract/dimensions.ts";
 import { RANGE_NAMES, type BreakdownDimension, type RangeName } from "../lib/web/live-queries.ts";
-import { mergeRows, rowOfWindow, type ChartRow } from "../lib/web/live-series.ts";
+import { mergeRows, rowOfWindow, timeTicks, type ChartRow } from "../lib/web/live-series.ts";
 import type { Tile } from "../lib/web/tiles.ts";
 import type { BreakdownRow } from "../workers/shared/live-reads.ts";
 import { useFeed } from "./feed-context.tsx";
@@ -74,8 +74,8 @@ export function LiveView() {
   const feed = useFeed();
   const [range, setRange] = useState<RangeName>("1h");
   const history = useJson<History>(`/api/live/history?range=${range}`, 15_000);
-  const tiles = useJson<{ tiles: Tile[] }>("/api/live/tiles", 10_000);
-  const breakdown = useJson<Record<BreakdownDimension, BreakdownRow[]>>(`/api/live/breakdown?range=${range}`, 15_000);
+  const tiles = useJson<{ tiles: Tile[] }>("/api/live/tiles", 5_000);
+  const breakdown = useJson<Record<BreakdownDimension, BreakdownRow[]>>(`/api/live/breakdown?range=${range}`, 5_000);
 
   // A reconnect may have missed windows: fetch the range again from InfluxDB.
   const seenConnections = useRef(0);
@@ -96,6 +96,7 @@ export function LiveView() {
     return h.bucketMs === h.windowSizeMs ? mergeRows(h.rows, windows.values(), h.fromMs) : h.rows;
   }, [h, windows]);
   const bucketMs = h?.bucketMs ?? feed.settings.windowSizeMs;
+  const domain: [number, number] = h ? [h.fromMs, h.toMs] : [rows[0]?.start ?? 0, (rows.at(-1)?.start ?? 0) + bucketMs];
   const short = bucketMs < 60_000 || range === "15m" || range === "1h";
   const tick = (ms: number) => (range === "7d" ? dayClock(ms) : clock(ms, bucketMs < 60_000));
   const state = rows.length > 0 ? "data" : history.loading && !h ? "loading" : history.error && !h ? "error" : "empty";
@@ -142,7 +143,7 @@ export function LiveView() {
                     </pattern>
                   </defs>
                   <CartesianGrid stroke="var(--grid)" vertical={false} />
-                  <XAxis dataKey="start" type="number" scale="time" domain={h ? [h.fromMs, h.toMs] : ["dataMin", "dataMax"]} tickFormatter={tick} stroke="var(--muted)" minTickGap={40} />
+                  <XAxis dataKey="start" type="number" scale="time" domain={domain} ticks={timeTicks(domain[0], domain[1])} tickFormatter={tick} stroke="var(--muted)" />
                   <YAxis yAxisId="revenue" stroke="var(--muted)" tickFormatter={(v: number) => whole.format(v)} width={70} />
                   <YAxis yAxisId="orders" orientation="right" stroke="var(--accent-2)" width={50} />
                   <Tooltip

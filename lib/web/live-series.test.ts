@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { WindowTotal } from "../hot/feed-state.ts";
-import { freshness, mergeRows, missingWindows, type ChartRow } from "./live-series.ts";
+import { freshness, mergeRows, missingWindows, timeTicks, type ChartRow } from "./live-series.ts";
 
 const W = 60_000;
 const row = (start: number, over: Partial<ChartRow> = {}): ChartRow => ({ start, revenue: 10, orders: 1, late: 0, lateRevenue: 0, final: true, ...over });
@@ -40,5 +40,21 @@ describe("chart rows: history with the feed laid over", () => {
     expect(freshness(1_000, 6_000, 30_000)).toEqual({ text: "updated 5s ago", stale: false });
     expect(freshness(0, 300_000, 30_000)).toEqual({ text: "updated 5 min ago", stale: true });
     expect(freshness(null, 0, 30_000)).toEqual({ text: "no data yet", stale: true });
+  });
+});
+
+describe("time-axis ticks", () => {
+  it("round steps, inside the range, at most maxTicks", () => {
+    expect(timeTicks(Date.parse("2026-11-20T09:07:31Z"), Date.parse("2026-11-20T10:07:31Z"))).toEqual(
+      ["09:10", "09:20", "09:30", "09:40", "09:50", "10:00"].map((t) => Date.parse(`2026-11-20T${t}:00Z`)),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2e12 }), fc.integer({ min: 1, max: 8 * 86_400_000 }), (from, span) => {
+        const ticks = timeTicks(from, from + span);
+        expect(ticks.length).toBeLessThanOrEqual(8);
+        expect(ticks.every((t) => t >= from && t <= from + span)).toBe(true);
+      }),
+    );
+    expect(timeTicks(5, 5)).toEqual([]);
   });
 });

@@ -55,3 +55,14 @@ export function freshness(lastUpdateAt: number | null, now: number, staleAfterMs
   const text = seconds < 120 ? `updated ${seconds}s ago` : `updated ${Math.round(seconds / 60)} min ago`;
   return { text, stale: now - lastUpdateAt > staleAfterMs };
 }
+
+const TICK_STEPS_MS = [10, 30, 60, 300, 600, 900, 1_800, 3_600, 3 * 3_600, 6 * 3_600, 12 * 3_600, 86_400].map((s) => s * 1_000);
+
+/** Round-numbered time-axis ticks inside [fromMs, toMs]: the smallest step that keeps them at most `maxTicks`. */
+export function timeTicks(fromMs: number, toMs: number, maxTicks = 8): number[] {
+  if (!(toMs > fromMs)) return [];
+  const step = TICK_STEPS_MS.find((s) => (toMs - fromMs) / s <= maxTicks) ?? TICK_STEPS_MS.at(-1)!;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(fromMs / step) * step; t <= toMs; t += step) ticks.push(t);
+  return ticks;
+}
