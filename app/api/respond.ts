@@ -1,6 +1,7 @@
 import { NextResponse } from "next/server";
-import { ZodError } from "zod";
+import { z, ZodError } from "zod";
 import { ConfigError } from "../../lib/contract/config.ts";
+import { rangeSchema, type RangeName } from "../../lib/web/live-queries.ts";
 
 /** The API's error body: `{ error: { code, message } }` (README "HTTP API"). */
 export function errorResponse(status: number, code: string, message: string): NextResponse {
@@ -16,4 +17,11 @@ export async function respond(handler: () => Promise<unknown>): Promise<NextResp
     if (error instanceof ConfigError) return errorResponse(500, "config", error.message);
     return errorResponse(502, "upstream", (error as Error).message);
   }
+}
+
+const rangeQuery = z.object({ range: rangeSchema });
+
+/** The `range` query parameter (15m, 1h, 6h, 24h, 7d; default 1h); throws ZodError (answered 400) otherwise. */
+export function rangeOf(request: Request): RangeName {
+  return rangeQuery.parse(Object.fromEntries(new URL(request.url).searchParams)).range;
 }

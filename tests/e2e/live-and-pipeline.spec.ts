@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { kafkaEnvSchema, readConfig } from "../../lib/contract/config.ts";
 import { StackProcess } from "../../scripts/stack.ts";
+import type { ChartRow } from "../../lib/web/live-series.ts";
 import { loadEnv } from "../../workers/shared/env.ts";
 import { createKafka } from "../../workers/shared/kafka.ts";
 import { committedOffsets, topicOffsets } from "../../workers/shared/kafka-admin.ts";
@@ -38,16 +39,8 @@ async function brokerState(): Promise<{ deadLetters: number; metricsLag: number 
   }
 }
 
-interface ShownRow {
-  start: number;
-  revenue: number;
-  orders: number;
-  late: number;
-  lateRevenue: number;
-  final: boolean;
-}
-
-const shownRows = (page: Page): Promise<ShownRow[]> =>
+/** The windows table as the browser shows it (numbers read back from the text, not from the app's data). */
+const shownRows = (page: Page): Promise<ChartRow[]> =>
   page.locator('[data-testid="window-row"]').evaluateAll((rows) =>
     rows.map((r) => {
       const cell = (field: string) => r.querySelector(`[data-field="${field}"]`)!;
