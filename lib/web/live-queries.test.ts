@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MEASUREMENTS } from "../hot/influx-points.ts";
 import { WINDOW_DIMENSIONS } from "../contract/dimensions.ts";
-import { breakdownQuery, dayBefore, lateSeriesQuery, rangeSchema, RANGE_NAMES, spanOf, windowSeriesQuery } from "./live-queries.ts";
+import { breakdownQuery, lateSeriesQuery, rangeSchema, RANGE_NAMES, spanOf, windowSeriesQuery } from "./live-queries.ts";
 
 const NOW = Date.parse("2026-11-20T10:07:31.500Z");
 
@@ -23,11 +23,6 @@ describe("range → InfluxQL buckets", () => {
         expect(span.fromMs % span.bucketMs).toBe(0);
       }
     }
-  });
-
-  it("yesterday is the same span 24 h earlier", () => {
-    const span = spanOf("1h", NOW, 60_000);
-    expect(dayBefore(span)).toEqual({ ...span, fromMs: span.fromMs - 86_400_000, toMs: span.toMs - 86_400_000 });
   });
 
   it("statements name the measurements from lib/hot and group by the bucket", () => {

@@ -47,11 +47,6 @@ export function spanOf(range: RangeName, now: number, windowSizeMs: number): Spa
   return { fromMs, toMs: now + windowSizeMs, bucketMs: bucket };
 }
 
-/** The same span a day earlier: "same time yesterday". */
-export function dayBefore(span: Span): Span {
-  return { ...span, fromMs: span.fromMs - 24 * HOUR, toMs: span.toMs - 24 * HOUR };
-}
-
 const ns = (ms: number) => `${ms}ms`;
 const timeRange = (span: Pick<Span, "fromMs" | "toMs">) => `time >= ${ns(span.fromMs)} AND time < ${ns(span.toMs)}`;
 const bucket = (span: Span) => `time(${ns(span.bucketMs)})`;

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { WindowTotal } from "../hot/feed-state.ts";
-import { freshness, mergeRows, missingWindows, timeTicks, type ChartRow } from "./live-series.ts";
+import { freshness, mergeRows, timeTicks, type ChartRow } from "./live-series.ts";
 
 const W = 60_000;
 const row = (start: number, over: Partial<ChartRow> = {}): ChartRow => ({ start, revenue: 10, orders: 1, late: 0, lateRevenue: 0, final: true, ...over });
@@ -29,11 +29,6 @@ describe("chart rows: history with the feed laid over", () => {
         expect(rows.map((r) => r.start)).toEqual(expected);
       }),
     );
-  });
-
-  it("missing windows between rows", () => {
-    expect(missingWindows([row(0), row(3 * W), row(4 * W)], W)).toEqual([W, 2 * W]);
-    expect(missingWindows([], W)).toEqual([]);
   });
 
   it("freshness: seconds, then minutes; stale past the limit; nothing yet is stale", () => {

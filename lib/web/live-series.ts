@@ -38,16 +38,6 @@ export function mergeRows(history: ChartRow[], live: Iterable<WindowTotal>, from
   return [...rows.values()].sort((a, b) => a.start - b.start);
 }
 
-/**
- * Window starts missing between the first and last row: what a reconnect must fetch. Empty
- * windows (no orders anywhere) are missing too, so callers refetch the span rather than trust this alone.
- */
-export function missingWindows(rows: ChartRow[], windowSizeMs: number): number[] {
-  const missing: number[] = [];
-  for (let i = 1; i < rows.length; i++) for (let s = rows[i - 1]!.start + windowSizeMs; s < rows[i]!.start; s += windowSizeMs) missing.push(s);
-  return missing;
-}
-
 /** "updated 5s ago" and whether the data is stale (older than `staleAfterMs`). */
 export function freshness(lastUpdateAt: number | null, now: number, staleAfterMs: number): { text: string; stale: boolean } {
   if (lastUpdateAt === null) return { text: "no data yet", stale: true };

@@ -90,7 +90,11 @@ export class DeadLetterTail {
     const consumer = this.kafka.consumer({ groupId: `orderpulse-dashboard-dlq-${randomUUID()}`, allowAutoTopicCreation: false });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.topic], fromBeginning: false });
+    let sought = false;
+    // Once: a later rejoin resumes where the tail is, it must not go back to the start-up offsets.
     consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (sought) return;
+      sought = true;
       for (const o of offsets) consumer.seek({ topic: this.topic, partition: o.partition, offset: String(Math.max(o.logStart, o.logEnd - this.keep)) });
     });
     await consumer.run({
@@ -112,9 +116,5 @@ export class DeadLetterTail {
       },
     });
     this.consumer = consumer;
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect().catch(() => undefined);
   }
 }
