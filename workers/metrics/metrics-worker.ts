@@ -253,7 +253,7 @@ export class MetricsWorker {
       decoded.push({ message, offset, result: decodeOrder(message.value, Number(message.timestamp), this.windows.maxEventSkewMs) });
     }
     const deadLetters: Message[] = decoded.flatMap(({ message, result }) =>
-      result.ok ? [] : [{ key: message.key, value: message.value, headers: dlqHeaders(result.rejection, { topic, partition, offset: message.offset, timestamp: message.timestamp }) }],
+      result.ok ? [] : [{ key: message.key, value: message.value, headers: dlqHeaders(result.rejection, { topic, partition, offset: message.offset, timestamp: message.timestamp }, message.headers) }],
     );
     // At least once: a replay may dead-letter a message again; its headers name the source offset.
     if (deadLetters.length > 0) {
