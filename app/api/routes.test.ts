@@ -22,7 +22,7 @@ describe("route handlers: parsing, validation and errors", () => {
   });
 
   it("bad configuration is a 500 naming the variable; a failing upstream a 502 with its message", async () => {
-    const config = await body(await respond(async () => { throw new ConfigError([{ variable: "INFLUX_URL", message: "required" }]); }));
+    const config = await body(await respond(async () => { throw new ConfigError([{ variable: "INFLUX_URL", value: undefined, message: "is required", example: "http://localhost:8086" }]); }));
     expect(config).toMatchObject({ status: 500, error: { code: "config" } });
     expect(JSON.stringify(config)).toContain("INFLUX_URL");
     expect(await body(await respond(async () => { throw new Error("connect ECONNREFUSED 127.0.0.1:8086"); }))).toEqual({ status: 502, error: { code: "upstream", message: "connect ECONNREFUSED 127.0.0.1:8086" } });
