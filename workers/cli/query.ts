@@ -1,22 +1,25 @@
 /**
  * `npm run query -- "SELECT …"`: one SQL query over the lake at LAKE_DIR,
- * through the same read-only sandbox as the Lake page (lib/lake-query.ts:
- * views orders_raw, orders, orders_invalid, daily_kpis, dim_*, lake_files).
- * `-` as the query reads it from stdin.
+ * through the same query runner as the Lake page (workers/shared/query-runner.ts:
+ * a separate process bounded in time and memory, over the read-only sandbox of
+ * lake-query.ts: views orders_raw, orders, orders_invalid, daily_kpis, dim_*,
+ * lake_files). `-` as the query reads it from stdin. SQL that starts with a
+ * `-- comment` is the query, not an option.
  *
  * stdout: an aligned table and a row count, or CSV with --csv. stderr: errors
- * and the truncation note.
- * Exit codes: 0 ran; 1 the query was refused, failed or timed out; 2 bad
- * arguments or configuration.
+ * and the truncation note. Ctrl-C kills the query's process at once.
+ * Exit codes: 0 ran; 1 the query was refused, failed or stopped at a limit;
+ * 2 bad arguments or configuration; 130 interrupted.
  */
-import { Command, Option } from "commander";
-import { lakeEnvSchema } from "../../lib/contract/config.ts";
-import { openLake, QueryFailedError, QueryTimeoutError } from "../shared/lake-query.ts";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { lakeEnvSchema, queryEnvSchema } from "../../lib/contract/config.ts";
+import { formatByteSize, parseByteSize } from "../../lib/contract/byte-size.ts";
+import { formatDuration } from "../../lib/contract/duration.ts";
 import { LAKE_VIEWS } from "../../lib/lake/views.ts";
-import { QueryRejectedError } from "../../lib/lake/statement-gate.ts";
 import { formatCsv, formatTable } from "../../lib/cli/text-table.ts";
 import { configOrExit, loadEnv } from "../shared/env.ts";
-import { durationArg, wholeNumberArg } from "../shared/cli-args.ts";
+import { durationArg, sqlAfterSeparator, wholeNumberArg } from "../shared/cli-args.ts";
+import { QueryCancelledError, QueryRunner } from "../shared/query-runner.ts";
 
 
 async function readStdin(): Promise<string> {
@@ -25,43 +28,72 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+const byteSizeArg = (text: string): number => {
+  try {
+    return parseByteSize(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+};
+
 interface QueryOptions {
   csv: boolean;
   maxRows: number;
   timeout: number;
+  memoryLimit: number;
 }
+
+const env = loadEnv();
+const limits = configOrExit(queryEnvSchema, env);
 
 const program = new Command("query")
   .description(`Run one read-only SQL query over the lake (views: ${LAKE_VIEWS.join(", ")})`)
-  .argument("<sql>", "the query (SELECT, WITH, FROM …, DESCRIBE, SHOW, SUMMARIZE); - reads it from stdin")
+  .argument("<sql>", "the query (SELECT, WITH, FROM …, PIVOT, DESCRIBE, SHOW, SUMMARIZE); - reads it from stdin")
   .option("--csv", "print CSV instead of a table", false)
   .addOption(new Option("--max-rows <n>", "print at most this many rows").argParser(wholeNumberArg(1)).default(1_000))
-  .addOption(new Option("--timeout <duration>", "stop the query after this long, e.g. 30s").argParser(durationArg(1)).default(30_000, "30s"))
+  .addOption(
+    new Option("--timeout <duration>", "stop the query after this long, e.g. 30s (QUERY_TIMEOUT)")
+      .argParser(durationArg(100))
+      .default(limits.timeoutMs, formatDuration(limits.timeoutMs)),
+  )
+  .addOption(
+    new Option("--memory-limit <size>", "stop the query when its process holds more, e.g. 2GB (QUERY_MEMORY_LIMIT)")
+      .argParser(byteSizeArg)
+      .default(limits.memoryLimitBytes, formatByteSize(limits.memoryLimitBytes).replace(" ", "")),
+  )
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
   .action(async (sqlArgument: string, options: QueryOptions) => {
-    const lakeConfig = configOrExit(lakeEnvSchema, loadEnv());
+    const lakeConfig = configOrExit(lakeEnvSchema, env);
     const sql = sqlArgument === "-" ? await readStdin() : sqlArgument;
-    let lake;
+    const runner = new QueryRunner({
+      lakeDir: lakeConfig.lakeDir,
+      businessTz: lakeConfig.businessTz,
+      timeoutMs: options.timeout,
+      memoryLimitBytes: options.memoryLimit,
+      concurrency: 1,
+      spares: 0,
+    });
+    const interrupt = new AbortController();
+    const onSigint = () => interrupt.abort();
+    process.once("SIGINT", onSigint);
     try {
-      lake = await openLake(lakeConfig.lakeDir, { timeoutMs: options.timeout, maxRows: options.maxRows, businessTz: lakeConfig.businessTz });
-    } catch (error) {
-      console.error(`query: cannot open the lake at ${lakeConfig.lakeDir}: ${(error as Error).message}`);
-      process.exitCode = 1;
-      return;
-    }
-    try {
-      const result = await lake.query(sql);
+      const result = await runner.query(sql, { maxRows: options.maxRows, signal: interrupt.signal });
       process.stdout.write(options.csv ? formatCsv(result.columns, result.rows) : formatTable(result.columns, result.rows));
       const count = `${result.rows.length} row${result.rows.length === 1 ? "" : "s"}`;
       if (!options.csv) process.stdout.write(`(${count}${result.truncated ? `; more were cut off by --max-rows ${options.maxRows}` : ""})\n`);
       else if (result.truncated) console.error(`query: output cut off after ${count} (--max-rows ${options.maxRows})`);
     } catch (error) {
-      if (error instanceof QueryRejectedError || error instanceof QueryTimeoutError || error instanceof QueryFailedError) console.error(error.message);
-      else console.error(`query: failed: ${(error as Error).message}`);
-      process.exitCode = 1;
+      if (error instanceof QueryCancelledError) {
+        console.error("query: interrupted; the query was stopped");
+        process.exitCode = 130;
+      } else {
+        console.error((error as Error).message);
+        process.exitCode = 1;
+      }
     } finally {
-      lake.close();
+      process.off("SIGINT", onSigint);
+      runner.close();
     }
   });
 
-await program.parseAsync();
+await program.parseAsync(sqlAfterSeparator(process.argv.slice(2)), { from: "user" });

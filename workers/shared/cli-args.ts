@@ -32,3 +32,14 @@ export const instantArg = (text: string): number => {
   if (!Number.isSafeInteger(ms)) throw new InvalidArgumentError("expected an ISO-8601 instant (e.g. 2026-11-20T10:00:00Z) or epoch milliseconds");
   return ms;
 };
+
+/**
+ * The arguments with a `--` separator put before the first one that is SQL
+ * rather than an option: commander would take `-- comment\nSELECT …` for an
+ * unknown option. An option is `--name` or `--name=value` on one line.
+ */
+export function sqlAfterSeparator(args: readonly string[]): string[] {
+  const at = args.findIndex((arg) => arg === "--" || (arg.startsWith("--") && !/^--[a-z][a-z-]*(=.*)?$/.test(arg)));
+  if (at < 0 || args[at] === "--") return [...args];
+  return [...args.slice(0, at), "--", ...args.slice(at)];
+}
