@@ -14,7 +14,7 @@ import { influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema, type 
 import { FeedState } from "../lib/hot/feed-state.ts";
 import { MEASUREMENTS } from "../lib/hot/influx-points.ts";
 import { perBreakdown, WINDOW_DIMENSIONS } from "../lib/contract/dimensions.ts";
-import { decodeMetricsMessage, type WindowMessage } from "../lib/hot/window-values.ts";
+import { decodeWindowValueMessage, type WindowMessage } from "../lib/hot/window-values.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { influxQuery, seriesRows } from "./shared/influxql.ts";
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const log = createLogger("feed");
   const kafka = createKafka(kafkaConfig, "orderpulse-feed", log);
 
-  await requireTopics(kafka, kafkaConfig.brokers, [kafkaConfig.topic, kafkaConfig.metricsTopic]);
+  await requireTopics(kafka, kafkaConfig.brokers, [kafkaConfig.topic, kafkaConfig.windowValuesTopic]);
   const admin = kafka.admin();
   await admin.connect();
   const [metadata] = (await admin.fetchTopicMetadata({ topics: [kafkaConfig.topic] })).topics;
@@ -104,12 +104,12 @@ async function main(): Promise<void> {
 
   // A group of its own: every feed reads every partition, from the start of what is retained, so no update is missed.
   const groupId = `orderpulse-feed-${randomUUID()}`;
-  const consumer = await openConsumer(kafka, kafkaConfig, groupId, [kafkaConfig.metricsTopic]);
+  const consumer = await openConsumer(kafka, kafkaConfig, groupId, [kafkaConfig.windowValuesTopic]);
   let stopping = false;
   const run: ConsumerRunConfig = {
     eachMessage: async ({ message }) => {
       lastProgressAt = Date.now();
-      const decoded = decodeMetricsMessage(message.value);
+      const decoded = decodeWindowValueMessage(message.value);
       if ("error" in decoded) {
         received.inc({ kind: "invalid" });
         log.warn({ offset: message.offset, error: decoded.error }, "ignoring an invalid metrics message");

@@ -26,7 +26,7 @@ import { createLogger } from "./shared/log.ts";
 import { compactLake, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
 import { ThreadEncoder } from "./lake/encoder.ts";
 import { LakeWriter, MarkerMovedError, type FlushReport } from "./lake/lake-writer.ts";
-import { createLakeMetrics, type LakeMetrics } from "./lake/metrics.ts";
+import { createLakeMetrics, type LakeMetrics } from "./lake/prometheus.ts";
 import { SHUTDOWN_MS, stopOnSignals } from "./shared/shutdown.ts";
 
 export const GROUP_ID = "orderpulse-lake";
@@ -141,7 +141,7 @@ export class LakeWorker {
         if (generation !== this.generation) return;
         await this.writer.closeAll();
         if (generation !== this.generation) return;
-        const next = await this.writer.open(this.assigned);
+        const next = await this.writer.recoverAndOpen(this.assigned);
         if (next.size > 0) await this.checkNotAheadOfTopic(next);
         this.seekToMarkers(next);
         this.log.info({ nextOffsets: Object.fromEntries(next) }, "partitions recovered; resuming from the lake's commit markers");
@@ -174,7 +174,7 @@ export class LakeWorker {
       for (const { partition, high } of await admin.fetchTopicOffsets(this.topic)) {
         const nextOffset = next.get(partition);
         if (nextOffset !== undefined && nextOffset > Number(high))
-          throw new LakeAheadOfTopicError({ lakeDir: resolve(this.settings.lake.lakeDir), topic: this.topic, partition, nextOffset, highWatermark: Number(high) });
+          throw new LakeAheadOfTopicError({ lakeDir: resolve(this.settings.lake.lakeDir), topic: this.topic, partition, nextOffset, logEndOffset: Number(high) });
       }
     } finally {
       await admin.disconnect();
@@ -190,7 +190,7 @@ export class LakeWorker {
     if (isStale()) return;
     if (!this.writer.isOpen(partition)) {
       // Its last flush failed: recover it like after a restart, and read on from its marker.
-      const next = await this.writer.open([partition]);
+      const next = await this.writer.recoverAndOpen([partition]);
       this.seekToMarkers(next);
       return;
     }

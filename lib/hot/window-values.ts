@@ -29,14 +29,14 @@ export const watermarkMessageSchema = z.object({
   watermark: z.number().int(),
 });
 
-export const metricsMessageSchema = z.discriminatedUnion("type", [windowMessageSchema, watermarkMessageSchema]);
+export const windowValueMessageSchema = z.discriminatedUnion("type", [windowMessageSchema, watermarkMessageSchema]);
 export type WindowMessage = z.infer<typeof windowMessageSchema>;
 export type WatermarkMessage = z.infer<typeof watermarkMessageSchema>;
-export type MetricsMessage = z.infer<typeof metricsMessageSchema>;
+export type WindowValueMessage = z.infer<typeof windowValueMessageSchema>;
 
-export function decodeMetricsMessage(bytes: Uint8Array | null): MetricsMessage | { error: string } {
+export function decodeWindowValueMessage(bytes: Uint8Array | null): WindowValueMessage | { error: string } {
   try {
-    const parsed = metricsMessageSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes ?? new Uint8Array())));
+    const parsed = windowValueMessageSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes ?? new Uint8Array())));
     return parsed.success ? parsed.data : { error: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") };
   } catch (error) {
     return { error: `not JSON: ${(error as Error).message}` };

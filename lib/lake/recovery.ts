@@ -52,11 +52,11 @@ export function checkLakeOrigin(lakeDir: string, markers: ReadonlyMap<number, Co
 /** The lake is ahead of Kafka: its marker is past the partition's end, so the topic lost data or was recreated. */
 export class LakeAheadOfTopicError extends Error {
   constructor(
-    readonly context: { lakeDir: string; topic: string; partition: number; nextOffset: number; highWatermark: number },
+    readonly context: { lakeDir: string; topic: string; partition: number; nextOffset: number; logEndOffset: number },
   ) {
     super(
       `refusing to resume ${context.topic}/${context.partition}: the lake at ${context.lakeDir} already holds offsets up to ${context.nextOffset - 1}, ` +
-        `but the partition ends at ${context.highWatermark}. The topic was recreated or truncated; new messages would be mistaken for ones already in the lake. ` +
+        `but the partition ends at ${context.logEndOffset}. The topic was recreated or truncated; new messages would be mistaken for ones already in the lake. ` +
         "Point LAKE_DIR at a new directory for the new topic.",
     );
     this.name = "LakeAheadOfTopicError";

@@ -115,7 +115,7 @@ export class LakeWriter {
    * partition's next offset (its marker, or 0). Call only while no flush of
    * these partitions runs (see closeAll).
    */
-  async open(partitions: readonly number[]): Promise<Map<number, number>> {
+  async recoverAndOpen(partitions: readonly number[]): Promise<Map<number, number>> {
     const { lakeDir } = this.options;
     await mkdir(lakeDir, { recursive: true });
     const listing = await listLakeFiles(lakeDir);
@@ -219,7 +219,7 @@ export class LakeWriter {
         return report;
       },
       (error: Error) => {
-        // What this flush wrote is past the marker: the next open() deletes it, and Kafka delivers the offsets again.
+        // What this flush wrote is past the marker: the next recoverAndOpen() deletes it, and Kafka delivers the offsets again.
         if (this.slots.get(partition) === slot) this.slots.delete(partition);
         this.hooks.onFlushFailed(partition, error);
         return undefined;
@@ -289,7 +289,7 @@ export class LakeWriter {
 
   /**
    * Drops every buffer (unflushed messages are read again from the markers) and
-   * waits for running flushes, so open() can recover from a settled lake.
+   * waits for running flushes, so recoverAndOpen() can recover from a settled lake.
    */
   async closeAll(): Promise<void> {
     this.slots.clear();

@@ -118,16 +118,21 @@ export class InfluxSink {
     return dropped;
   }
 
-  /** Writes everything buffered; true when the buffer is empty after. Never throws; concurrent calls share one flush. */
-  flush(): Promise<boolean> {
-    this.flushing ??= this.writeBuffered().finally(() => (this.flushing = undefined));
+  /**
+   * Writes everything buffered; true when the buffer is empty after. Never throws;
+   * concurrent calls share one flush. `mayWrite` is asked before each chunk (the
+   * caller's ownership of what it buffered): when it says no, nothing more is written.
+   */
+  flush(mayWrite: () => boolean = () => true): Promise<boolean> {
+    this.flushing ??= this.writeBuffered(mayWrite).finally(() => (this.flushing = undefined));
     // A caller that joined late may have enqueued after the loop ended.
     return this.flushing.then((ok) => ok && this.buffer.length === 0);
   }
 
-  private async writeBuffered(): Promise<boolean> {
+  private async writeBuffered(mayWrite: () => boolean): Promise<boolean> {
     let size = CHUNK;
     while (this.buffer.length > 0) {
+      if (!mayWrite()) return false;
       const chunk = this.buffer.slice(0, size);
       const generation = this.generation;
       try {
