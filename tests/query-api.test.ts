@@ -2,7 +2,9 @@
  * The SQL API's route handlers, called as Next.js calls them (a Request in, a
  * Response out) over a real lake and real query processes.
  */
-import { rm } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeLakeFixture } from "./support/batch-lake.ts";
 import { tempDir } from "./support/processes.ts";
@@ -38,31 +40,20 @@ afterAll(async () => {
   if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
 });
 
-/** RFC 4180 as DuckDB and spreadsheets read it: quoted fields, doubled quotes. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === "," || c === "\n") {
-      row.push(field);
-      field = "";
-      if (c === "\n") {
-        rows.push(row);
-        row = [];
-      }
-    } else field += c;
+/** The CSV as DuckDB reads it (an independent reader): every field as text, an empty field as NULL. */
+async function readCsv(text: string): Promise<{ header: string[]; rows: (string | null)[][] }> {
+  const path = join(lakeDir, "..", `query-api-${process.pid}.csv`);
+  await writeFile(path, text);
+  const db = await DuckDBInstance.create(":memory:");
+  const connection = await db.connect();
+  try {
+    const result = await connection.runAndReadAll(`SELECT * FROM read_csv('${path}', header = true, all_varchar = true)`);
+    return { header: result.columnNames(), rows: result.getRows().map((row) => row.map((v) => (v === null ? null : String(v)))) };
+  } finally {
+    connection.closeSync();
+    db.closeSync();
+    await rm(path, { force: true });
   }
-  return rows;
 }
 
 describe("POST /api/query", () => {
@@ -140,9 +131,9 @@ describe("GET /api/query.csv", () => {
     const response = await csv(sql);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/csv/);
-    const [header, ...rows] = parseCsv(await response.text());
+    const { header, rows } = await readCsv(await response.text());
     expect(header).toEqual(json.columns.map((c: { name: string }) => c.name));
-    expect(rows).toEqual(json.rows.map((row: unknown[]) => row.map((v) => (v === null ? "" : String(v)))));
+    expect(rows).toEqual(json.rows.map((row: unknown[]) => row.map((v) => (v === null ? null : String(v)))));
   });
 
   it("stops at QUERY_EXPORT_MAX_ROWS and says so on the last line", async () => {
