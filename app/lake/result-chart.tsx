@@ -1,7 +1,8 @@
 "use client";
 /**
  * A chart of the result, chosen by its shape: one value → a big number; a
- * time (DATE/TIMESTAMP) first column with numeric columns → lines; a text
+ * time (DATE/TIMESTAMP) first column with numeric columns → lines (time, text,
+ * number → one line per text value, e.g. revenue by country and hour); a text
  * first column with numeric columns → bars; anything else → no chart.
  * Animation is off: results change as a whole.
  */
@@ -34,8 +35,7 @@ export function ResultChart({ columns, rows }: { columns: ResultColumn[]; rows: 
       </div>
     );
   }
-  const series = columns.map((c, i) => ({ ...c, index: i })).slice(1).filter((c) => isNumericType(c.type)).slice(0, COLORS.length);
-  const data = rows.slice(0, MAX_POINTS).map((row) => Object.fromEntries([["x", String(row[0])], ...series.map((s) => [s.name, row[s.index] === null ? null : Number(row[s.index])])]));
+  const { series, data } = kind === "line" && columns.length === 3 && !isNumericType(columns[1]!.type) && isNumericType(columns[2]!.type) ? byCategory(rows) : byColumn(columns, rows);
   const Chart = kind === "line" ? LineChart : BarChart;
   return (
     <div data-testid={`chart-${kind}`} style={{ width: "100%", height: 300 }}>
@@ -58,4 +58,32 @@ export function ResultChart({ columns, rows }: { columns: ResultColumn[]; rows: 
       {rows.length > MAX_POINTS && <p style={{ color: "#64748b", fontSize: 12 }}>Chart shows the first {MAX_POINTS.toLocaleString("en-US")} rows.</p>}
     </div>
   );
+}
+
+interface ChartData {
+  series: { name: string }[];
+  data: Record<string, string | number | null>[];
+}
+
+/** One series per numeric column after the first. */
+function byColumn(columns: ResultColumn[], rows: unknown[][]): ChartData {
+  const series = columns.map((c, i) => ({ ...c, index: i })).slice(1).filter((c) => isNumericType(c.type)).slice(0, COLORS.length);
+  const data = rows.slice(0, MAX_POINTS).map((row) => Object.fromEntries([["x", String(row[0])], ...series.map((s) => [s.name, row[s.index] === null ? null : Number(row[s.index])])]));
+  return { series, data };
+}
+
+/** Rows of (x, category, value): one series per category (the largest ones), one point per x. */
+function byCategory(rows: unknown[][]): ChartData {
+  const totals = new Map<string, number>();
+  for (const [, category, value] of rows) totals.set(String(category), (totals.get(String(category)) ?? 0) + Number(value ?? 0));
+  const series = [...totals].sort((a, b) => b[1] - a[1]).slice(0, COLORS.length).map(([name]) => ({ name }));
+  const points = new Map<string, Record<string, string | number | null>>();
+  for (const [x, category, value] of rows) {
+    const key = String(x);
+    if (!points.has(key) && points.size >= MAX_POINTS) continue;
+    const point = points.get(key) ?? { x: key };
+    point[String(category)] = value === null ? null : Number(value);
+    points.set(key, point);
+  }
+  return { series, data: [...points.values()] };
 }
