@@ -1,4 +1,5 @@
-import { rm } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeLakeFixture } from "./support/batch-lake.ts";
 import { tempDir } from "./support/processes.ts";
@@ -7,6 +8,7 @@ import {
   QueryBusyError,
   QueryCancelledError,
   QueryLimitError,
+  QueryProcessError,
   QueryRunner,
   residentBytes,
   type QueryRunnerOptions,
@@ -166,6 +168,21 @@ describe("the query runner", () => {
     // One of the processes that existed before was killed (and replaced).
     expect(before.filter((pid) => r.pids().includes(pid)).length).toBe(before.length - 1);
     expect((await r.query("SELECT 42", { maxRows: 1 })).rows).toEqual([[42]]);
+  });
+
+  it("answers every waiting query with a clear error when the lake cannot be read, without showing its path", async () => {
+    const broken = tempDir("query-runner-broken");
+    await mkdir(join(broken, "_commits"), { recursive: true });
+    await writeFile(join(broken, "_commits", "partition=0.json"), "not a marker");
+    const r = new QueryRunner({ lakeDir: broken, timeoutMs: 10_000, memoryLimitBytes: MEMORY_LIMIT, concurrency: 1, spares: 0 });
+    runners.push(r);
+    const errors = await Promise.all([1, 2, 3].map((n) => errorOf(r.query(`SELECT ${n}`, { maxRows: 1 }))));
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(QueryProcessError);
+      expect(error!.message).toMatch(/cannot open the lake: cannot read commit marker _commits\/partition=0.json/);
+      expect(error!.message).not.toContain(broken);
+    }
+    await rm(broken, { recursive: true, force: true });
   });
 
   it("answers an empty lake when the lake folder does not exist yet", async () => {

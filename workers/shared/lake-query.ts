@@ -285,10 +285,11 @@ async function runQuery(
         if (delivered + page.length < sink.maxRows) page.push(row);
         else counted++;
       }
-      if (page.length >= pageRows) {
-        delivered += page.length;
-        await sink.onRows(page);
-        page = [];
+      while (page.length >= pageRows) {
+        const full = page.slice(0, pageRows);
+        page = page.slice(pageRows);
+        delivered += full.length;
+        await sink.onRows(full);
       }
       if (counted > 0) break;
     }
@@ -393,17 +394,34 @@ export async function openLake(lakeDir: string, options: LakeQueryOptions): Prom
     if (sql.length > maxQueryLength) throw new QueryRejectedError(`the query is ${sql.length} characters long; the limit is ${maxQueryLength}`, sql);
     if (!Number.isInteger(sink.maxRows) || sink.maxRows < 0) throw new RangeError(`maxRows must be a non-negative integer (got ${sink.maxRows})`);
     if (Date.now() - scannedAt >= refreshIntervalMs) await rescanLake();
+    // Columns go out with the first page (or at the end): a retry below must not announce them twice.
     let started = false;
-    const tracked: QueryStreamOptions = { ...sink, onRows: (rows) => ((started = true), sink.onRows(rows)) };
+    let columns: QueryColumn[] | undefined;
+    const announce = async () => {
+      if (columns && !started) await sink.onColumns?.(columns);
+      started = true;
+    };
+    const tracked: QueryStreamOptions = {
+      ...sink,
+      onColumns: (c) => void (columns = c),
+      onRows: async (rows) => {
+        await announce();
+        await sink.onRows(rows);
+      },
+    };
+    const finished = async (summary: QueryStreamSummary) => {
+      await announce();
+      return summary;
+    };
     try {
-      return await runQuery(current, sql, limits, tracked);
+      return await finished(await runQuery(current, sql, limits, tracked));
     } catch (error) {
       // A compaction may have deleted a file since the last scan: DuckDB then reports it
       // missing, or (trying it as a directory) not allowed. If the lake changed, retry once
       // (only when no rows went out yet: a retry must not deliver a row twice).
       const engineError = error instanceof QueryFailedError || (error instanceof QueryRejectedError && error.reason.startsWith("access denied"));
       if (!engineError || started || !(await rescanLake())) throw error;
-      return runQuery(current, sql, limits, sink);
+      return finished(await runQuery(current, sql, limits, tracked));
     }
   };
 

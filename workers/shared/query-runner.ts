@@ -162,8 +162,8 @@ class QueryProcess {
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
   exited = false;
-  /** It never became ready (the lake could not be opened): not replaced, or a broken lake would spawn forever. */
-  startFailed = false;
+  /** It said it was ready: only such a process is replaced when it dies (a broken lake would otherwise spawn forever). */
+  becameReady = false;
   killReason: KillReason | undefined;
   running: Running | undefined;
   private stderrTail = "";
@@ -194,7 +194,10 @@ class QueryProcess {
     });
     this.ready = new Promise<void>((ready, failed) => {
       this.child.on("message", (message: ChildMessage) => {
-        if (message.type === "ready") ready();
+        if (message.type === "ready") {
+          this.becameReady = true;
+          ready();
+        }
         else if (message.type === "fatal") failed(new QueryProcessError(message.message, this.child.pid));
         else this.onMessage(message);
       });
@@ -358,17 +361,18 @@ export class QueryRunner {
           this.processes.delete(p);
           const at = this.idle.indexOf(p);
           if (at >= 0) this.idle.splice(at, 1);
-          // Replace a lost process at once; one that cannot start fails the next query instead of looping.
-          if (!p.startFailed) this.topUp();
+          // Replace a lost process at once. One that could not start is replaced only when a query
+          // waits (it fails that query if the lake is still broken): never a spawn loop.
+          if (p.becameReady || this.waiting.length > 0) this.topUp();
         },
       });
       this.processes.add(process);
       process.ready.then(
         () => this.offer(process),
         (error: Error) => {
-          // A process that cannot open the lake: tell whoever waits, and kill it.
-          process.startFailed = true;
-          this.waiting.shift()?.fail(error);
+          // A process that cannot open the lake: tell whoever waits (the lake is as broken for
+          // them), and kill it; the next query tries a new process.
+          for (const waiter of this.waiting.splice(0)) waiter.fail(error);
           process.kill("close");
         },
       );
