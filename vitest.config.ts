@@ -6,12 +6,14 @@ export default defineConfig({
   test: {
     reporters: ["default", "./tests/support/closing-line-reporter.ts"],
     projects: [
-      { test: { name: "unit", include: ["lib/**/*.test.ts", "workers/**/*.test.ts"] } },
+      { test: { name: "unit", include: ["lib/**/*.test.ts", "workers/**/*.test.ts"], testTimeout: 30_000 } },
       {
         test: {
           name: "integration",
           include: ["tests/**/*.test.ts"],
           globalSetup: ["tests/support/global-setup.ts"],
+          // Every Kafka client a test builds reads every codec (the codecs register on import).
+          setupFiles: ["tests/support/kafka-codecs.ts"],
           testTimeout: 420_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -9,7 +9,8 @@ async function problems(code: string, file = "lib/hot/example.ts"): Promise<stri
   return (result?.messages ?? []).filter((m) => /no-restricted/.test(m.ruleId ?? "")).map((m) => m.message);
 }
 
-describe("lib/ purity rule", () => {
+// ESLint with the type-aware config takes seconds to start on a loaded machine.
+describe("lib/ purity rule", { timeout: 60_000 }, () => {
   it.each([
     ['import { readFile } from "node:fs/promises";\nexport const x = readFile;', "IO belongs in workers"],
     ['import { Kafka } from "kafkajs";\nexport const x = Kafka;', "IO belongs in workers"],

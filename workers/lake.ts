@@ -25,6 +25,8 @@ import { createKafka, MissingTopicError, openConsumer, requireTopics, Supervised
 import { createLogger } from "./shared/log.ts";
 import { compactLake, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
 import { ThreadEncoder } from "./lake/encoder.ts";
+import { diskLakeStore } from "./lake/lake-store.ts";
+import { LEASE_TTL_MS } from "../lib/lake/lease.ts";
 import { LakeWriter, MarkerMovedError, type FlushReport } from "./lake/lake-writer.ts";
 import { createLakeMetrics, type LakeMetrics } from "./lake/prometheus.ts";
 import { SHUTDOWN_MS, stopOnSignals } from "./shared/shutdown.ts";
@@ -79,7 +81,6 @@ export class LakeWorker {
     const { lake, kafka: kafkaConfig, clusterId, maxEventSkewMs } = settings;
     this.writer = new LakeWriter(
       {
-        lakeDir: lake.lakeDir,
         origin: { clusterId, topic: kafkaConfig.topic },
         limits: { rows: lake.rotateRows, bytes: lake.rotateBytes, ageMs: lake.rotateAgeMs },
         maxEventSkewMs,
@@ -87,6 +88,7 @@ export class LakeWorker {
       this.encoder,
       log,
       { onFlushed: (report) => this.onFlushed(report), onFlushFailed: (partition, error) => this.onFlushFailed(partition, error) },
+      diskLakeStore(lake.lakeDir),
     );
   }
 
@@ -123,6 +125,7 @@ export class LakeWorker {
     const { rotateAgeMs } = this.settings.lake;
     this.timers.push(setInterval(() => this.flushAged(), Math.max(50, Math.min(1_000, rotateAgeMs / 2))));
     this.timers.push(setInterval(() => this.reportStats(), STATS_INTERVAL_MS));
+    this.timers.push(setInterval(() => void this.writer.renewLeases().catch((error: Error) => this.log.warn({ err: error.message }, "renewing partition leases failed")), LEASE_TTL_MS / 3));
     this.scheduleCompaction();
   }
 
@@ -316,10 +319,22 @@ export class LakeWorker {
     }
     this.log.error({ partition, err: error.message, context: (error as { context?: unknown }).context }, "flush failed; the partition is recovered from its commit marker and read again");
     if (this.stopping || !this.control) return;
-    // A pause, so a persistent failure (disk full) does not spin.
+    // A pause, so a persistent failure (disk full) does not spin; then recover and seek back to the marker at once:
+    // waiting for the partition's next batch would leave a quiet partition's rows outside the lake, with lag 0.
     this.control.pause([{ topic: this.topic, partitions: [partition] }]);
+    const generation = this.generation;
     setTimeout(() => {
-      if (!this.stopping) this.control?.resume([{ topic: this.topic, partitions: [partition] }]);
+      if (this.stopping || generation !== this.generation) return;
+      this.opening = this.opening
+        .catch(() => undefined)
+        .then(async () => {
+          if (this.stopping || generation !== this.generation || !this.assigned.includes(partition) || this.writer.isOpen(partition)) return;
+          this.seekToMarkers(await this.writer.recoverAndOpen([partition]));
+        })
+        .catch((reopenError: Error) => this.log.error({ partition, err: reopenError.message }, "recovering the partition failed; retried at its next batch"))
+        .finally(() => {
+          if (!this.stopping && generation === this.generation) this.control?.resume([{ topic: this.topic, partitions: [partition] }]);
+        });
     }, FLUSH_RETRY_PAUSE_MS).unref();
   }
 

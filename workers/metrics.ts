@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const consumer = new KafkaGroupConsumer(await openConsumer(kafka, kafkaConfig, GROUP_ID, [kafkaConfig.topic]), GROUP_ID, kafkaConfig.sessionTimeoutMs, log, exitWhenConsumerKeepsStopping(log));
   const sink = new InfluxSink(influx, { maxBufferedPoints: bufferPoints, log });
   const worker = new MetricsWorker({ consumer, producer, offsets, sink, now: Date.now, log, registry }, kafkaConfig, windows);
-  if (ports.healthPort !== undefined) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => worker.lastProgressAt, lag: () => worker.totalLag }, log);
+  if (ports.healthPort !== undefined) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => worker.lastProgressAt, lag: () => worker.totalLag, degraded: () => worker.degraded() }, log);
   stopOnSignals(log, "final emit, flush and commit", "the last commit", () => worker.stop());
   await worker.start();
   log.info({ topic: kafkaConfig.topic, influx: influx.url }, "metrics worker running");

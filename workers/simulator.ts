@@ -1,6 +1,7 @@
 /**
  * `npm run simulate -- [options]`: produces realistic order events (with optional
- * chaos) to Kafka, keyed by customer, in gzip batches with bounded in-flight sends.
+ * chaos) to Kafka, keyed by customer, in compressed batches (gzip unless
+ * `--compression` says otherwise) with bounded in-flight sends.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
@@ -9,7 +10,7 @@ import type { Message, Producer } from "kafkajs";
 import { kafkaEnvSchema, windowEnvSchema } from "../lib/contract/config.ts";
 import { MESSAGE_KINDS, OrderGenerator, type MessageKind, type SimMessage } from "../lib/sim/order-generator.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
-import { COMPRESSION, createKafka, MissingTopicError, openProducer } from "./shared/kafka.ts";
+import { COMPRESSION_BY_NAME, createKafka, MissingTopicError, openProducer, type CompressionName } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { durationArg, fractionArg, instantArg, wholeNumberArg } from "./shared/cli-args.ts";
 
@@ -30,6 +31,7 @@ const program = new Command("simulate")
   .option("--nulls <f>", "fraction with optional fields missing or null", fractionArg("--nulls"), 0)
   .option("--skew <f>", "fraction with event_time too far in the future (invalid)", fractionArg("--skew"), 0)
   .option("--truth <file>", "write every valid, de-duplicated order as NDJSON")
+  .addOption(new Option("--compression <codec>", "record batch compression").choices(Object.keys(COMPRESSION_BY_NAME)).default("gzip"))
   .addOption(new Option("--batch <n>", "messages per produce request").argParser(wholeNumberArg(1)).default(500))
   .addOption(new Option("--in-flight <n>", "produce requests awaiting acks at once").argParser(wholeNumberArg(1)).default(4))
   .showHelpAfterError();
@@ -49,6 +51,7 @@ interface Options {
   nulls: number;
   skew: number;
   truth?: string;
+  compression: CompressionName;
   batch: number;
   inFlight: number;
 }
@@ -60,14 +63,19 @@ class BoundedSender {
   readonly acked = new Map<MessageKind, number>(MESSAGE_KINDS.map((k) => [k, 0]));
   failure: Error | undefined;
 
-  constructor(private readonly producer: Producer, private readonly topic: string, private readonly limit: number) {}
+  constructor(
+    private readonly producer: Producer,
+    private readonly topic: string,
+    private readonly limit: number,
+    private readonly compression: CompressionName,
+  ) {}
 
   async send(batch: SimMessage[]): Promise<void> {
     while (this.inFlight.size >= this.limit) await Promise.race(this.inFlight);
     if (this.failure) throw this.failure;
     const messages: Message[] = batch.map((m) => ({ key: m.key, value: m.value, timestamp: String(m.timestamp) }));
     const request = this.producer
-      .send({ topic: this.topic, messages, compression: COMPRESSION, acks: -1 })
+      .send({ topic: this.topic, messages, compression: COMPRESSION_BY_NAME[this.compression], acks: -1 })
       .then((metadata) => {
         const bad = metadata.find((m) => m.errorCode !== 0);
         if (bad) throw new Error(`broker refused partition ${bad.partition} of ${this.topic}: error code ${bad.errorCode}`);
@@ -123,7 +131,7 @@ async function main(): Promise<void> {
     console.error(`simulate: ${error.message}`);
     process.exit(2);
   }
-  const sender = new BoundedSender(producer, topic, opts.inFlight);
+  const sender = new BoundedSender(producer, topic, opts.inFlight, opts.compression);
   const truth = opts.truth ? createWriteStream(opts.truth) : undefined;
 
   let stopping = false;
@@ -138,7 +146,7 @@ async function main(): Promise<void> {
   const wallStart = Date.now();
   const deadline = opts.duration !== undefined ? wallStart + opts.duration : Infinity;
   const limit = opts.count ?? Infinity;
-  log.info({ topic, seed, startMs, rate: opts.rate, count: opts.count ?? null }, "simulating");
+  log.info({ topic, seed, startMs, rate: opts.rate, count: opts.count ?? null, compression: opts.compression }, "simulating");
   const progress = setInterval(() => {
     const seconds = (Date.now() - wallStart) / 1000;
     console.error(`simulate: ${sender.total}${Number.isFinite(limit) ? `/${limit}` : ""} acked, ${Math.round(sender.total / seconds)}/s`);

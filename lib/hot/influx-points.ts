@@ -121,6 +121,8 @@ export interface PipelineSample {
   /** Messages known lost to retention before they were read. */
   missedMessages: number;
   bufferedPoints: number;
+  /** Points InfluxDB refused as malformed (e.g. a field-type conflict) since the worker started: dropped, never retried. */
+  refusedPoints: number;
 }
 
 export function pipelinePoint(sample: PipelineSample): InfluxPoint {
@@ -133,6 +135,7 @@ export function pipelinePoint(sample: PipelineSample): InfluxPoint {
     offset_gaps: int(sample.offsetGaps),
     missed_messages: int(sample.missedMessages),
     buffered_points: int(sample.bufferedPoints),
+    refused_points: int(sample.refusedPoints),
   };
   if (sample.watermark !== null) fields.watermark = int(sample.watermark);
   return { measurement: MEASUREMENTS.pipeline, tags: { worker: sample.worker, partition: String(sample.partition) }, fields, timestampNs: BigInt(sample.at) * NS_PER_MS };

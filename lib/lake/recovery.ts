@@ -71,11 +71,12 @@ export function temporaryPartRange(path: string): OffsetRange | undefined {
   return match ? parsePartFileName(match[1]!) : undefined;
 }
 
-/** The partition a temporary commit marker (`_commits/.partition=<p>.json.<token>.tmp`) belongs to, or undefined. */
+/** The partition a temporary commit marker or lease (`_commits/.partition=<p>.json|lease.<token>.tmp`) belongs to, or undefined. */
 export function temporaryMarkerPartition(path: string): number | undefined {
   if (!isTemporaryPath(path) || !path.startsWith(`${COMMITS_ROOT}/`)) return undefined;
-  const match = /^\.(partition=\d+\.json)\.[A-Za-z0-9_-]{1,64}\.tmp$/.exec(path.slice(COMMITS_ROOT.length + 1));
-  return match ? parseCommitMarkerPath(`${COMMITS_ROOT}/${match[1]}`) : undefined;
+  // A marker's or a lease's (lib/lake/lease.ts) temporary file: both belong to the partition's writer.
+  const match = /^\.(partition=\d+)\.(?:json|lease)\.[A-Za-z0-9_-]{1,64}\.tmp$/.exec(path.slice(COMMITS_ROOT.length + 1));
+  return match ? parseCommitMarkerPath(`${COMMITS_ROOT}/${match[1]}.json`) : undefined;
 }
 
 export interface RecoveryPlan {

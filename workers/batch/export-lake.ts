@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { GOLD_ROOT, GOLD_TABLES, goldDayFiles } from "../../lib/batch/daily-kpis.ts";
-import { replaceFiles } from "./atomic-files.ts";
+import { replaceFiles } from "../shared/atomic-file.ts";
 import { LakeReadError, withLakeReader, type LakeReader } from "./lake-reader.ts";
 import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
 

@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { goldDayFiles, type GoldRow, type GoldTable } from "../../lib/batch/daily-kpis.ts";
-import { replaceFiles } from "./atomic-files.ts";
+import { replaceFiles } from "../shared/atomic-file.ts";
 import { LakeReadError, type LakeReader } from "./lake-reader.ts";
 import { sqlIdentifier as identifier } from "../../lib/lake/sql.ts";
 

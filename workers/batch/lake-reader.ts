@@ -18,6 +18,7 @@ import { listLakeFiles, liveLakeFiles } from "../shared/lake-files.ts";
 import { viewDefinitions } from "../../lib/lake/views.ts";
 import type { LakeRecord } from "../../lib/batch/replay.ts";
 import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
+import { OFFSET_GAP_CODE } from "../../lib/lake/schema.ts";
 
 export class LakeReadError extends Error {
   constructor(
@@ -40,12 +41,12 @@ export interface LakeReaderOptions {
 }
 
 /** The reason code of the lake worker's gap records in orders_invalid (not a message, so never counted as one). */
-export const OFFSET_GAP = "offset_gap";
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Rows of one chunk of the replay query, in column order. */
-const RECORD_COLUMNS = `order_id, customer_id, product_id, category, country, channel, quantity, unit_price, amount,
+// amount: the exact cents as a double (cents / 100 is the double amountToCents reads back as those cents).
+const RECORD_COLUMNS = `order_id, customer_id, product_id, category, country, channel, quantity, unit_price, CAST(amount_cents AS DOUBLE) / 100 AS amount,
   CAST(epoch_ms(event_time) AS DOUBLE) AS event_ms, CAST(kafka_offset AS DOUBLE) AS kafka_offset`;
 
 export class LakeReader {
@@ -107,7 +108,7 @@ export class LakeReader {
    * worker read them (reason_code `offset_gap`): events the lake never saw.
    */
   async offsetGaps(): Promise<number> {
-    return this.number(`SELECT count(*) FROM orders_invalid WHERE reason_code = '${OFFSET_GAP}'`);
+    return this.number(`SELECT count(*) FROM orders_invalid WHERE reason_code = ${literal(OFFSET_GAP_CODE)}`);
   }
 
   /** Streams a query's rows, chunk by chunk. */

@@ -59,6 +59,8 @@ export class FakeSink implements WindowSink {
   private buffer: InfluxPoint[] = [];
   failures = 0;
   writeErrors = 0;
+  readonly refused = new Map<string, number>();
+  lastRefusal = undefined;
   between: (() => void) | undefined;
 
   constructor(
@@ -282,7 +284,7 @@ export class FakeMember implements GroupConsumer {
     this.positions.clear();
     // A new assignment fetches from the committed offset (earliest without one), like kafkajs.
     for (const p of partitions) this.positions.set(p, this.group.committed.get(p)?.offset ?? 0);
-    for (const listener of this.listeners.join) listener({ partitions });
+    for (const listener of this.listeners.join) listener({ [this.group.topic.name]: partitions });
   }
 
   /** Fetches up to `max` records of `partition` from the member's position and hands them to the worker; false if nothing was delivered. */

@@ -29,7 +29,7 @@ interface Node {
 }
 
 /** A topic, a consumer group, one shared InfluxDB and `workers` metrics workers driven by hand. */
-async function cluster(workers: number) {
+async function cluster(workers: number, windows: WindowConfig = WINDOWS) {
   const topic = new FakeTopic(TOPICS.topic, PARTITIONS);
   const clock = new FakeClock(T0);
   const group = new FakeGroup(topic, GROUP_ID, clock, 10_000);
@@ -39,11 +39,11 @@ async function cluster(workers: number) {
     const member = group.member();
     const sink = new FakeSink(influx);
     const producer = new FakeProducer();
-    const worker = new MetricsWorker({ consumer: member, producer, offsets: group, sink, now: clock.now, log: silent, registry: new Registry() }, TOPICS, WINDOWS);
+    const worker = new MetricsWorker({ consumer: member, producer, offsets: group, sink, now: clock.now, log: silent, registry: new Registry() }, TOPICS, windows);
     await worker.start({ emitTimer: false });
     nodes.push({ worker, member, sink, producer });
   }
-  return { topic, group, influx, nodes };
+  return { topic, group, influx, nodes, clock };
 }
 
 /** Record i of a partition: mostly on time, some duplicates, some late, some invalid. */
@@ -248,6 +248,26 @@ describe("MetricsWorker driven by fakes", () => {
     for (const [start, w] of oracle(topic)[0]!.finals) expect(influx.points.get(windowKey(0, start))?.fields).toMatchObject({ final: { value: 1 }, orders: { value: w.orders } });
   });
 
+  it("a partition that never had a record reports a watermark once quiet, so windows become final in the feed", async () => {
+    const { topic, group, nodes, clock } = await cluster(1, { ...WINDOWS, idleTimeoutMs: 30_000 });
+    group.rebalance([0, 0, 0]);
+    const [a] = nodes as [Node];
+    for (let i = 0; i < 5; i++) topic.append(0, recordValue(0, i, 5), T0 + 30 * MIN);
+    await a.member.deliver(0, 10);
+    const watermarks = () =>
+      (a.producer.sent.get(TOPICS.windowValuesTopic) ?? []).map((m) => JSON.parse(String(m.value)) as { type: string; partition: number; watermark: number }).filter((m) => m.type === "watermark");
+    await a.worker.emitCycle();
+    expect(new Set(watermarks().map((w) => w.partition))).toEqual(new Set([0]));
+    group.tick(29_000);
+    await a.worker.emitCycle();
+    expect(watermarks().some((w) => w.partition !== 0)).toBe(false); // not quiet for IDLE_TIMEOUT yet
+    group.tick(2_000);
+    await a.worker.emitCycle();
+    const empty = watermarks().filter((w) => w.partition !== 0);
+    expect(new Set(empty.map((w) => w.partition))).toEqual(new Set([1, 2]));
+    for (const w of empty) expect(w.watermark).toBe(clock.ms - WINDOWS.watermarkDelayMs);
+  });
+
   it("property: revocations, failed commits, writes and publishes at random points never overwrite a final window, never commit before outputs are durable, and end equal to an uninterrupted run", async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 2 }).chain((n) => fc.tuple(fc.constant(n), fc.array(opArb(n), { minLength: 10, maxLength: 120 }))), async ([nodeCount, ops]) => {
@@ -268,5 +288,5 @@ describe("MetricsWorker driven by fakes", () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, 180_000);
 });

@@ -43,6 +43,9 @@ export interface WindowSink {
   readonly buffered: number;
   readonly maxBufferedPoints: number;
   readonly writeErrors: number;
+  /** Points InfluxDB refused as malformed (dropped), per measurement, since start. */
+  readonly refused: ReadonlyMap<string, number>;
+  readonly lastRefusal: { measurement: string; field: string | undefined; message: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -89,17 +92,21 @@ export function createPrometheusMetrics(registry: Registry) {
     buffered: new Gauge({ name: "orderpulse_buffered_points", help: "points waiting for InfluxDB", registers: [registry] }),
     gaps: new Counter({ name: "orderpulse_offset_gaps_total", help: "offset gaps: data removed before it was read", labelNames, registers: [registry] }),
     missed: new Counter({ name: "orderpulse_missed_messages_total", help: "messages removed before they were read", labelNames, registers: [registry] }),
+    refused: new Gauge({ name: "orderpulse_influx_refused_points", help: "points InfluxDB refused as malformed (e.g. a field-type conflict) and that were dropped, since start", labelNames: ["measurement"], registers: [registry] }),
     blocked: new Counter({ name: "orderpulse_blocked_emits_total", help: "emits held back because commit metadata would not fit", labelNames, registers: [registry] }),
   };
 }
 
 export class MetricsWorker {
   private readonly partitions = new Map<number, PartitionState>();
+  private readonly creating = new Map<number, Promise<PartitionState | undefined>>();
   /** The latest commit point per partition, with the state that produced it (a rebuilt state's commits are its own). */
   private readonly pendingCommits = new Map<number, { state: PartitionState; commit: CommitPoint }>();
   /** Bumped whenever unsent outputs are discarded, so in-flight sends do not act on the new ones. */
   private generation = 0;
   private stopping = false;
+  /** Partitions of the topic in this member's current assignment. */
+  private assigned: number[] = [];
   private pendingMessages: Message[] = [];
   /** Partitions to point back at their commit (after a failed commit), retried each cycle until it works. */
   private readonly reseek = new Set<number>();
@@ -141,9 +148,13 @@ export class MetricsWorker {
   async start(options: { emitTimer?: boolean } = {}): Promise<void> {
     await this.sink.init();
     // Losing the assignment (a rebalance starts, the consumer restarts) and a new one both discard what is not committed.
-    this.consumer.on("revoke", (reason) => this.discardUncommitted(String(reason)));
+    this.consumer.on("revoke", (reason) => {
+      this.assigned = [];
+      this.discardUncommitted(String(reason));
+    });
     this.consumer.on("join", (assignment) => {
       this.discardUncommitted("rebalance");
+      this.assigned = (assignment as Record<string, number[] | undefined>)[this.config.topic] ?? [];
       // What made us pause went with the buffers (and a restarted kafkajs consumer has forgotten the pause anyway).
       if (this.paused && !this.stopping) {
         this.paused = false;
@@ -177,18 +188,30 @@ export class MetricsWorker {
    * The engine for a partition, resumed from its committed offset and metadata when there is one;
    * undefined when the engines were discarded meanwhile (the caller's batch is stale).
    */
-  private async stateFor(partition: number): Promise<PartitionState | undefined> {
+  private stateFor(partition: number): Promise<PartitionState | undefined> {
     const existing = this.partitions.get(partition);
-    if (existing) return existing;
+    if (existing) return Promise.resolve(existing);
+    // One creation per partition at a time: a batch and an emit cycle may both ask.
+    let creating = this.creating.get(partition);
+    if (!creating) {
+      creating = this.createState(partition).finally(() => this.creating.delete(partition));
+      this.creating.set(partition, creating);
+    }
+    return creating;
+  }
+
+  private async createState(partition: number): Promise<PartitionState | undefined> {
     const generation = this.generation;
     const [committed] = await this.offsets.fetchOffsets({ groupId: GROUP_ID, topics: [this.config.topic] });
+    // The log end now bounds what a crashed predecessor read: no idle ticks until the replay has passed it.
+    const logEnd = Number((await this.offsets.fetchTopicOffsets(this.config.topic)).find((o) => o.partition === partition)?.high ?? 0);
     if (generation !== this.generation) return undefined;
     const entry = committed?.partitions.find((p) => p.partition === partition);
     const offset = entry && Number(entry.offset) >= 0 ? Number(entry.offset) : 0;
     let engine = new WindowEngine(partition, this.windows);
     if (entry?.metadata) {
       try {
-        engine = WindowEngine.resume(partition, this.windows, entry.metadata);
+        engine = WindowEngine.resume(partition, this.windows, entry.metadata, { replayThrough: logEnd - 1 });
       } catch (error) {
         if (!(error instanceof CommitMetadataError)) throw error;
         // Exact resume is impossible (e.g. WINDOW_SIZE changed): say so loudly, then start afresh from the committed offset.
@@ -196,6 +219,7 @@ export class MetricsWorker {
       }
     }
     const state = new PartitionState(partition, engine, offset, this.now());
+    state.logEndOffset = logEnd;
     this.partitions.set(partition, state);
     this.log.info({ partition, offset, resumed: Boolean(entry?.metadata) }, "partition ready");
     return state;
@@ -229,7 +253,7 @@ export class MetricsWorker {
       decoded.push({ message, offset, result: decodeOrder(message.value, Number(message.timestamp), this.windows.maxEventSkewMs) });
     }
     const deadLetters: Message[] = decoded.flatMap(({ message, result }) =>
-      result.ok ? [] : [{ key: message.key, value: message.value, headers: dlqHeaders(result.rejection, { topic, partition, offset: message.offset, timestamp: message.timestamp }) }],
+      result.ok ? [] : [{ key: message.key, value: message.value, headers: dlqHeaders(result.rejection, { topic, partition, offset: message.offset, timestamp: message.timestamp }, message.headers) }],
     );
     // At least once: a replay may dead-letter a message again; its headers name the source offset.
     if (deadLetters.length > 0) {
@@ -314,6 +338,8 @@ export class MetricsWorker {
 
   private async runEmitCycle(): Promise<void> {
     if (this.reseek.size > 0) await this.seekToCommits();
+    // Assigned partitions kafkajs has delivered nothing from (an empty partition) get a state too, so they report a watermark.
+    for (const partition of this.assigned) if (!this.partitions.has(partition)) await this.stateFor(partition).catch(() => undefined);
     const generation = this.consumer.generation;
     const owned = () => this.consumer.owns(generation, this.now());
     const now = this.now();
@@ -328,7 +354,7 @@ export class MetricsWorker {
         this.metrics.emits.inc({ final: String(w.final) });
       }
       for (const a of result.anomalies) points.push(anomalyPoint(a, this.windows.windowSizeMs));
-      const watermark = state.engine.stats().watermark;
+      const watermark = state.engine.stats().watermark ?? this.emptyWatermark(state, now);
       if (watermark !== null && watermark !== state.lastPublishedWatermark && !result.blocked) {
         this.pendingMessages.push({ key: String(state.partition), value: JSON.stringify({ type: "watermark", partition: state.partition, watermark }) });
         state.lastPublishedWatermark = watermark;
@@ -343,18 +369,44 @@ export class MetricsWorker {
       this.lastSampleAt = now;
       await this.refreshLag();
       for (const s of this.partitions.values()) {
-        this.sink.enqueue([pipelinePoint({ worker: "metrics", partition: s.partition, at: now, lag: s.lag, watermark: s.lastPublishedWatermark, consumed: s.consumed, invalid: s.invalid, late: s.late, duplicates: s.duplicates, offsetGaps: s.offsetGaps, missedMessages: s.missedMessages, bufferedPoints: this.sink.buffered })]);
+        this.sink.enqueue([pipelinePoint({ worker: "metrics", partition: s.partition, at: now, lag: s.lag, watermark: s.lastPublishedWatermark, consumed: s.consumed, invalid: s.invalid, late: s.late, duplicates: s.duplicates, offsetGaps: s.offsetGaps, missedMessages: s.missedMessages, bufferedPoints: this.sink.buffered, refusedPoints: this.refusedTotal })]);
       }
     }
     const written = await this.sink.flush(owned);
     this.metrics.buffered.set(this.sink.buffered);
     this.metrics.writeErrors.set(this.sink.writeErrors);
+    for (const [measurement, count] of this.sink.refused) this.metrics.refused.set({ measurement }, count);
     if (this.backlogged) this.pause();
     else this.resumeIfDrained();
     const published = await this.publishPending(owned);
     if (written && published && owned()) await this.commitPending();
     if (this.totalLag === 0) this.lastProgressAt = this.now();
     this.logProgress(now);
+  }
+
+  /**
+   * The watermark of a partition that has never had a record (an empty partition
+   * leaves every window open in the feed otherwise, design.md "Windows"): once it
+   * is caught up and quiet for IDLE_TIMEOUT, wall-clock time − WATERMARK_DELAY, as
+   * an idle partition's watermark advances. Null while it may still have records.
+   */
+  private emptyWatermark(state: PartitionState, now: number): number | null {
+    if (state.engine.stats().nextOffset !== null || state.lag > 0 || this.paused || now - state.lastRecordAt < this.windows.idleTimeoutMs) return null;
+    return now - this.windows.watermarkDelayMs;
+  }
+
+  private get refusedTotal(): number {
+    let total = 0;
+    for (const count of this.sink.refused.values()) total += count;
+    return total;
+  }
+
+  /** For /healthz: InfluxDB refusing points is a degraded worker (values are being dropped), named with the field. */
+  degraded(): string | undefined {
+    const last = this.sink.lastRefusal;
+    if (!last) return undefined;
+    const counts = [...this.sink.refused].map(([m, n]) => `${n} of ${m}`).join(", ");
+    return `InfluxDB refused ${counts} points as malformed${last.field ? ` (latest: field ${last.field} of ${last.measurement})` : ""}: ${last.message.slice(0, 200)}`;
   }
 
   /** Every 10 s, one line: consumed, late, duplicates, invalid, lag and the lowest watermark. */

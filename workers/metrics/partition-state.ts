@@ -31,6 +31,6 @@ export class PartitionState {
   }
 
   get lag(): number {
-    return Math.max(0, this.logEndOffset - (this.lastProcessedOffset + 1));
+    return Math.max(0, this.logEndOffset - Math.max(this.lastProcessedOffset + 1, this.resumeOffset));
   }
 }

@@ -1,8 +1,58 @@
+import { createRequire } from "node:module";
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
+import { compressFrame, decompressFrame } from "lz4-napi";
+import { compress as zstdCompress, decompress as zstdDecompress } from "@mongodb-js/zstd";
 import type { Logger } from "pino";
 import type { KafkaConfig } from "../../lib/contract/config.ts";
 
+/** What orderpulse's own producers use (dead letters, window values, the simulator's default). */
 export const COMPRESSION = CompressionTypes.GZIP;
+
+/** `--compression` names → kafkajs compression types; Kafka has exactly these five. */
+export const COMPRESSION_BY_NAME = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+  lz4: CompressionTypes.LZ4,
+  zstd: CompressionTypes.ZSTD,
+} as const;
+export type CompressionName = keyof typeof COMPRESSION_BY_NAME;
+
+/** A kafkajs codec: compress gets the encoder holding the record bytes, decompress the batch's compressed records. */
+interface KafkaCodec {
+  compress(encoder: { buffer: Buffer }): Promise<Buffer>;
+  decompress(buffer: Buffer): Promise<Buffer>;
+}
+
+/**
+ * kafkajs reads only gzip by itself and throws "not implemented" on a Snappy,
+ * LZ4 or ZSTD batch, which librdkafka, Java and Go producers commonly send
+ * (issue 9). The codec table is kafkajs's module state, so registering here,
+ * on the first import of this module, covers every Kafka client in the process
+ * (workers, simulator, CLIs, tests' own clients). Libraries: kafkajs-snappy
+ * (pure JS, reads xerial-framed and raw Snappy); lz4-napi (LZ4 frame format,
+ * which Kafka uses since record batch v1) and @mongodb-js/zstd, both prebuilt
+ * Node-API binaries shipped as npm packages (the kafkajs-lz4 and @kafkajs/zstd
+ * codecs need a native compile that fails on Node 20+).
+ */
+function registerCodecs(): void {
+  const require = createRequire(import.meta.url);
+  // Not a named export Node can see in kafkajs's CommonJS; the required module is the one ESM imports share.
+  const { CompressionCodecs } = require("kafkajs") as typeof import("kafkajs");
+  const snappy = require("kafkajs-snappy") as () => KafkaCodec;
+  const lz4: KafkaCodec = {
+    compress: (encoder) => compressFrame(encoder.buffer),
+    decompress: (buffer) => decompressFrame(buffer),
+  };
+  const zstd: KafkaCodec = {
+    compress: (encoder) => zstdCompress(encoder.buffer, 3),
+    decompress: (buffer) => zstdDecompress(buffer),
+  };
+  CompressionCodecs[CompressionTypes.Snappy] = snappy;
+  CompressionCodecs[CompressionTypes.LZ4] = () => lz4;
+  CompressionCodecs[CompressionTypes.ZSTD] = () => zstd;
+}
+registerCodecs();
 
 export class MissingTopicError extends Error {
   override name = "MissingTopicError";
@@ -216,7 +266,10 @@ export interface GroupConsumer {
   resume(topics: { topic: string }[]): void;
   seek(target: { topic: string; partition: number; offset: string }): void;
   commitOffsets(commits: GroupCommit[]): Promise<void>;
-  /** `join`: partitions assigned (a new generation). `revoke`: they are gone (rebalance started, consumer restarting). */
+  /**
+   * `join`: partitions assigned (a new generation); detail = the assignment, topic → partitions.
+   * `revoke`: they are gone (rebalance started, consumer restarting); detail = the reason.
+   */
   on(event: "join" | "revoke", listener: (detail: unknown) => void): void;
   /** Leaves the group (so a restart is assigned partitions at once) and disconnects. */
   stop(): Promise<void>;
