@@ -63,7 +63,7 @@ describe("POST /api/query", () => {
     const body = await response.json();
     expect(body.columns).toEqual([
       { name: "order_id", type: "VARCHAR" },
-      { name: "amount", type: "DOUBLE" },
+      { name: "amount", type: "DECIMAL(18,2)" },
     ]);
     expect(body.rows).toHaveLength(100);
     const total = await (await post({ sql: "SELECT count(*) FROM orders" })).json();

@@ -162,6 +162,8 @@ class QueryProcess {
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
   exited = false;
+  /** Being killed on purpose: never offered a query again. */
+  retired = false;
   /** It said it was ready: only such a process is replaced when it dies (a broken lake would otherwise spawn forever). */
   becameReady = false;
   killReason: KillReason | undefined;
@@ -218,6 +220,7 @@ class QueryProcess {
   }
 
   kill(reason: KillReason): void {
+    this.retired = true;
     if (this.exited) return;
     this.killReason ??= reason;
     this.child.kill("SIGKILL");
@@ -261,6 +264,9 @@ class QueryProcess {
         });
         break;
       case "error":
+        // After an allocation failure at the data limit the allocator may keep what it got:
+        // the process is replaced rather than trusted with the next query.
+        if (message.kind === "memory") this.kill("memory");
         this.end(running, async () => {
           await running.delivery;
           throw this.errorOf(message.kind, message.message, running.sql);
@@ -381,7 +387,7 @@ export class QueryRunner {
 
   /** A ready process goes to the first waiting query, or idles. */
   private offer(process: QueryProcess): void {
-    if (process.exited) return;
+    if (process.exited || process.retired) return;
     const next = this.waiting.shift();
     if (next) next.take(process);
     else this.idle.push(process);
@@ -437,7 +443,7 @@ export class QueryRunner {
         });
       });
     } finally {
-      if (process && !process.exited) this.offer(process);
+      if (process) this.offer(process);
       this.releaseSlot();
     }
   }
