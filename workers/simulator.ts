@@ -7,10 +7,12 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
 import { Command, Option } from "commander";
 import type { Message, Producer } from "kafkajs";
-import { kafkaEnvSchema, windowEnvSchema } from "../lib/contract/config.ts";
+import { connectEnvSchema, kafkaEnvSchema, windowEnvSchema } from "../lib/contract/config.ts";
 import { MESSAGE_KINDS, OrderGenerator, type MessageKind, type SimMessage } from "../lib/sim/order-generator.ts";
-import { configOrExit, loadEnv } from "./shared/env.ts";
-import { COMPRESSION_BY_NAME, createKafka, MissingTopicError, openProducer, type CompressionName } from "./shared/kafka.ts";
+import { configsOrExit, loadEnv } from "./shared/env.ts";
+import { EXIT, runMain } from "./shared/entry-point.ts";
+import { COMPRESSION_BY_NAME, createKafka, openProducer, type CompressionName } from "./shared/kafka.ts";
+import { waitForKafka } from "./shared/startup.ts";
 import { createLogger } from "./shared/log.ts";
 import { durationArg, fractionArg, instantArg, wholeNumberArg } from "./shared/cli-args.ts";
 
@@ -34,7 +36,9 @@ const program = new Command("simulate")
   .addOption(new Option("--compression <codec>", "record batch compression").choices(Object.keys(COMPRESSION_BY_NAME)).default("gzip"))
   .addOption(new Option("--batch <n>", "messages per produce request").argParser(wholeNumberArg(1)).default(500))
   .addOption(new Option("--in-flight <n>", "produce requests awaiting acks at once").argParser(wholeNumberArg(1)).default(4))
-  .showHelpAfterError();
+  .showHelpAfterError("(npm run simulate -- --help shows every option)")
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage))
+  .addHelpText("after", "\nEnvironment: KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_SSL, KAFKA_SASL_*, WINDOW_SIZE, WATERMARK_DELAY, MAX_EVENT_SKEW, CONNECT_TIMEOUT.\nExit codes: 0 sent; 1 a send failed or Kafka stayed unreachable for CONNECT_TIMEOUT; 2 bad arguments, configuration or a missing topic.\n");
 
 interface Options {
   rate: number;
@@ -104,9 +108,7 @@ async function writeLine(stream: WriteStream, line: Buffer): Promise<void> {
 
 async function main(): Promise<void> {
   const opts = program.parse().opts<Options>();
-  const env = loadEnv();
-  const kafka = configOrExit(kafkaEnvSchema, env);
-  const windows = configOrExit(windowEnvSchema, env);
+  const { kafka, windows, connect } = configsOrExit({ kafka: kafkaEnvSchema, windows: windowEnvSchema, connect: connectEnvSchema }, loadEnv());
   const log = createLogger("simulate");
   const topic = opts.topic ?? kafka.topic;
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
@@ -123,14 +125,9 @@ async function main(): Promise<void> {
   });
 
   const client = createKafka(kafka, "orderpulse-simulator", log);
-  let producer: Producer;
-  try {
-    producer = await openProducer(client, kafka, [topic], { maxInFlightRequests: opts.inFlight });
-  } catch (error) {
-    if (!(error instanceof MissingTopicError)) throw error;
-    console.error(`simulate: ${error.message}`);
-    process.exit(2);
-  }
+  await waitForKafka(kafka, { name: "simulate", timeoutMs: connect.connectTimeoutMs });
+  // A missing topic exits 2 (MissingTopicError's exit code) through runMain.
+  const producer = await openProducer(client, kafka, [topic], { maxInFlightRequests: opts.inFlight });
   const sender = new BoundedSender(producer, topic, opts.inFlight, opts.compression);
   const truth = opts.truth ? createWriteStream(opts.truth) : undefined;
 
@@ -196,7 +193,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: Error) => {
-  console.error(`simulate: ${error.message}`);
-  process.exit(1);
-});
+runMain("simulate", main);

@@ -58,13 +58,13 @@ export interface LakeOrderRow {
   raw: string;
 }
 
+/** reason_code of an offset-gap row (lib/lake/offsets.ts), defined once. */
+export const OFFSET_GAP_CODE = "offset_gap";
 /**
  * Why a row is in `orders_invalid/`: a decoder rejection, or `offset_gap`, the
  * lake worker's record of offsets Kafka no longer had when it read the
  * partition (one row at the first missing offset; `reason` names the range).
  */
-/** reason_code of an offset-gap row (lib/lake/offsets.ts), defined once. */
-export const OFFSET_GAP_CODE = "offset_gap";
 export type LakeInvalidCode = RejectionCode | typeof OFFSET_GAP_CODE;
 
 /** One row per invalid message, in `orders_invalid/…`. */

@@ -2,25 +2,28 @@
  * `npm run query -- "SELECT …"`: one SQL query over the lake at LAKE_DIR,
  * through the same query runner as the Lake page (workers/shared/query-runner.ts:
  * a separate process bounded in time and memory, over the read-only sandbox of
- * lake-query.ts: views orders_raw, orders, orders_invalid, daily_kpis, dim_*,
- * lake_files). `-` as the query reads it from stdin. SQL that starts with a
- * `-- comment` is the query, not an option.
+ * workers/shared/lake-query.ts: views orders_raw, orders, orders_invalid,
+ * daily_kpis, dim_*, lake_files). `-` as the query reads it from stdin. SQL that
+ * starts with a `-- comment` is the query, not an option.
  *
- * stdout: an aligned table and a row count, or CSV with --csv. stderr: errors
- * and the truncation note. Ctrl-C kills the query's process at once.
+ * stdout: an aligned table and a row count, or CSV with --csv. stderr: errors,
+ * the truncation note, and a note when LAKE_DIR holds no lake (missing, or no
+ * commit markers yet): the query then runs over empty views. Ctrl-C kills the
+ * query's process at once.
  * Exit codes: 0 ran; 1 the query was refused, failed or stopped at a limit;
- * 2 bad arguments or configuration; 130 interrupted.
+ * 2 bad arguments or configuration (LAKE_DIR a file included); 130 interrupted.
  */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import { lakeEnvSchema, queryEnvSchema } from "../../lib/contract/config.ts";
 import { formatByteSize, parseByteSize } from "../../lib/contract/byte-size.ts";
 import { formatDuration } from "../../lib/contract/duration.ts";
 import { LAKE_VIEWS } from "../../lib/lake/views.ts";
 import { formatCsv, formatTable } from "../../lib/cli/text-table.ts";
 import { configOrExit, loadEnv } from "../shared/env.ts";
-import { durationArg, sqlAfterSeparator, wholeNumberArg } from "../shared/cli-args.ts";
+import { commandLine, durationArg, sqlAfterSeparator, wholeNumberArg } from "../shared/cli-args.ts";
+import { EXIT, exitWithError, prefixed } from "../shared/entry-point.ts";
+import { noteOnLake } from "../shared/lake-state.ts";
 import { QueryCancelledError, QueryRunner } from "../shared/query-runner.ts";
-
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -46,13 +49,15 @@ interface QueryOptions {
 const env = loadEnv();
 const limits = configOrExit(queryEnvSchema, env);
 
-const program = new Command("query")
-  .description(`Run one read-only SQL query over the lake (views: ${LAKE_VIEWS.join(", ")})`)
+const program = commandLine("query", `Run one read-only SQL query over the lake at LAKE_DIR (views: ${LAKE_VIEWS.join(", ")})`, {
+  environment: ["LAKE_DIR", "BUSINESS_TZ", "QUERY_TIMEOUT", "QUERY_MEMORY_LIMIT"],
+  exitCodes: "0 ran; 1 the query was refused, failed or stopped at a limit; 2 bad arguments or configuration; 130 interrupted.",
+})
   .argument("<sql>", "the query (SELECT, WITH, FROM …, PIVOT, DESCRIBE, SHOW, SUMMARIZE); - reads it from stdin")
   .option("--csv", "print CSV instead of a table", false)
   .addOption(new Option("--max-rows <n>", "print at most this many rows").argParser(wholeNumberArg(1)).default(1_000))
   .addOption(
-    new Option("--timeout <duration>", "stop the query after this long, e.g. 30s (QUERY_TIMEOUT)")
+    new Option("--timeout <duration>", "stop the query after this long, with a unit: 500ms, 30s, 2m (QUERY_TIMEOUT)")
       .argParser(durationArg(100))
       .default(limits.timeoutMs, formatDuration(limits.timeoutMs)),
   )
@@ -61,9 +66,14 @@ const program = new Command("query")
       .argParser(byteSizeArg)
       .default(limits.memoryLimitBytes, formatByteSize(limits.memoryLimitBytes).replace(" ", "")),
   )
-  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
   .action(async (sqlArgument: string, options: QueryOptions) => {
     const lakeConfig = configOrExit(lakeEnvSchema, env);
+    try {
+      const note = await noteOnLake(lakeConfig.lakeDir);
+      if (note) console.error(prefixed("query", note));
+    } catch (error) {
+      exitWithError("query", error);
+    }
     const sql = sqlArgument === "-" ? await readStdin() : sqlArgument;
     const runner = new QueryRunner({
       lakeDir: lakeConfig.lakeDir,
@@ -87,8 +97,9 @@ const program = new Command("query")
         console.error("query: interrupted; the query was stopped");
         process.exitCode = 130;
       } else {
-        console.error((error as Error).message);
-        process.exitCode = 1;
+        // The runner's errors say `query refused: …`, `query failed: …`, `query stopped …`: not prefixed twice.
+        console.error(prefixed("query", (error as Error).message));
+        process.exitCode = EXIT.failure;
       }
     } finally {
       process.off("SIGINT", onSigint);
