@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
+import { parseSchedule } from "../ops/schedule.ts";
 
 /** Environment variables as read from the process: the edge of every worker. */
 export type Env = Record<string, string | undefined>;
@@ -158,3 +159,29 @@ export function readConfig<S extends z.ZodType>(schema: S, env: Env): z.output<S
     result.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? "environment"), message: issue.message })),
   );
 }
+
+/** The scheduler's day: BATCH_SCHEDULE (cron, croner's 5- or 6-field syntax, in BUSINESS_TZ) runs daily KPIs then reconcile for the previous business day. */
+export const schedulerEnvSchema = z
+  .object({
+    BATCH_SCHEDULE: z
+      .string()
+      .default("30 1 * * *")
+      .superRefine((pattern, ctx) => {
+        try {
+          parseSchedule(pattern, "UTC");
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: `${(error as Error).message} (e.g. "30 1 * * *" = 01:30 every day)` });
+        }
+      }),
+  })
+  .transform((env) => ({ batchSchedule: env.BATCH_SCHEDULE }));
+export type SchedulerConfig = z.output<typeof schedulerEnvSchema>;
+
+/** The alerts worker: rule overrides (ALERT_RULES, a YAML file) and where state changes are posted (ALERT_WEBHOOK_URL; unset = log only). */
+export const alertsEnvSchema = z
+  .object({
+    ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, message: "an http(s) URL" }).optional(),
+    ALERT_RULES: z.string().min(1).optional(),
+  })
+  .transform((env) => ({ webhookUrl: env.ALERT_WEBHOOK_URL, rulesFile: env.ALERT_RULES }));
+export type AlertsConfig = z.output<typeof alertsEnvSchema>;
