@@ -70,7 +70,7 @@ describe("alerts worker against InfluxDB", () => {
     const env = { INFLUX_URL: influx.url, INFLUX_DB: influx.database, ALERT_RULES: rulesFile, ALERT_WEBHOOK_URL: hook.url };
 
     // The metrics worker's pipeline samples for two partitions, every 500 ms: 100 msg/s each.
-    let phase: "healthy" | "trouble" | "recovered" = "healthy";
+    const feed: { phase: "healthy" | "trouble" | "recovered" } = { phase: "healthy" };
     const counters = [0, 1].map(() => ({ consumed: 0, invalid: 0, lag: 0 }));
     let writing = true;
     const writer = (async () => {
@@ -78,7 +78,7 @@ describe("alerts worker against InfluxDB", () => {
         const now = Date.now();
         for (const [partition, c] of counters.entries()) {
           c.consumed += 50;
-          if (phase === "trouble") {
+          if (feed.phase === "trouble") {
             c.invalid += 10; // 20 % of input
             c.lag += 400; // the consumer falls behind
           } else c.lag = 0;
@@ -99,7 +99,7 @@ describe("alerts worker against InfluxDB", () => {
     await sleep(3_000);
     expect(hook.received, "a healthy pipeline raises nothing").toEqual([]);
 
-    phase = "trouble";
+    feed.phase = "trouble";
     const firing = await waitFor("both rules firing", async () => (hook.received.filter((b) => b.state === "firing").length >= 2 ? hook.received.slice() : undefined), 30_000, 200);
     expect(firing.map((b) => b.rule).sort()).toEqual(["consumer_lag", "dead_letter_rate"]);
     for (const body of firing) {
@@ -115,10 +115,10 @@ describe("alerts worker against InfluxDB", () => {
     expect(await worker.kill("SIGTERM")).toBe(0);
     worker = trackedWorker(cleanup, "workers/alerts.ts", env);
     await worker.waitForOutput(/"restoredFiring":2/, 30_000);
-    await sleep(2_000);
+    await sleep(3_000); // longer than the rules' "for": a worker that forgot would have fired again by now
     expect(hook.received).toHaveLength(2);
 
-    phase = "recovered";
+    feed.phase = "recovered";
     await waitFor("both rules resolved", async () => (hook.received.filter((b) => b.state === "resolved").length >= 2 ? true : undefined), 30_000, 200);
     await sleep(2_000);
     expect(hook.received.map((b) => `${b.rule} ${b.state}`).sort()).toEqual(["consumer_lag firing", "consumer_lag resolved", "dead_letter_rate firing", "dead_letter_rate resolved"]);

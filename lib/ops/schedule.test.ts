@@ -58,5 +58,6 @@ describe("schedule", () => {
       status: "failed", rows: 9, quality: "mismatched", error: "exit 1: 2 mismatching window(s) between InfluxDB and the lake",
     });
     expect(jobOutcome("reconcile", null, "", "").error).toBe("killed by a signal");
+    expect(jobOutcome("reconcile", 2, "", "invalid configuration:\n  INFLUX_DB: set INFLUX_DB (1.x)\n").error).toBe("exit 2: invalid configuration: INFLUX_DB: set INFLUX_DB (1.x)");
   });
 });

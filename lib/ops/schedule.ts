@@ -163,10 +163,10 @@ const firstLine = (text: string) => text.split("\n").find((l) => l.trim() !== ""
  * null means the process died by a signal.
  */
 export function jobOutcome(job: Job, exitCode: number | null, stdout: string, stderr: string): JobOutcome {
-  const errorLine = stderr
-    .split("\n")
-    .reverse()
-    .find((l) => /^(batch:daily|reconcile): |invalid configuration|error:/.test(l.trim()));
+  const lines = stderr.split("\n");
+  const at = lines.findLastIndex((l) => /^(batch:daily|reconcile): |^invalid configuration|^error:/.test(l.trim()));
+  // A message ending in ":" continues on indented lines (configuration problems, quality checks): keep the first of them.
+  const errorLine = at < 0 ? undefined : lines[at]!.trim().endsWith(":") && lines[at + 1] ? `${lines[at]!.trim()} ${lines[at + 1]!.trim()}` : lines[at];
   if (job === "batch_daily") {
     const rows = /^daily_country_category rows=(\d+)/m.exec(stdout);
     const qualityFailed = /quality check failed/.test(stderr);
