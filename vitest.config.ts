@@ -12,6 +12,8 @@ export default defineConfig({
           name: "integration",
           include: ["tests/**/*.test.ts"],
           globalSetup: ["tests/support/global-setup.ts"],
+          // Every Kafka client a test builds reads every codec (the codecs register on import).
+          setupFiles: ["tests/support/kafka-codecs.ts"],
           testTimeout: 420_000,
           hookTimeout: 120_000,
           fileParallelism: false,

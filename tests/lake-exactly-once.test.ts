@@ -4,6 +4,7 @@
  * (chaos included), restarted each time, ends with every message in the lake
  * exactly once, nothing uncommitted and nothing temporary left behind.
  */
+import { amountToCents, formatCents } from "../lib/contract/money.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -133,9 +134,9 @@ describe("lake worker: exactly once across kill -9", () => {
         .split("\n")
         .filter(Boolean)
         .map((line) => JSON.parse(line) as { order_id: string; amount: number })
-        .map((o) => [o.order_id, o.amount]),
+        .map((o) => [o.order_id, formatCents(amountToCents(o.amount))]),
     );
-    const orders = (await lake.query("SELECT order_id, amount FROM orders")).rows as [string, number][];
+    const orders = (await lake.query("SELECT order_id, amount FROM orders")).rows as [string, string][];
     expect(orders).toHaveLength(truth.size);
     expect(new Map(orders)).toEqual(truth);
   });
