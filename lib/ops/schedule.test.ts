@@ -58,6 +58,10 @@ describe("schedule", () => {
       status: "failed", rows: 9, quality: "mismatched", error: "exit 1: 2 mismatching window(s) between InfluxDB and the lake",
     });
     expect(jobOutcome("reconcile", null, "", "").error).toBe("killed by a signal");
+    // Exit 1 without a summary is a failure to compare, not a mismatch.
+    expect(jobOutcome("reconcile", 1, "", "reconcile: InfluxQL query failed at http://127.0.0.1:1: database not found: x\n  SELECT 1\n")).toEqual({
+      status: "failed", rows: null, quality: null, error: "exit 1: reconcile: InfluxQL query failed at http://127.0.0.1:1: database not found: x",
+    });
     expect(jobOutcome("reconcile", 2, "", "invalid configuration:\n  INFLUX_DB: set INFLUX_DB (1.x)\n").error).toBe("exit 2: invalid configuration: INFLUX_DB: set INFLUX_DB (1.x)");
   });
 });

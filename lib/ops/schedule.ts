@@ -159,7 +159,8 @@ const firstLine = (text: string) => text.split("\n").find((l) => l.trim() !== ""
 /**
  * A finished job's outcome from the CLI's exit code and output, whose contract is
  * workers/cli/batch-daily.ts (0 written; 1 quality check failed or lake error; 2 usage)
- * and workers/cli/reconcile.ts (0 equal; 1 mismatches; 2 usage; 3 IO). `exitCode`
+ * and workers/cli/reconcile.ts (0 equal; 1 mismatches, with a `summary status=mismatched` line, or a failure;
+ * 2 usage; 3 refused for safety). `exitCode`
  * null means the process died by a signal.
  */
 export function jobOutcome(job: Job, exitCode: number | null, stdout: string, stderr: string): JobOutcome {
@@ -183,9 +184,10 @@ export function jobOutcome(job: Job, exitCode: number | null, stdout: string, st
   const status = summary ? /status=(\w+)/.exec(summary)?.[1] ?? null : null;
   const rows = windows ? Number(windows[1]) : null;
   if (exitCode === 0) return { status: "success", rows, quality: status ?? "equal", error: null };
-  if (exitCode === 1) {
+  // Exit 1 is also an IO failure (workers/shared/entry-point.ts's codes): only a summary line says it compared.
+  if (exitCode === 1 && status === "mismatched") {
     const mismatches = summary ? /mismatches=(\d+)/.exec(summary)?.[1] : undefined;
-    return { status: "failed", rows, quality: status ?? "mismatched", error: `exit 1: ${mismatches ?? "some"} mismatching window(s) between InfluxDB and the lake` };
+    return { status: "failed", rows, quality: status, error: `exit 1: ${mismatches ?? "some"} mismatching window(s) between InfluxDB and the lake` };
   }
   return {
     status: "failed",
