@@ -147,3 +147,27 @@ describe("BatchScheduler", () => {
     store.close();
   });
 });
+
+describe("BatchScheduler.stop", () => {
+  it("lets the current run finish and starts no queued one", async () => {
+    const store = new RunStore(storeFile());
+    const clock = new FakeClock(Date.parse("2026-11-21T12:00:00Z"));
+    const calls: string[] = [];
+    let finish: (r: JobResult) => void = () => undefined;
+    const runner = recordingRunner(calls, () => new Promise<JobResult>((r) => (finish = r)));
+    const scheduler = new BatchScheduler({ store, runJob: runner, now: clock.now, schedule: parseSchedule("0 0 * * *", "UTC"), timeZone: "UTC", owner: "a", log: quiet });
+    scheduler.start();
+    scheduler.queueDay("2026-11-20", "manual", ["batch_daily", "reconcile"]);
+    const step = scheduler.tick();
+    await new Promise((r) => setTimeout(r, 10));
+    const stopped = scheduler.stop();
+    finish({ exitCode: null, stdout: "", stderr: "" }); // the caller killed the child
+    await Promise.all([step, stopped]);
+    expect(calls).toEqual(["batch_daily 2026-11-20"]);
+    expect(store.all().map((r) => [r.job, r.status, r.error])).toEqual([
+      ["batch_daily", "failed", "killed by a signal"],
+      ["reconcile", "queued", null],
+    ]);
+    store.close();
+  });
+});

@@ -36,6 +36,7 @@ export const LEASE_TTL_MS = 60_000;
  */
 export class BatchScheduler {
   private running: Promise<void> | undefined;
+  private stopping = false;
 
   constructor(
     private readonly deps: {
@@ -90,7 +91,7 @@ export class BatchScheduler {
     const lease = store.acquireLease(owner, now(), LEASE_TTL_MS);
     if (!lease.ok) throw new SchedulerBusyError(store.file, lease.holder, lease.renewedAt);
     this.queueScheduled();
-    for (let run = nextQueued(store.all()); run; run = nextQueued(store.all())) await this.execute(run);
+    for (let run = nextQueued(store.all()); run && !this.stopping; run = nextQueued(store.all())) await this.execute(run);
   }
 
   private async execute(run: Run): Promise<void> {
@@ -109,8 +110,9 @@ export class BatchScheduler {
     log.info({ run: run.id, job: run.job, date: run.date, status: outcome.status, rows: outcome.rows, quality: outcome.quality, error: outcome.error }, "run finished");
   }
 
-  /** Waits for the current step, then gives the lease up. */
+  /** Starts no further run, waits for the current one (the caller may stop its child), then gives the lease up. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.running?.catch(() => undefined);
     this.deps.store.releaseLease(this.deps.owner);
   }
