@@ -57,7 +57,7 @@ describe("--help on every npm entry point", () => {
   afterAll(() => listener?.server.close());
 
   const entryPoints = () => [
-    ...["simulate", "worker:metrics", "worker:lake", "worker:feed", "query", "lake:compact", "batch:daily", "export", "reconcile"],
+    ...["simulate", "worker:metrics", "worker:lake", "worker:feed", "worker:scheduler", "worker:alerts", "query", "lake:compact", "batch:daily", "export", "reconcile"],
     ...Object.keys(packageScripts()).filter((name) => name.startsWith("services:")),
   ];
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { InfluxSink } from "../workers/shared/influx-sink.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { anomalyPoint, pipelinePoint, windowPoints } from "../lib/hot/influx-points.ts";
+import { alertPoint } from "../lib/ops/alert-rules.ts";
 import { ROOT, servicesEnv } from "./support/processes.ts";
 
 interface Panel {
@@ -23,13 +24,18 @@ describe("provisioned Grafana dashboard", () => {
       ...windowPoints({ partition: 0, windowStart: start, windowEnd: start + 60_000, final: true, revenueCents: 1_250, orders: 2, items: 3, customers: 2, byCountry: dims, byCategory: [{ ...dims[0]!, key: "coffee" }] }),
       anomalyPoint({ kind: "late", partition: 0, offset: 7, windowStart: start, amount: 3.5 }, 60_000),
       anomalyPoint({ kind: "duplicate", partition: 0, offset: 8, windowStart: start, amount: 4.5 }, 60_000),
-      pipelinePoint({ worker: "metrics", partition: 0, at: now - 5_000, lag: 3, watermark: start, consumed: 10, invalid: 1, late: 1, duplicates: 1, offsetGaps: 1, missedMessages: 5, bufferedPoints: 2, refusedPoints: 0 }),
+      // Two samples a minute apart: the dead-letter rate is an increase of counters.
+      pipelinePoint({ worker: "metrics", partition: 0, at: now - 65_000, lag: 1, watermark: start - 60_000, consumed: 4, invalid: 0, late: 0, duplicates: 0, offsetGaps: 0, missedMessages: 0, bufferedPoints: 0, refusedPoints: 0 }),
+      pipelinePoint({ worker: "metrics", partition: 0, at: now - 5_000, lag: 3, watermark: start, consumed: 10, invalid: 1, late: 1, duplicates: 1, offsetGaps: 1, missedMessages: 5, bufferedPoints: 2, refusedPoints: 2 }),
+      alertPoint({ rule: "consumer_lag", group: "metrics", state: "firing", value: 12_000, threshold: 10_000, unit: "messages", since: now - 200_000, at: now - 80_000, text: "lag" }),
     ]);
     expect(await sink.flush()).toBe(true);
 
-    const dashboard = JSON.parse(readFileSync(join(ROOT, "grafana/provisioning/dashboards/json/orderpulse.json"), "utf8")) as { panels: Panel[] };
-    expect(dashboard.panels.length).toBeGreaterThanOrEqual(6);
-    for (const panel of dashboard.panels) {
+    const dashboard = JSON.parse(readFileSync(join(ROOT, "grafana/provisioning/dashboards/json/orderpulse.json"), "utf8")) as { panels: Panel[]; annotations: { list: { name: string; query: string }[] } };
+    expect(dashboard.panels.length).toBeGreaterThanOrEqual(13);
+    const annotations = dashboard.annotations.list.map((a) => ({ title: `annotation ${a.name}`, targets: [{ query: a.query }] }));
+    expect(annotations.length).toBeGreaterThanOrEqual(1);
+    for (const panel of [...dashboard.panels, ...annotations]) {
       for (const target of panel.targets) {
         const query = target.query.replaceAll("$timeFilter", "time > now() - 1h");
         const rows = seriesRows(await influxQuery(influx, query));

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { parseByteSize } from "./byte-size.ts";
 import { DurationError, parseDuration } from "./duration.ts";
+import { parseSchedule } from "../ops/schedule.ts";
 
 /** Environment variables as read from the process: the edge of every worker. */
 export type Env = Record<string, string | undefined>;
@@ -47,6 +48,9 @@ export const ENV_VARIABLES: Readonly<Record<string, { example: string; help: str
   HEALTH_PORT: { example: "9464", help: "serve /healthz and /metrics on this port; 0 = any free port, logged (default: none)" },
   PORT: { example: "3000", help: "the web dashboard's port (default 3000)" },
   CONNECT_TIMEOUT: { example: "30s", help: "how long to retry an unreachable Kafka or InfluxDB at start before exiting 1 (default 30s)" },
+  BATCH_SCHEDULE: { example: "30 1 * * *", help: "cron (croner syntax) in BUSINESS_TZ: the scheduler runs batch:daily then reconcile for the previous day (default 30 1 * * * = 01:30)" },
+  ALERT_WEBHOOK_URL: { example: "http://localhost:9000/alerts", help: "where the alerts worker posts each alert state change as JSON (default: none, changes are logged and recorded only)" },
+  ALERT_RULES: { example: "alert-rules.yaml", help: "YAML file overriding fields of workers/alert-rules.default.yaml (default: none)" },
   LOG_LEVEL: { example: "info", help: "JSON log level on stderr: debug, info, warn, error (default info)" },
 };
 
@@ -324,3 +328,28 @@ export const dashboardEnvSchema = z
   }));
 export type DashboardConfig = z.output<typeof dashboardEnvSchema>;
 
+/** The scheduler's day: BATCH_SCHEDULE (cron, croner's 5- or 6-field syntax, in BUSINESS_TZ) runs daily KPIs then reconcile for the previous business day. */
+export const schedulerEnvSchema = z
+  .object({
+    BATCH_SCHEDULE: z
+      .string()
+      .default("30 1 * * *")
+      .superRefine((pattern, ctx) => {
+        try {
+          parseSchedule(pattern, "UTC");
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: `${(error as Error).message} (e.g. "30 1 * * *" = 01:30 every day)` });
+        }
+      }),
+  })
+  .transform((env) => ({ batchSchedule: env.BATCH_SCHEDULE }));
+export type SchedulerConfig = z.output<typeof schedulerEnvSchema>;
+
+/** The alerts worker: rule overrides (ALERT_RULES, a YAML file) and where state changes are posted (ALERT_WEBHOOK_URL; unset = log only). */
+export const alertsEnvSchema = z
+  .object({
+    ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, message: "an http(s) URL" }).optional(),
+    ALERT_RULES: z.string().min(1).optional(),
+  })
+  .transform((env) => ({ webhookUrl: env.ALERT_WEBHOOK_URL, rulesFile: env.ALERT_RULES }));
+export type AlertsConfig = z.output<typeof alertsEnvSchema>;

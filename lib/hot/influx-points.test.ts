@@ -205,7 +205,7 @@ describe("toLineProtocol", () => {
   });
 
   it("covers every measurement the design names", () => {
-    expect(Object.values(MEASUREMENTS).sort()).toEqual(["order_anomaly", "order_window", "order_window_by_category", "order_window_by_country", "pipeline"]);
+    expect(Object.values(MEASUREMENTS).sort()).toEqual(["alert", "order_anomaly", "order_window", "order_window_by_category", "order_window_by_country", "pipeline"]);
   });
 });
 

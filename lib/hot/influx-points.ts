@@ -33,6 +33,8 @@ export const MEASUREMENTS = {
   ...(Object.fromEntries(WINDOW_DIMENSIONS.map((d) => [d.field, d.measurement])) as { [D in (typeof WINDOW_DIMENSIONS)[number] as D["field"]]: D["measurement"] }),
   anomaly: "order_anomaly",
   pipeline: "pipeline",
+  /** Alert state changes (workers/alerts.ts): tags `rule`, `group`; lib/ops/alert-rules.ts `alertPoint`. */
+  alert: "alert",
 } as const;
 
 /** The measurements that carry window values (not anomalies or pipeline health). */

@@ -1,0 +1,103 @@
+/**
+ * `npm run worker:alerts`: evaluates the alert rules (workers/alert-rules.default.yaml,
+ * with ALERT_RULES's overrides) over InfluxDB's `pipeline` and window measurements
+ * every `interval`; each state change (firing, resolved) of a rule and group is
+ * posted once to ALERT_WEBHOOK_URL as JSON (rule, group, state, value, threshold,
+ * unit, since, at, text: Slack-compatible), retried with backoff, and recorded in
+ * the `alert` measurement. On start, alerts the measurement says are firing stay
+ * firing, so a restart posts nothing twice.
+ *
+ * --check: validate the rules and print the effective ones, then exit.
+ * Exit codes: 0 stopped cleanly (or rules valid with --check); 1 failed; 2 bad arguments, configuration or rules.
+ */
+import { Command } from "commander";
+import { alertsEnvSchema, influxEnvSchema } from "../lib/contract/config.ts";
+import { formatDuration } from "../lib/contract/duration.ts";
+import { AlertRulesError, type AlertRules } from "../lib/ops/alert-rules.ts";
+import { loadAlertRules } from "./ops/alert-config.ts";
+import { readAlertInputs, readFiringAlerts } from "./ops/alert-inputs.ts";
+import { AlertEvaluator } from "./ops/alert-loop.ts";
+import { WebhookPoster } from "./ops/webhook.ts";
+import { configOrExit, loadEnv } from "./shared/env.ts";
+import { InfluxSink } from "./shared/influx-sink.ts";
+import { createLogger } from "./shared/log.ts";
+import { stopOnSignals } from "./shared/shutdown.ts";
+
+function rulesOrExit(file: string | undefined): AlertRules {
+  try {
+    return loadAlertRules(file);
+  } catch (error) {
+    if (!(error instanceof AlertRulesError)) throw error;
+    console.error(`worker:alerts: ${error.message}`);
+    process.exit(2);
+  }
+}
+
+async function run(options: { check: boolean }): Promise<void> {
+  const env = loadEnv();
+  const alerts = configOrExit(alertsEnvSchema, env);
+  const rules = rulesOrExit(alerts.rulesFile);
+  if (options.check) {
+    console.log(`interval ${formatDuration(rules.interval)}`);
+    for (const [id, rule] of Object.entries(rules.rules)) {
+      console.log(`${id} ${Object.entries(rule).map(([k, v]) => `${k}=${typeof v === "number" && /window|for|max|stale/.test(k) ? formatDuration(v) : v}`).join(" ")}`);
+    }
+    return;
+  }
+  const influx = configOrExit(influxEnvSchema, env);
+  const log = createLogger("alerts");
+  const sink = new InfluxSink(influx, { maxBufferedPoints: 10_000, log });
+  try {
+    await sink.init();
+  } catch (error) {
+    console.error(`worker:alerts: ${(error as Error).message.split("\n")[0]}`);
+    process.exit(1);
+  }
+  const webhook = alerts.webhookUrl ? new WebhookPoster(alerts.webhookUrl, { log }) : undefined;
+  if (!webhook) log.warn({}, "ALERT_WEBHOOK_URL is not set: state changes are logged and recorded only");
+  const restored = await readFiringAlerts(influx, Date.now()).catch((error: Error) => {
+    log.warn({ err: error.message.split("\n")[0] }, "could not read the alert measurement: starting with no firing alerts");
+    return undefined;
+  });
+  const evaluator = new AlertEvaluator({
+    rules,
+    readInputs: (now) => readAlertInputs(influx, rules, now),
+    record: async (points) => {
+      sink.enqueue(points);
+      if (!(await sink.flush())) log.warn({ buffered: sink.buffered }, "could not record alert changes in InfluxDB yet; kept for the next evaluation");
+    },
+    notify: (body) => void webhook?.post(body),
+    now: Date.now,
+    log,
+    restored,
+  });
+  log.info({ interval: rules.interval, restoredFiring: restored?.size ?? 0, webhook: Boolean(webhook) }, "alerts worker started");
+  let timer: NodeJS.Timeout | undefined;
+  let failing = false;
+  const loop = async () => {
+    try {
+      await evaluator.evaluate();
+      if (sink.buffered > 0) await sink.flush();
+      if (failing) log.info({}, "InfluxDB readable again");
+      failing = false;
+    } catch (error) {
+      if (!failing) log.warn({ err: (error as Error).message.split("\n")[0] }, "evaluation failed; alert states unchanged, retrying every interval");
+      failing = true;
+    }
+    timer = setTimeout(loop, rules.interval);
+  };
+  void loop();
+  stopOnSignals(log, "posting queued webhook messages", "the alert measurement", async () => {
+    clearTimeout(timer);
+    await webhook?.drain();
+    await sink.close();
+  });
+}
+
+const program = new Command("worker:alerts")
+  .description("Evaluate alert rules over InfluxDB and post each state change once to ALERT_WEBHOOK_URL")
+  .option("--check", "validate the rules (defaults + ALERT_RULES) and print them, then exit", false)
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+  .action(async (options: { check: boolean }) => run(options));
+
+await program.parseAsync();
