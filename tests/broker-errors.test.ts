@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
-import { controlBroker, freePort, startBroker, stopBroker } from "../scripts/services.ts";
+import { controlBroker, freePort, startMockBroker, stopMockBroker } from "../scripts/services.ts";
 import { CONSUMER_RESTARTS } from "../workers/shared/kafka.ts";
 import { FeedClient } from "./support/feed-client.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
@@ -36,8 +36,8 @@ const worker = (script: string, env: Record<string, string | undefined>) => trac
 /** A broker of its own holding a seeded stream (by default with malformed messages and duplicates), and the env to run workers on it. */
 async function setUp(name: string, chaos = ["--duplicates", "0.02", "--malformed", "0.02"]) {
   const dir = tempDir(name);
-  const broker = await startBroker({ dir: join(dir, "broker"), topics: { orders: 2, "orders.dlq": 1, "orders.metrics": 2 } });
-  cleanup.push(() => stopBroker(broker));
+  const broker = await startMockBroker({ dir: join(dir, "broker"), topics: { orders: 2, "orders.dlq": 1, "orders.metrics": 2 } });
+  cleanup.push(() => stopMockBroker(broker));
   const truth = join(dir, "truth.ndjson");
   const produced = await runScript(
     "workers/simulator.ts",

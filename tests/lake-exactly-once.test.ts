@@ -12,7 +12,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { isTemporaryPath } from "../lib/lake/layout.ts";
 import { listLakeFiles, openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { Prng } from "../lib/sim/prng.ts";
-import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { parseSummary, ROOT, runScript, tempDir } from "./support/processes.ts";
 
 const TSX = join(ROOT, "node_modules/.bin/tsx");
@@ -56,19 +56,19 @@ function temporaryFiles(dir: string): string[] {
 }
 
 describe("lake worker: exactly once across kill -9", () => {
-  let broker: BrokerInfo;
+  let broker: KafkaBroker;
   let dir: string;
   const workers: LakeWorkerProcess[] = [];
   const lakes: Lake[] = [];
 
   beforeAll(async () => {
     dir = tempDir("lake-eo");
-    broker = await startBroker({ dir: join(dir, "broker"), topics: { orders: PARTITIONS, "orders.dlq": 1, "orders.metrics": 1 } });
+    broker = await startKafka({ dir: join(dir, "broker"), topics: { orders: PARTITIONS, "orders.dlq": 1, "orders.metrics": 1 } });
   });
   afterAll(async () => {
     for (const lake of lakes) lake.close();
     for (const worker of workers) await worker.kill9();
-    if (broker) await stopBroker(broker);
+    if (broker) await stopKafka(broker);
   });
 
   it(`lands ${EVENTS} messages exactly once through ${KILLS} SIGKILLs (seed ${SEED})`, async () => {

@@ -15,7 +15,7 @@ import { committedFiles, isTemporaryPath, selectLiveFiles, serializeCommitMarker
 import { listLakeFiles, openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { INVALID_TABLE, ORDERS_TABLE } from "../lib/lake/schema.ts";
 import { Prng } from "../lib/sim/prng.ts";
-import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { statLakeFiles } from "../workers/lake/files.ts";
 import { ROOT, runScript, tempDir } from "./support/processes.ts";
 
@@ -92,14 +92,14 @@ const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 const scan = (files: string[]) => `read_parquet([${files.map(sqlString).join(", ")}], hive_partitioning = false)`;
 
 describe("lake worker and compactor on a dev broker", () => {
-  let broker: BrokerInfo;
+  let broker: KafkaBroker;
   let dir: string;
   let producer: Producer;
   let duck: DuckDBInstance;
   let db: DuckDBConnection;
   const children: Child[] = [];
   const lakes: Lake[] = [];
-  const brokers: BrokerInfo[] = [];
+  const brokers: KafkaBroker[] = [];
 
   const start = (script: string, env: Record<string, string>, args: string[] = []) => {
     const child = new Child(script, env, args);
@@ -121,7 +121,7 @@ describe("lake worker and compactor on a dev broker", () => {
 
   beforeAll(async () => {
     dir = tempDir("lake-worker");
-    broker = await startBroker({ dir: join(dir, "broker"), topics: { orders: 4, gappy: 1, compact: 8, "orders.dlq": 1, "orders.metrics": 1 } });
+    broker = await startKafka({ dir: join(dir, "broker"), topics: { orders: 4, gappy: 1, compact: 8, "orders.dlq": 1, "orders.metrics": 1 } });
     brokers.push(broker);
     producer = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
@@ -135,7 +135,7 @@ describe("lake worker and compactor on a dev broker", () => {
     db?.closeSync();
     duck?.closeSync();
     for (const child of children) await child.kill9();
-    for (const b of brokers) await stopBroker(b);
+    for (const b of brokers) await stopKafka(b);
   });
 
   const ordersLake = () => join(dir, "lake-orders");
@@ -215,7 +215,7 @@ describe("lake worker and compactor on a dev broker", () => {
   });
 
   it("refuses, with a clear message, a lake written from another Kafka cluster or topic", async () => {
-    const other = await startBroker({ dir: join(dir, "broker-2"), topics: { orders: 4 } });
+    const other = await startKafka({ dir: join(dir, "broker-2"), topics: { orders: 4 } });
     brokers.push(other);
     const refused = await runScript("workers/lake.ts", [], { ...lakeEnv(ordersLake()), KAFKA_BROKERS: other.bootstrap }, 60_000);
     expect(refused.code).toBe(3);
