@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { parseEnvFile, SERVICES_DIR, SERVICES_ENV_FILE } from "../workers/shared/env.ts";
 import { influxCommand } from "../workers/shared/influxql.ts";
-import { createTopics, KAFKA_VERSION, kafkaAlive, readKafkaBroker, startKafka, stopKafka } from "./kafka/broker.ts";
+import { createTopics, devTopics, KAFKA_VERSION, kafkaAlive, readKafkaBroker, startKafka, stopKafka } from "./kafka/broker.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const LAUNCHER_SOURCE = join(ROOT, "scripts/kafka-mock/launcher.c");
@@ -193,9 +193,6 @@ export async function stopMockBroker(info: MockBrokerInfo): Promise<void> {
 
 /** The dev broker's own directory: server.properties, data/, server.log, ready. */
 export const KAFKA_BROKER_DIR = join(SERVICES_DIR, "kafka/broker");
-
-/** The topics services:up creates, with the Docker stack's kafka-init partition counts. */
-export const devTopics = (topic: string, partitions: number): Record<string, number> => ({ [topic]: partitions, [`${topic}.dlq`]: 2, [`${topic}.metrics`]: 4 });
 
 async function kafkaUp(topic: string, partitions: number): Promise<Record<string, string>> {
   const wanted = devTopics(topic, partitions);

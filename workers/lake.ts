@@ -21,7 +21,7 @@ import { listLakeFiles } from "./shared/lake-query.ts";
 import { checkLakeOrigin, LakeAheadOfTopicError, LakeOriginMismatchError } from "../lib/lake/recovery.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
-import { createKafka, MissingTopicError, openConsumer, requireTopics, SupervisedConsumer } from "./shared/kafka.ts";
+import { createKafka, LogStartOffsets, MissingTopicError, openConsumer, requireTopics, SupervisedConsumer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { compactLake, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
 import { ThreadEncoder } from "./lake/encoder.ts";
@@ -64,6 +64,7 @@ export class LakeWorker {
   private compaction: Promise<void> | undefined;
   private readonly compactionAbort = new AbortController();
   private stopping = false;
+  private readonly logStart: LogStartOffsets;
   private consumedSinceStats = 0;
   private loopSample = performance.eventLoopUtilization();
   lastProgressAt = Date.now();
@@ -77,6 +78,7 @@ export class LakeWorker {
     private readonly onFatal: (error: Error) => void,
   ) {
     const { lake, kafka: kafkaConfig, clusterId, maxEventSkewMs } = settings;
+    this.logStart = new LogStartOffsets(kafka, log);
     this.writer = new LakeWriter(
       {
         lakeDir: lake.lakeDir,
@@ -199,7 +201,10 @@ export class LakeWorker {
     let last: string | undefined;
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
-      const result = this.writer.append(partition, { offset: Number(message.offset), value: message.value, timestamp: Number(message.timestamp) }, ingestedAt);
+      const offset = Number(message.offset);
+      // Offsets jumped: only those below the log start are lost (transactions and compaction leave holes too).
+      const logStart = offset > this.writer.nextOffset(partition) ? await this.logStart.of(this.topic, partition) : undefined;
+      const result = this.writer.append(partition, { offset, value: message.value, timestamp: Number(message.timestamp) }, ingestedAt, logStart);
       last = message.offset;
       if (result.status === "skipped") continue;
       this.consumedSinceStats++;
@@ -397,6 +402,7 @@ export class LakeWorker {
     clearTimeout(this.compactionTimer);
     this.compactionAbort.abort();
     await Promise.race([this.consumer?.disconnect().catch(() => undefined), sleep(2_000)]);
+    await Promise.race([this.logStart.close(), sleep(1_000)]);
     await this.encoder.close();
   }
 
@@ -417,6 +423,7 @@ export class LakeWorker {
     if (abandoned.length > 0) this.log.warn({ abandoned }, "shutdown deadline: these partitions' buffers were not flushed; they are read again from their markers");
     this.log.info({ flushed }, "flushed and committed; leaving the group");
     await Promise.race([this.consumer?.disconnect(), sleep(1_000)]);
+    await Promise.race([this.logStart.close(), sleep(1_000)]);
     await until(this.compaction);
     await this.encoder.close();
   }

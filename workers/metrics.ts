@@ -19,7 +19,7 @@ import { CommitMetadataError, WindowEngine, type CommitPoint } from "../lib/hot/
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { InfluxSink } from "./shared/influx-sink.ts";
-import { COMPRESSION, createKafka, openConsumer, openProducer, exitWhenConsumerKeepsStopping, SupervisedConsumer } from "./shared/kafka.ts";
+import { COMPRESSION, createKafka, LogStartOffsets, openConsumer, openProducer, exitWhenConsumerKeepsStopping, SupervisedConsumer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { PartitionState } from "./metrics/partition-state.ts";
 import { stopOnSignals } from "./shared/shutdown.ts";
@@ -59,6 +59,7 @@ export class MetricsWorker {
   private readonly reseek = new Set<number>();
   private producer!: Producer;
   private admin!: Admin;
+  private logStart!: LogStartOffsets;
   private paused = false;
   private emitTimer: NodeJS.Timeout | undefined;
   private emitting: Promise<void> | undefined;
@@ -85,7 +86,13 @@ export class MetricsWorker {
     this.producer = await openProducer(this.kafka, this.config, [this.config.dlqTopic, this.config.metricsTopic], { idempotent: false });
     this.admin = this.kafka.admin();
     await this.admin.connect();
+    this.logStart = new LogStartOffsets(this.kafka, this.log);
     this.consumer = await openConsumer(this.kafka, this.config, GROUP_ID, [this.config.topic]);
+    // kafkajs passes transaction control records and aborted records without handing them to onBatch
+    // (a batch of only those never reaches it): its position, not our last record, says we are caught up.
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.topic === this.config.topic) this.partitions.get(payload.partition)?.passed(Number(payload.lastOffset));
+    });
     this.control = new SupervisedConsumer(this.consumer, GROUP_ID, {
       log: this.log,
       onRestart: () => this.discardUncommitted("consumer restart"),
@@ -185,7 +192,8 @@ export class MetricsWorker {
     // Pass 2: the engine.
     let last: string | undefined;
     for (const { message, offset, result } of decoded) {
-      if (offset > state.nextExpectedOffset) this.reportGap(state, offset);
+      // Offsets jumped: only those below the log start are lost (transactions and compaction leave holes too).
+      if (offset > state.nextExpectedOffset) this.reportGap(state, Math.min(offset, (await this.logStart.of(this.config.topic, partition)) ?? offset));
       if (result.ok) {
         const kind = state.engine.ingest({ offset, order: result.order });
         if (kind === "late") {
@@ -212,8 +220,10 @@ export class MetricsWorker {
     await heartbeat();
   }
 
+  /** `offset` = where the removed range ends: the delivered offset or the log start, whichever is lower. */
   private reportGap(state: PartitionState, offset: number): void {
     const missed = offset - state.nextExpectedOffset;
+    if (missed <= 0) return;
     state.offsetGaps++;
     state.missedMessages += missed;
     this.metrics.gaps.inc({ partition: state.partition });
@@ -374,6 +384,7 @@ export class MetricsWorker {
     await this.consumer?.disconnect();
     await this.producer?.disconnect();
     await this.admin?.disconnect();
+    await this.logStart?.close();
   }
 }
 

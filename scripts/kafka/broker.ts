@@ -250,6 +250,9 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBrok
   return broker;
 }
 
+/** The topics `services:up` and the Docker stack's `kafka-init` create: `<topic>` (8 partitions by default), `<topic>.dlq` (2), `<topic>.metrics` (4). */
+export const devTopics = (topic: string, partitions = 8): Record<string, number> => ({ [topic]: partitions, [`${topic}.dlq`]: 2, [`${topic}.metrics`]: 4 });
+
 /**
  * Creates the topics that do not exist yet (replication factor 1), waiting for
  * their leaders, exactly as the Docker stack's `kafka-init` does. Throws

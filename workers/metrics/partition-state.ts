@@ -30,7 +30,14 @@ export class PartitionState {
     this.lastRecordAt = now;
   }
 
+  /** The last offset the consumer has moved past, control records and aborted records included. */
+  private passedOffset = -1;
+
+  passed(offset: number): void {
+    if (offset > this.passedOffset) this.passedOffset = offset;
+  }
+
   get lag(): number {
-    return Math.max(0, this.highWatermark - (this.lastProcessedOffset + 1));
+    return Math.max(0, this.highWatermark - (Math.max(this.lastProcessedOffset, this.passedOffset) + 1));
   }
 }

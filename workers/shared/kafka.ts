@@ -1,4 +1,4 @@
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import type { Logger } from "pino";
 import type { KafkaConfig } from "../../lib/contract/config.ts";
 
@@ -183,5 +183,42 @@ export class SupervisedConsumer {
         .then(() => (isStopping() ? undefined : this.consumer.run(config)))
         .catch((reconnectError: Error) => this.restart(reconnectError));
     }, delayMs);
+  }
+}
+
+/**
+ * The log-start offsets of a topic's partitions, asked of the broker
+ * (ListOffsets, earliest) when a worker sees offsets jump. Only offsets below
+ * the log start were removed by retention; a jump above it is a transaction
+ * marker, an aborted transaction or compaction. One admin client, connected on
+ * first use. `undefined` when the broker does not answer (the caller then counts
+ * the whole jump: a false alarm rather than a silent loss).
+ */
+export class LogStartOffsets {
+  private admin: Admin | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly log: Logger,
+  ) {}
+
+  async of(topic: string, partition: number): Promise<number | undefined> {
+    try {
+      if (!this.admin) {
+        const admin = this.kafka.admin();
+        await admin.connect();
+        this.admin = admin;
+      }
+      const found = (await this.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition);
+      return found ? Number(found.low) : undefined;
+    } catch (error) {
+      this.log.warn({ topic, partition, err: (error as Error).message }, "could not read the log-start offset; an offset jump counts as a gap");
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.admin?.disconnect().catch(() => undefined);
+    this.admin = undefined;
   }
 }
