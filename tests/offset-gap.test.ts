@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../scripts/services.ts";
 import { createTopics, startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
-import { retentionSettled, SMALL_RETENTION } from "./support/retention.ts";
+import { FAST_RETENTION_BROKER, retentionSettled, SMALL_RETENTION } from "./support/retention.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";
 import { waitFor, WorkerProcess } from "./support/workers.ts";
@@ -16,7 +16,7 @@ afterAll(async () => {
 describe("offset gaps", () => {
   it("reports data removed by retention before it was read: log line, metric and pipeline point", async () => {
     // Retention on a real broker: 1 MiB segments (Kafka 4's minimum), 1 MiB kept, checked every 500 ms.
-    broker = await startKafka({ dir: tempDir("gap"), config: { "log.retention.check.interval.ms": 500 }, topics: { "orders.dlq": 1, "orders.metrics": 1 } });
+    broker = await startKafka({ dir: tempDir("gap"), config: FAST_RETENTION_BROKER, topics: { "orders.dlq": 1, "orders.metrics": 1 } });
     await createTopics(broker.bootstrap, { orders: 1 }, SMALL_RETENTION);
     const run = await runScript("workers/simulator.ts", ["--rate", "0", "--count", "60000", "--seed", "4"], { KAFKA_BROKERS: broker.bootstrap });
     expect(run.code, run.stderr).toBe(0);

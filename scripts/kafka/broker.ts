@@ -88,7 +88,7 @@ export interface KafkaBrokerOptions {
  * Broker settings for a single node on loopback. The group minimum session timeout
  * is lowered so KAFKA_SESSION_TIMEOUT of a few seconds (tests) is accepted: the
  * broker's default minimum is 6 s. One partition for the internal offsets and
- * transaction topics keeps a first start quick.
+ * transaction topics keeps a first start quick. Retention: 1 GiB per partition, no time limit.
  */
 function serverProperties(dir: string, port: number, controllerPort: number, extra: Record<string, string | number>): string {
   const settings: Record<string, string | number> = {
@@ -116,6 +116,10 @@ function serverProperties(dir: string, port: number, controllerPort: number, ext
     // until the old one's session ends (default 9 s): keep that short on one node.
     "broker.session.timeout.ms": 2000,
     "broker.heartbeat.interval.ms": 500,
+    // Retention by size only: tests and replays write records with timestamps days in the past,
+    // which the default 7-day time retention would delete at the first check.
+    "log.retention.ms": -1,
+    "log.retention.bytes": 1024 * 1024 * 1024,
     "num.network.threads": 2,
     "num.io.threads": 2,
     "num.recovery.threads.per.data.dir": 1,
@@ -144,7 +148,7 @@ function log4jConfig(dir: string): string {
   ].join("\n");
 }
 
-/** A Kafka cluster id: 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints). */
+/** A Kafka cluster id: 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints; it may start with "-"). */
 const newClusterId = () => randomBytes(16).toString("base64url");
 
 function freePort(): Promise<number> {
@@ -219,7 +223,7 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBrok
 
   if (!existsSync(join(dir, "data/meta.properties"))) {
     const clusterId = newClusterId();
-    const format = spawnSync("java", ["-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", properties], { encoding: "utf8", timeout: 120_000 });
+    const format = spawnSync("java", ["-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format", `--cluster-id=${clusterId}`, `--config=${properties}`], { encoding: "utf8", timeout: 120_000 });
     if (format.status !== 0) throw new KafkaBrokerError(`kafka-storage format failed (exit ${format.status ?? format.signal}):\n${format.stdout}${format.stderr}`);
   }
   const stdout = openSync(join(dir, "broker.out"), "a");
@@ -266,7 +270,22 @@ export async function createTopics(bootstrap: string, topics: Record<string, num
     const wanted: ITopicConfig[] = Object.entries(topics)
       .filter(([topic]) => !existing.has(topic))
       .map(([topic, numPartitions]) => ({ topic, numPartitions, replicationFactor: 1, configEntries: Object.entries(configEntries).map(([name, value]) => ({ name, value })) }));
-    if (wanted.length > 0) await admin.createTopics({ topics: wanted, waitForLeaders: true });
+    if (wanted.length > 0) {
+      await admin.createTopics({ topics: wanted, waitForLeaders: false });
+      // KRaft publishes new topics to the broker's metadata a moment later; kafkajs's own wait
+      // gives up on UNKNOWN_TOPIC_OR_PARTITION, so wait here until every partition has a leader.
+      const names = wanted.map((t) => t.topic);
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const led = await admin
+          .fetchTopicMetadata({ topics: names })
+          .then(({ topics: found }) => found.length === names.length && found.every((t) => t.partitions.length === topics[t.name] && t.partitions.every((p) => p.leader >= 0)))
+          .catch(() => false);
+        if (led) break;
+        if (Date.now() > deadline) throw new KafkaBrokerError(`topics ${names.join(", ")} on ${bootstrap} have no leader 30 s after creation`);
+        await sleep(100);
+      }
+    }
     const present = Object.keys(topics).filter((t) => existing.has(t));
     if (present.length > 0) {
       const { topics: described } = await admin.fetchTopicMetadata({ topics: present });

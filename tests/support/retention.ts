@@ -1,6 +1,9 @@
 import { Kafka, logLevel } from "kafkajs";
 import { waitFor } from "./workers.ts";
 
+/** Broker settings for retention tests: check every 500 ms, starting at once (the default first check waits 30 s). */
+export const FAST_RETENTION_BROKER = { "log.retention.check.interval.ms": 500, "log.initial.task.delay.ms": 0 };
+
 /** Topic settings that make a real broker delete data soon: 1 MiB segments (Kafka 4's minimum), 1 MiB kept. */
 export const SMALL_RETENTION = { "segment.bytes": String(1024 * 1024), "retention.bytes": String(1024 * 1024) };
 
