@@ -1,8 +1,11 @@
 /**
  * Kafka errors the workers must survive without losing or double-counting
- * anything, injected on the real (dev) broker through the launcher's `fail`
- * command. kafkajs stops a consumer for good after an error it deems
- * non-retriable, such as INVALID_REQUEST to a SyncGroup: the dev broker's answer
+ * anything, injected through the librdkafka mock cluster's `fail` command.
+ * Why the mock and not Apache Kafka: a real broker cannot be made to answer a
+ * chosen request with a chosen error code (INVALID_REQUEST to a SyncGroup,
+ * MESSAGE_TOO_LARGE to a Produce, a refused OffsetCommit) on demand; the mock's
+ * control channel can. Every other integration test runs on Apache Kafka. kafkajs stops a consumer for good after an error it deems
+ * non-retriable, such as INVALID_REQUEST to a SyncGroup: the mock's answer
  * when a member's session ran out mid-rebalance (seen in CI with two metrics
  * workers). Each worker restarts its consumer in-process and replays from its
  * last commit; it exits only when restarts keep failing. Refused commits and
@@ -51,7 +54,7 @@ async function setUp(name: string, chaos = ["--duplicates", "0.02", "--malformed
   return { broker, influx, env, fail, summary: parseSummary(produced.stdout), expected: truthByWindow(truth, TEST_WINDOW_MS) };
 }
 
-describe("Kafka errors (injected on the real dev broker)", () => {
+describe("Kafka errors (injected on the librdkafka mock cluster)", () => {
   it("a consumer kafkajs gives up on is restarted in-process by the metrics, lake and feed workers, and nothing is lost", async () => {
     const { env, influx, fail, summary, expected } = await setUp("consumer-restart");
     const failNextSyncGroups = (count: number) => fail(SYNC_GROUP, INVALID_REQUEST, count);

@@ -41,7 +41,7 @@ async function simulate(b: KafkaBroker, truthFile: string, count = 6_000) {
   return parseSummary(run.stdout);
 }
 
-describe("metrics worker (real dev broker, real InfluxDB)", () => {
+describe("metrics worker (Apache Kafka, real InfluxDB)", () => {
   it("matches the truth for every window: on-time + late = truth, duplicates and dead letters exact", async () => {
     const b = await broker();
     const dir = tempDir("metrics");

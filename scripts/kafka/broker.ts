@@ -201,6 +201,29 @@ async function answers(bootstrap: string): Promise<string | undefined> {
 }
 
 /**
+ * A first group request makes the broker create and load `__consumer_offsets`;
+ * until then joins fail with COORDINATOR_LOAD_IN_PROGRESS, which kafkajs answers
+ * by crashing and restarting the consumer. Asking once here (kafkajs retries
+ * the admin request) means a worker's first join just works.
+ */
+async function groupCoordinatorReady(bootstrap: string): Promise<void> {
+  const admin = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const deadline = Date.now() + 30_000;
+  try {
+    for (;;) {
+      // COORDINATOR_LOAD_IN_PROGRESS and NOT_COORDINATOR (kafkajs's admin does not retry the latter) until loaded.
+      const error = await admin.fetchOffsets({ groupId: "orderpulse-broker-ready" }).then(() => undefined, (e: Error) => e);
+      if (!error) return;
+      if (Date.now() > deadline) throw new KafkaBrokerError(`the group coordinator on ${bootstrap} is not ready after 30 s: ${error.message}`);
+      await sleep(100);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
  * Starts a broker on `options.dir` (formatting its storage on a first start),
  * waits until it answers a metadata request, and creates the missing topics.
  * Throws KafkaBrokerError naming the log file when the JVM exits or does not
@@ -247,6 +270,7 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBrok
     }
     await sleep(100);
   }
+  await groupCoordinatorReady(bootstrap);
   const broker: KafkaBroker = { bootstrap, pid: child.pid!, dir, clusterId, startedAt: Date.now(), startMs: 0 };
   if (options.topics) await createTopics(bootstrap, options.topics, options.topicConfig);
   broker.startMs = Date.now() - began;

@@ -7,7 +7,7 @@ export const COMPRESSION = CompressionTypes.GZIP;
 export class MissingTopicError extends Error {
   override name = "MissingTopicError";
   constructor(readonly topics: string[], readonly brokers: string[]) {
-    super(`topic${topics.length > 1 ? "s" : ""} ${topics.map((t) => `"${t}"`).join(", ")} do${topics.length > 1 ? "" : "es"} not exist on ${brokers.join(",")}; orderpulse never creates topics (the dev broker launcher and the Docker init step do)`);
+    super(`topic${topics.length > 1 ? "s" : ""} ${topics.map((t) => `"${t}"`).join(", ")} do${topics.length > 1 ? "" : "es"} not exist on ${brokers.join(",")}; orderpulse never creates topics (npm run services:up and the Docker stack's kafka-init do)`);
   }
 }
 
