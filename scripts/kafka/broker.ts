@@ -270,9 +270,14 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBrok
     }
     await sleep(100);
   }
-  await groupCoordinatorReady(bootstrap);
   const broker: KafkaBroker = { bootstrap, pid: child.pid!, dir, clusterId, startedAt: Date.now(), startMs: 0 };
-  if (options.topics) await createTopics(bootstrap, options.topics, options.topicConfig);
+  try {
+    await groupCoordinatorReady(bootstrap);
+    if (options.topics) await createTopics(bootstrap, options.topics, options.topicConfig);
+  } catch (error) {
+    await killKafka(broker); // a broker nobody was told about must not outlive the failure
+    throw error;
+  }
   broker.startMs = Date.now() - began;
   writeFileSync(join(dir, "ready"), `BOOTSTRAP=${bootstrap}\nPID=${broker.pid}\nCLUSTER_ID=${clusterId}\nSTARTED_AT=${broker.startedAt}\nSTART_MS=${broker.startMs}\n`);
   return broker;
