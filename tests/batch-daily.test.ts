@@ -3,7 +3,8 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { amountToCents, WindowEngine } from "../lib/hot/window-engine.ts";
+import { WindowEngine } from "../lib/hot/window-engine.ts";
+import { amountToCents } from "../lib/contract/money.ts";
 import { FIXTURE_WINDOW, writeLakeFixture, type FixtureMessage } from "./support/batch-lake.ts";
 import { runScript, tempDir } from "./support/processes.ts";
 

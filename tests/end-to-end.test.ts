@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openLake } from "../workers/shared/lake-query.ts";
 import { decodeOrder } from "../lib/contract/order.ts";
-import { amountToCents } from "../lib/hot/window-engine.ts";
+import { amountToCents } from "../lib/contract/money.ts";
 import { startKafka, stopKafka } from "../scripts/kafka/broker.ts";
 import { InfluxSink } from "../workers/shared/influx-sink.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";

@@ -23,7 +23,7 @@ describe("provisioned Grafana dashboard", () => {
       ...windowPoints({ partition: 0, windowStart: start, windowEnd: start + 60_000, final: true, revenueCents: 1_250, orders: 2, items: 3, customers: 2, byCountry: dims, byCategory: [{ ...dims[0]!, key: "coffee" }] }),
       anomalyPoint({ kind: "late", partition: 0, offset: 7, windowStart: start, amount: 3.5 }, 60_000),
       anomalyPoint({ kind: "duplicate", partition: 0, offset: 8, windowStart: start, amount: 4.5 }, 60_000),
-      pipelinePoint({ worker: "metrics", partition: 0, at: now - 5_000, lag: 3, watermark: start, consumed: 10, invalid: 1, late: 1, duplicates: 1, offsetGaps: 1, missedMessages: 5, bufferedPoints: 2 }),
+      pipelinePoint({ worker: "metrics", partition: 0, at: now - 5_000, lag: 3, watermark: start, consumed: 10, invalid: 1, late: 1, duplicates: 1, offsetGaps: 1, missedMessages: 5, bufferedPoints: 2, refusedPoints: 0 }),
     ]);
     expect(await sink.flush()).toBe(true);
 

@@ -83,6 +83,8 @@ describe("InfluxSink against InfluxDB 1.x", () => {
     sink.enqueue([windowPoint(2, 0, 3, 1), conflicting, windowPoint(3, 0, 4, 1)]);
     expect(await sink.flush()).toBe(true);
     expect(sink.rejectedPoints).toBe(1);
+    expect(sink.refused).toEqual(new Map([["order_window", 1]]));
+    expect(sink.lastRefusal).toMatchObject({ measurement: "order_window", field: "orders" });
     const rows = seriesRows(await influxQuery({ ...config(), database: "malformed_test" }, `SELECT "revenue" FROM "order_window"`));
     expect(rows.map((r) => r.revenue)).toEqual([1.5, 3, 4]);
   });

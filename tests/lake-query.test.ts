@@ -6,15 +6,9 @@ import { basename, dirname, join } from "node:path";
 import { commitMarkerPath, invalidFilePath, ordersFilePath, serializeCommitMarker, temporaryPath } from "../lib/lake/layout.ts";
 import { INVALID_TABLE, ORDERS_TABLE, type LakeOrderRow } from "../lib/lake/schema.ts";
 import { writeParquetFile } from "../workers/lake/parquet-file.ts";
-import {
-  LAKE_VIEWS,
-  openLake,
-  QueryFailedError,
-  QueryRejectedError,
-  QueryTimeoutError,
-  type Lake,
-  type LakeQueryOptions,
-} from "../workers/shared/lake-query.ts";
+import { openLake, QueryFailedError, QueryTimeoutError, type Lake, type LakeQueryOptions } from "../workers/shared/lake-query.ts";
+import { LAKE_VIEWS } from "../lib/lake/views.ts";
+import { QueryRejectedError } from "../lib/lake/statement-gate.ts";
 
 const HOUR_10 = Date.parse("2026-11-20T10:00:00.000Z");
 const HOUR_23 = Date.parse("2026-11-20T23:30:00.000Z"); // already 2026-11-21 in Berlin

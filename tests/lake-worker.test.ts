@@ -12,13 +12,15 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { CompressionTypes, Kafka, logLevel, type Producer } from "kafkajs";
 import { planCompaction } from "../lib/lake/compaction.ts";
 import { committedFiles, isTemporaryPath, selectLiveFiles, serializeCommitMarker } from "../lib/lake/layout.ts";
-import { listLakeFiles, openLake, type Lake } from "../workers/shared/lake-query.ts";
+import { openLake, type Lake } from "../workers/shared/lake-query.ts";
+import { listLakeFiles } from "../workers/shared/lake-files.ts";
 import { INVALID_TABLE, ORDERS_TABLE } from "../lib/lake/schema.ts";
 import { Prng } from "../lib/sim/prng.ts";
 import { createTopics, startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { FAST_RETENTION_BROKER, retentionSettled, SMALL_RETENTION } from "./support/retention.ts";
-import { statLakeFiles } from "../workers/lake/files.ts";
+import { statLakeFiles } from "../workers/shared/lake-files.ts";
 import { ROOT, runScript, tempDir } from "./support/processes.ts";
+import { sqlLiteral as sqlString } from "../lib/lake/sql.ts";
 
 const TSX = join(ROOT, "node_modules/.bin/tsx");
 const SEED = Number(process.env.LAKE_TEST_SEED ?? Date.now() % 100_000);
@@ -89,7 +91,6 @@ async function caughtUp(lakeDir: string, high: number[]): Promise<boolean> {
   return high.every((end, partition) => end === 0 || markers.get(partition)?.nextOffset === end);
 }
 
-const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 const scan = (files: string[]) => `read_parquet([${files.map(sqlString).join(", ")}], hive_partitioning = false)`;
 
 describe("lake worker and compactor on a dev broker", () => {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { INVALID_TABLE, ORDERS_TABLE, ROW_GROUP_SIZE, toLakeInvalidRow, type LakeInvalidRow, type LakeOrderRow } from "../lib/lake/schema.ts";
 import { LakeWriteError, writeParquetFile } from "../workers/lake/parquet-file.ts";
+import { sqlLiteral as sqlString } from "../lib/lake/sql.ts";
 
 let dir: string;
 let instance: DuckDBInstance;
@@ -23,7 +24,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
 // Only the file's own columns: DuckDB would otherwise add the key=value directories as columns.
 const scan = (file: string) => `read_parquet(${sqlString(file)}, hive_partitioning = false)`;
 const rowsOf = async (sql: string) => (await db.runAndReadAll(sql)).getRowsJson();

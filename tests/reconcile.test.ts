@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InfluxConfig } from "../lib/contract/config.ts";
-import { amountToCents } from "../lib/hot/window-engine.ts";
+import { amountToCents } from "../lib/contract/money.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { writeLakeFixture, type FixtureMessage } from "./support/batch-lake.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";

@@ -12,7 +12,9 @@ import type { ConsumerRunConfig } from "kafkajs";
 import { Counter, Gauge } from "prom-client";
 import { influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema, type InfluxConfig } from "../lib/contract/config.ts";
 import { FeedState } from "../lib/hot/feed-state.ts";
-import { decodeMetricsMessage, type WindowMessage } from "../lib/hot/window-values.ts";
+import { MEASUREMENTS } from "../lib/hot/influx-points.ts";
+import { perBreakdown, WINDOW_DIMENSIONS } from "../lib/contract/dimensions.ts";
+import { decodeWindowValueMessage, type WindowMessage } from "../lib/hot/window-values.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { influxQuery, seriesRows } from "./shared/influxql.ts";
@@ -23,15 +25,15 @@ export const SNAPSHOT_MS = 60 * 60_000;
 
 /** Per-partition window values and watermarks of the last hour that InfluxDB holds. */
 export async function loadSnapshot(influx: InfluxConfig, windowSizeMs: number): Promise<{ windows: WindowMessage[]; watermarks: Map<number, number> }> {
-  const latest = seriesRows(await influxQuery(influx, `SELECT last("orders") FROM "order_window"`))[0]?.time as number | undefined;
+  const latest = seriesRows(await influxQuery(influx, `SELECT last("orders") FROM "${MEASUREMENTS.window}"`))[0]?.time as number | undefined;
   const watermarks = new Map<number, number>();
-  for (const row of seriesRows(await influxQuery(influx, `SELECT last("watermark") AS watermark FROM "pipeline" WHERE "worker" = 'metrics' GROUP BY "partition"`))) {
+  for (const row of seriesRows(await influxQuery(influx, `SELECT last("watermark") AS watermark FROM "${MEASUREMENTS.pipeline}" WHERE "worker" = 'metrics' GROUP BY "partition"`))) {
     watermarks.set(Number(row.partition), Number(row.watermark));
   }
   if (latest === undefined) return { windows: [], watermarks };
   const range = `time > ${(latest - SNAPSHOT_MS) * 1_000_000} AND time <= ${latest * 1_000_000}`;
   const windows = new Map<string, WindowMessage>();
-  for (const row of seriesRows(await influxQuery(influx, `SELECT * FROM "order_window" WHERE ${range} GROUP BY "partition"`))) {
+  for (const row of seriesRows(await influxQuery(influx, `SELECT * FROM "${MEASUREMENTS.window}" WHERE ${range} GROUP BY "partition"`))) {
     const start = row.time as number;
     const partition = Number(row.partition);
     windows.set(`${start}/${partition}`, {
@@ -44,14 +46,13 @@ export async function loadSnapshot(influx: InfluxConfig, windowSizeMs: number): 
       orders: Number(row.orders ?? 0),
       items: Number(row.items ?? 0),
       customers: Number(row.customers ?? 0),
-      byCountry: {},
-      byCategory: {},
+      ...perBreakdown(() => ({})),
     });
   }
-  for (const [measurement, tag, field] of [["order_window_by_country", "country", "byCountry"], ["order_window_by_category", "category", "byCategory"]] as const) {
-    for (const row of seriesRows(await influxQuery(influx, `SELECT "revenue","orders" FROM "${measurement}" WHERE ${range} GROUP BY "partition","${tag}"`))) {
+  for (const { measurement, dimension, field } of WINDOW_DIMENSIONS) {
+    for (const row of seriesRows(await influxQuery(influx, `SELECT "revenue","orders" FROM "${measurement}" WHERE ${range} GROUP BY "partition","${dimension}"`))) {
       const w = windows.get(`${row.time}/${row.partition}`);
-      if (w) w[field][String(row[tag])] = { revenue: Number(row.revenue), orders: Number(row.orders) };
+      if (w) w[field][String(row[dimension])] = { revenue: Number(row.revenue), orders: Number(row.orders) };
     }
   }
   return { windows: [...windows.values()], watermarks };
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
   const log = createLogger("feed");
   const kafka = createKafka(kafkaConfig, "orderpulse-feed", log);
 
-  await requireTopics(kafka, kafkaConfig.brokers, [kafkaConfig.topic, kafkaConfig.metricsTopic]);
+  await requireTopics(kafka, kafkaConfig.brokers, [kafkaConfig.topic, kafkaConfig.windowValuesTopic]);
   const admin = kafka.admin();
   await admin.connect();
   const [metadata] = (await admin.fetchTopicMetadata({ topics: [kafkaConfig.topic] })).topics;
@@ -103,12 +104,12 @@ async function main(): Promise<void> {
 
   // A group of its own: every feed reads every partition, from the start of what is retained, so no update is missed.
   const groupId = `orderpulse-feed-${randomUUID()}`;
-  const consumer = await openConsumer(kafka, kafkaConfig, groupId, [kafkaConfig.metricsTopic]);
+  const consumer = await openConsumer(kafka, kafkaConfig, groupId, [kafkaConfig.windowValuesTopic]);
   let stopping = false;
   const run: ConsumerRunConfig = {
     eachMessage: async ({ message }) => {
       lastProgressAt = Date.now();
-      const decoded = decodeMetricsMessage(message.value);
+      const decoded = decodeWindowValueMessage(message.value);
       if ("error" in decoded) {
         received.inc({ kind: "invalid" });
         log.warn({ offset: message.offset, error: decoded.error }, "ignoring an invalid metrics message");

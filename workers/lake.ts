@@ -17,7 +17,7 @@ import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "pino";
 import { kafkaEnvSchema, lakeEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type LakeConfig } from "../lib/contract/config.ts";
 import { gapSize, type OffsetGap } from "../lib/lake/offsets.ts";
-import { listLakeFiles } from "./shared/lake-query.ts";
+import { listLakeFiles } from "./shared/lake-files.ts";
 import { checkLakeOrigin, LakeAheadOfTopicError, LakeOriginMismatchError } from "../lib/lake/recovery.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
@@ -25,8 +25,10 @@ import { createKafka, LogStartOffsets, MissingTopicError, openConsumer, requireT
 import { createLogger } from "./shared/log.ts";
 import { compactLake, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
 import { ThreadEncoder } from "./lake/encoder.ts";
+import { diskLakeStore } from "./lake/lake-store.ts";
+import { LEASE_TTL_MS } from "../lib/lake/lease.ts";
 import { LakeWriter, MarkerMovedError, type FlushReport } from "./lake/lake-writer.ts";
-import { createLakeMetrics, type LakeMetrics } from "./lake/metrics.ts";
+import { createLakeMetrics, type LakeMetrics } from "./lake/prometheus.ts";
 import { SHUTDOWN_MS, stopOnSignals } from "./shared/shutdown.ts";
 
 export const GROUP_ID = "orderpulse-lake";
@@ -81,7 +83,6 @@ export class LakeWorker {
     this.logStart = new LogStartOffsets(kafka, log);
     this.writer = new LakeWriter(
       {
-        lakeDir: lake.lakeDir,
         origin: { clusterId, topic: kafkaConfig.topic },
         limits: { rows: lake.rotateRows, bytes: lake.rotateBytes, ageMs: lake.rotateAgeMs },
         maxEventSkewMs,
@@ -89,6 +90,7 @@ export class LakeWorker {
       this.encoder,
       log,
       { onFlushed: (report) => this.onFlushed(report), onFlushFailed: (partition, error) => this.onFlushFailed(partition, error) },
+      diskLakeStore(lake.lakeDir),
     );
   }
 
@@ -125,6 +127,7 @@ export class LakeWorker {
     const { rotateAgeMs } = this.settings.lake;
     this.timers.push(setInterval(() => this.flushAged(), Math.max(50, Math.min(1_000, rotateAgeMs / 2))));
     this.timers.push(setInterval(() => this.reportStats(), STATS_INTERVAL_MS));
+    this.timers.push(setInterval(() => void this.writer.renewLeases().catch((error: Error) => this.log.warn({ err: error.message }, "renewing partition leases failed")), LEASE_TTL_MS / 3));
     this.scheduleCompaction();
   }
 
@@ -143,7 +146,7 @@ export class LakeWorker {
         if (generation !== this.generation) return;
         await this.writer.closeAll();
         if (generation !== this.generation) return;
-        const next = await this.writer.open(this.assigned);
+        const next = await this.writer.recoverAndOpen(this.assigned);
         if (next.size > 0) await this.checkNotAheadOfTopic(next);
         this.seekToMarkers(next);
         this.log.info({ nextOffsets: Object.fromEntries(next) }, "partitions recovered; resuming from the lake's commit markers");
@@ -176,7 +179,7 @@ export class LakeWorker {
       for (const { partition, high } of await admin.fetchTopicOffsets(this.topic)) {
         const nextOffset = next.get(partition);
         if (nextOffset !== undefined && nextOffset > Number(high))
-          throw new LakeAheadOfTopicError({ lakeDir: resolve(this.settings.lake.lakeDir), topic: this.topic, partition, nextOffset, highWatermark: Number(high) });
+          throw new LakeAheadOfTopicError({ lakeDir: resolve(this.settings.lake.lakeDir), topic: this.topic, partition, nextOffset, logEndOffset: Number(high) });
       }
     } finally {
       await admin.disconnect();
@@ -192,7 +195,7 @@ export class LakeWorker {
     if (isStale()) return;
     if (!this.writer.isOpen(partition)) {
       // Its last flush failed: recover it like after a restart, and read on from its marker.
-      const next = await this.writer.open([partition]);
+      const next = await this.writer.recoverAndOpen([partition]);
       this.seekToMarkers(next);
       return;
     }
@@ -321,10 +324,22 @@ export class LakeWorker {
     }
     this.log.error({ partition, err: error.message, context: (error as { context?: unknown }).context }, "flush failed; the partition is recovered from its commit marker and read again");
     if (this.stopping || !this.control) return;
-    // A pause, so a persistent failure (disk full) does not spin.
+    // A pause, so a persistent failure (disk full) does not spin; then recover and seek back to the marker at once:
+    // waiting for the partition's next batch would leave a quiet partition's rows outside the lake, with lag 0.
     this.control.pause([{ topic: this.topic, partitions: [partition] }]);
+    const generation = this.generation;
     setTimeout(() => {
-      if (!this.stopping) this.control?.resume([{ topic: this.topic, partitions: [partition] }]);
+      if (this.stopping || generation !== this.generation) return;
+      this.opening = this.opening
+        .catch(() => undefined)
+        .then(async () => {
+          if (this.stopping || generation !== this.generation || !this.assigned.includes(partition) || this.writer.isOpen(partition)) return;
+          this.seekToMarkers(await this.writer.recoverAndOpen([partition]));
+        })
+        .catch((reopenError: Error) => this.log.error({ partition, err: reopenError.message }, "recovering the partition failed; retried at its next batch"))
+        .finally(() => {
+          if (!this.stopping && generation === this.generation) this.control?.resume([{ topic: this.topic, partitions: [partition] }]);
+        });
     }, FLUSH_RETRY_PAUSE_MS).unref();
   }
 

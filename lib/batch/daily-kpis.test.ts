@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { formatCents as centsToDecimal } from "../contract/money.ts";
 import {
   aovCents,
-  centsToDecimal,
   countryCategoryGoldRow,
   countryCategoryRows,
   DAILY_COUNTRY_CATEGORY_TABLE,

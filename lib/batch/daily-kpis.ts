@@ -23,7 +23,7 @@
  * Every row on D is either its order's winning copy or a duplicate, so
  * orders + duplicates = the lake's valid rows on D: a cross-check of two queries.
  */
-import { amountToCents } from "../hot/window-engine.ts";
+import { amountToCents, formatCents } from "../contract/money.ts";
 
 export const GOLD_ROOT = "gold";
 
@@ -77,13 +77,6 @@ export function goldDayDir(table: GoldTable["name"], date: string): string {
 export function goldDayFiles(table: GoldTable["name"], date: string): { parquet: string; csv: string } {
   const dir = goldDayDir(table, date);
   return { parquet: `${dir}/${table}.parquet`, csv: `${dir}/${table}.csv` };
-}
-
-/** Cents as a decimal string with two places: 12345 → "123.45", -5 → "-0.05". */
-export function centsToDecimal(cents: number): string {
-  const sign = cents < 0 ? "-" : "";
-  const abs = Math.abs(cents);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
 }
 
 /** Revenue per order in cents, rounded half up; 0 for no orders. */
@@ -236,11 +229,11 @@ export function qualityProblems(kpis: DailyKpis, totals: DailyTotals, counts: Da
     return problems;
   }
   if (!Number.isSafeInteger(kpis.revenueCents)) problems.push(`revenue ${kpis.revenueCents} cents is not an exact amount`);
-  if (kpis.revenueCents < 0) problems.push(`revenue is negative (${centsToDecimal(kpis.revenueCents)})`);
+  if (kpis.revenueCents < 0) problems.push(`revenue is negative (${formatCents(kpis.revenueCents)})`);
   if (kpis.aovCents > totals.maxOrderCents)
-    problems.push(`AOV ${centsToDecimal(kpis.aovCents)} is above the largest order ${centsToDecimal(totals.maxOrderCents)}`);
+    problems.push(`AOV ${formatCents(kpis.aovCents)} is above the largest order ${formatCents(totals.maxOrderCents)}`);
   if (kpis.aovCents < totals.minOrderCents)
-    problems.push(`AOV ${centsToDecimal(kpis.aovCents)} is below the smallest order ${centsToDecimal(totals.minOrderCents)}`);
+    problems.push(`AOV ${formatCents(kpis.aovCents)} is below the smallest order ${formatCents(totals.minOrderCents)}`);
   if (kpis.customers > kpis.orders) problems.push(`more customers (${kpis.customers}) than orders (${kpis.orders})`);
   if (kpis.items < kpis.orders) problems.push(`fewer items (${kpis.items}) than orders (${kpis.orders}); every order has at least one`);
   if (kpis.late > counts.rawRows) problems.push(`more late events (${kpis.late}) than lake rows on the day (${counts.rawRows})`);
@@ -250,7 +243,7 @@ export function qualityProblems(kpis: DailyKpis, totals: DailyTotals, counts: Da
   const cellRevenue = rows.reduce((sum, row) => sum + row.revenueCents, 0);
   if (cellOrders !== kpis.orders || cellRevenue !== kpis.revenueCents)
     problems.push(
-      `country × category rows add up to ${cellOrders} orders and ${centsToDecimal(cellRevenue)}, not ${kpis.orders} and ${centsToDecimal(kpis.revenueCents)}`,
+      `country × category rows add up to ${cellOrders} orders and ${formatCents(cellRevenue)}, not ${kpis.orders} and ${formatCents(kpis.revenueCents)}`,
     );
   const negative = rows.filter((row) => row.revenueCents < 0 || row.orders <= 0);
   if (negative.length > 0) problems.push(`${negative.length} country × category rows have negative revenue or no orders`);
@@ -276,8 +269,8 @@ export function dailyKpisGoldRow(kpis: DailyKpis): GoldRow {
     kpis.date,
     kpis.businessTz,
     kpis.orders,
-    centsToDecimal(kpis.revenueCents),
-    centsToDecimal(kpis.aovCents),
+    formatCents(kpis.revenueCents),
+    formatCents(kpis.aovCents),
     kpis.customers,
     kpis.items,
     kpis.late,
@@ -287,5 +280,5 @@ export function dailyKpisGoldRow(kpis: DailyKpis): GoldRow {
 }
 
 export function countryCategoryGoldRow(row: CountryCategoryRow): GoldRow {
-  return [row.date, row.country, row.category, row.orders, centsToDecimal(row.revenueCents), row.revenueRank];
+  return [row.date, row.country, row.category, row.orders, formatCents(row.revenueCents), row.revenueRank];
 }

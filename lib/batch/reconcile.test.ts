@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
   alignRange,
-  compareMinutes,
+  addToBreakdown,
+  compareBreakdowns,
+  compareWindows,
   ExpectedCollector,
   formatMeasure,
-  MinuteTableBuilder,
+  WindowTableBuilder,
   mismatchRows,
   ReconcileRangeError,
   summarize,
@@ -70,9 +72,9 @@ describe("ExpectedCollector", () => {
   });
 });
 
-describe("compareMinutes", () => {
+describe("compareWindows", () => {
   const expected = () => {
-    const b = new MinuteTableBuilder();
+    const b = new WindowTableBuilder();
     b.setWindow(T0, 0, { revenue: 1000, orders: 3, items: 4, customers: 2 });
     b.setWindow(T0, 1, { revenue: 500, orders: 1, items: 1, customers: 1 });
     b.addAnomaly(T0, 1, "late", 1, 250);
@@ -81,16 +83,16 @@ describe("compareMinutes", () => {
   };
 
   it("finds nothing when the tables agree", () => {
-    expect(compareMinutes(expected(), expected())).toEqual([]);
+    expect(compareWindows(expected(), expected())).toEqual([]);
   });
 
   it("reports each differing measure, a missing point, an extra point and a missing anomaly", () => {
-    const b = new MinuteTableBuilder();
+    const b = new WindowTableBuilder();
     b.setWindow(T0, 0, { revenue: 1001, orders: 3, items: 4, customers: null });
     b.addAnomaly(T0, 1, "late", 1, 250);
     b.setWindow(T0 + 2 * MIN, 3, { revenue: 1, orders: 1, items: 1, customers: 1 });
     b.addAnomaly(T0 + MIN, 0, "duplicate", 1, 400);
-    const mismatches = compareMinutes(expected(), b.table());
+    const mismatches = compareWindows(expected(), b.table());
     expect(mismatches).toEqual([
       { windowStart: T0, partition: 0, measure: "revenue", expected: 1000, actual: 1001 },
       { windowStart: T0, partition: 0, measure: "customers", expected: 2, actual: null },
@@ -125,5 +127,28 @@ describe("compareMinutes", () => {
     expect(formatMeasure("late_revenue", 5)).toBe("0.05");
     expect(formatMeasure("orders", 12)).toBe("12");
     expect(formatMeasure("revenue", null)).toBe("missing");
+  });
+});
+
+describe("compareBreakdowns", () => {
+  it("compares every window dimension's keys, a missing key counting as zero", () => {
+    const collector = new ExpectedCollector({ fromMs: T0, toMs: T0 + MIN });
+    collector.window({ ...windowValue(0, T0, 300), byCountry: [{ key: "DE", revenueCents: 100, orders: 1 }, { key: "US", revenueCents: 200, orders: 1 }], byCategory: [{ key: "tea", revenueCents: 300, orders: 2 }] });
+    const expected = collector.breakdownTable();
+    expect(compareBreakdowns(expected, collector.breakdownTable())).toEqual([]);
+
+    const actual: typeof expected = new Map();
+    addToBreakdown(actual, { windowStart: T0, partition: 0, dimension: "country", key: "US" }, 250, 1);
+    addToBreakdown(actual, { windowStart: T0, partition: 0, dimension: "category", key: "tea" }, 300, 2);
+    addToBreakdown(actual, { windowStart: T0, partition: 0, dimension: "category", key: "coffee" }, 5, 1);
+    expect(compareBreakdowns(expected, actual)).toEqual([
+      { windowStart: T0, partition: 0, measure: "category[coffee].orders", expected: 0, actual: 1 },
+      { windowStart: T0, partition: 0, measure: "category[coffee].revenue", expected: 0, actual: 5 },
+      { windowStart: T0, partition: 0, measure: "country[DE].orders", expected: 1, actual: 0 },
+      { windowStart: T0, partition: 0, measure: "country[DE].revenue", expected: 100, actual: 0 },
+      { windowStart: T0, partition: 0, measure: "country[US].revenue", expected: 200, actual: 250 },
+    ]);
+    expect(formatMeasure("country[US].revenue", 250)).toBe("2.50");
+    expect(formatMeasure("country[US].orders", 3)).toBe("3");
   });
 });

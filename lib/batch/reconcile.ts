@@ -3,21 +3,29 @@
  * window by window and partition by partition. Pure.
  *
  * Measures per (window start, partition): the `order_window` point's revenue,
- * orders, items and customers (absent when there is no point), and the
- * `order_anomaly` points' count and revenue per kind (0 when there are none).
+ * orders, items and customers (absent when there is no point), the
+ * `order_anomaly` points' count and revenue per kind (0 when there are none),
+ * and, in a BreakdownTable, revenue and orders per key of every window
+ * dimension (WINDOW_DIMENSIONS: `order_window_by_country`, …).
  * Money is compared in whole cents: InfluxDB stores it as a float rounded to
  * the cent, so cents read back exactly.
  */
 import type { ReplayObserver } from "./replay.ts";
-import { amountToCents, windowStartOf, type AnomalyRecord, type WindowValue } from "../hot/window-engine.ts";
+import { WINDOW_DIMENSIONS, type OrderDimension } from "../contract/dimensions.ts";
+import { type AnomalyRecord, type WindowValue } from "../hot/window-engine.ts";
+import { amountToCents, formatCents } from "../contract/money.ts";
+import { windowStartOf } from "../contract/time.ts";
 
 export const WINDOW_MEASURES = ["revenue", "orders", "items", "customers"] as const;
 export const ANOMALY_MEASURES = ["late_orders", "late_revenue", "duplicate_orders", "duplicate_revenue"] as const;
 export type WindowMeasure = (typeof WINDOW_MEASURES)[number];
 export type AnomalyMeasure = (typeof ANOMALY_MEASURES)[number];
-export type Measure = WindowMeasure | AnomalyMeasure;
+/** A window dimension's measure for one key, e.g. `country[US].revenue`. */
+export type BreakdownMeasure = `${OrderDimension}[${string}].${"revenue" | "orders"}`;
+export type Measure = WindowMeasure | AnomalyMeasure | BreakdownMeasure;
 
 const MONEY: ReadonlySet<Measure> = new Set(["revenue", "late_revenue", "duplicate_revenue"]);
+const isMoney = (measure: Measure) => MONEY.has(measure) || measure.endsWith("].revenue");
 
 export class ReconcileRangeError extends Error {
   constructor(message: string) {
@@ -48,7 +56,7 @@ export type WindowMeasures = Record<WindowMeasure, number | null>;
 export type AnomalyMeasures = Record<AnomalyMeasure, number>;
 
 /** Everything compared for one window start and partition; revenue in cents. */
-export interface MinuteCell {
+export interface WindowCell {
   windowStart: number;
   partition: number;
   /** Undefined when there is no `order_window` point. */
@@ -57,14 +65,37 @@ export interface MinuteCell {
 }
 
 /** Cells by `${windowStart}/${partition}`. */
-export type MinuteTable = Map<string, MinuteCell>;
+export type WindowTable = Map<string, WindowCell>;
+
+/** One key of one window dimension in one window and partition; revenue in cents. */
+export interface BreakdownCell {
+  windowStart: number;
+  partition: number;
+  dimension: OrderDimension;
+  key: string;
+  revenue: number;
+  orders: number;
+}
+
+/** Cells by `${windowStart}/${partition}/${dimension}/${key}`. */
+export type BreakdownTable = Map<string, BreakdownCell>;
+
+/** Adds revenue (cents) and orders to a breakdown cell, creating it at zero. */
+export function addToBreakdown(table: BreakdownTable, cell: Omit<BreakdownCell, "revenue" | "orders">, revenueCents: number, orders: number): void {
+  const key = `${cell.windowStart}/${cell.partition}/${cell.dimension}/${cell.key}`;
+  const existing = table.get(key);
+  if (existing) {
+    existing.revenue += revenueCents;
+    existing.orders += orders;
+  } else table.set(key, { ...cell, revenue: revenueCents, orders });
+}
 
 const noAnomalies = (): AnomalyMeasures => ({ late_orders: 0, late_revenue: 0, duplicate_orders: 0, duplicate_revenue: 0 });
 
-export class MinuteTableBuilder {
-  private readonly cells: MinuteTable = new Map();
+export class WindowTableBuilder {
+  private readonly cells: WindowTable = new Map();
 
-  private cell(windowStart: number, partition: number): MinuteCell {
+  private cell(windowStart: number, partition: number): WindowCell {
     const key = `${windowStart}/${partition}`;
     let cell = this.cells.get(key);
     if (!cell) {
@@ -84,7 +115,7 @@ export class MinuteTableBuilder {
     anomalies[`${kind}_revenue`] += revenueCents;
   }
 
-  table(): MinuteTable {
+  table(): WindowTable {
     return this.cells;
   }
 }
@@ -116,8 +147,18 @@ export class ExpectedCollector implements ReplayObserver {
     return [...this.kept];
   }
 
-  table(): MinuteTable {
-    const builder = new MinuteTableBuilder();
+  /** Per window dimension and key, the latest window values' totals. */
+  breakdownTable(): BreakdownTable {
+    const table: BreakdownTable = new Map();
+    for (const value of this.latest.values())
+      for (const d of WINDOW_DIMENSIONS)
+        for (const total of value[d.field])
+          addToBreakdown(table, { windowStart: value.windowStart, partition: value.partition, dimension: d.dimension, key: total.key }, total.revenueCents, total.orders);
+    return table;
+  }
+
+  table(): WindowTable {
+    const builder = new WindowTableBuilder();
     for (const value of this.latest.values())
       builder.setWindow(value.windowStart, value.partition, {
         revenue: value.revenueCents,
@@ -140,7 +181,7 @@ export interface Mismatch {
 }
 
 /** Every measure that differs, sorted by window start, partition, then measure in declaration order. */
-export function compareMinutes(expected: MinuteTable, actual: MinuteTable): Mismatch[] {
+export function compareWindows(expected: WindowTable, actual: WindowTable): Mismatch[] {
   const mismatches: Mismatch[] = [];
   for (const key of new Set([...expected.keys(), ...actual.keys()])) {
     const e = expected.get(key);
@@ -158,18 +199,48 @@ export function compareMinutes(expected: MinuteTable, actual: MinuteTable): Mism
       if (expectedValue !== actualValue) mismatches.push({ windowStart, partition, measure, expected: expectedValue, actual: actualValue });
     }
   }
-  const measures: readonly Measure[] = [...WINDOW_MEASURES, ...ANOMALY_MEASURES];
-  const order = (m: Measure) => measures.indexOf(m);
-  return mismatches.sort((x, y) => x.windowStart - y.windowStart || x.partition - y.partition || order(x.measure) - order(y.measure));
+  return sortMismatches(mismatches);
+}
+
+const MEASURE_ORDER: readonly Measure[] = [...WINDOW_MEASURES, ...ANOMALY_MEASURES];
+/** Window and anomaly measures in declaration order, then breakdown measures by name. */
+const measureRank = (m: Measure) => (MEASURE_ORDER.includes(m) ? MEASURE_ORDER.indexOf(m) : MEASURE_ORDER.length);
+
+/** Sorted by window start, partition, then measure. */
+export function sortMismatches(mismatches: Mismatch[]): Mismatch[] {
+  return mismatches.sort(
+    (x, y) =>
+      x.windowStart - y.windowStart ||
+      x.partition - y.partition ||
+      measureRank(x.measure) - measureRank(y.measure) ||
+      (x.measure < y.measure ? -1 : x.measure > y.measure ? 1 : 0),
+  );
+}
+
+/**
+ * Every breakdown measure that differs, as `<dimension>[<key>].revenue|orders`;
+ * a key missing on one side counts as 0 revenue and 0 orders (InfluxDB has no
+ * point for a key without on-time orders).
+ */
+export function compareBreakdowns(expected: BreakdownTable, actual: BreakdownTable): Mismatch[] {
+  const mismatches: Mismatch[] = [];
+  for (const key of new Set([...expected.keys(), ...actual.keys()])) {
+    const e = expected.get(key);
+    const a = actual.get(key);
+    const { windowStart, partition, dimension, key: value } = (e ?? a)!;
+    for (const field of ["revenue", "orders"] as const) {
+      const expectedValue = e?.[field] ?? 0;
+      const actualValue = a?.[field] ?? 0;
+      if (expectedValue !== actualValue) mismatches.push({ windowStart, partition, measure: `${dimension}[${value}].${field}`, expected: expectedValue, actual: actualValue });
+    }
+  }
+  return sortMismatches(mismatches);
 }
 
 /** A value as the report prints it: money with two decimals, `missing` for no point. */
 export function formatMeasure(measure: Measure, value: number | null): string {
   if (value === null) return "missing";
-  if (!MONEY.has(measure)) return String(value);
-  const sign = value < 0 ? "-" : "";
-  const abs = Math.abs(value);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
+  return isMoney(measure) ? formatCents(value) : String(value);
 }
 
 /** The report's rows: window start (ISO), partition, measure, expected, actual. */
@@ -196,8 +267,8 @@ export interface ReconcileSummary {
   mismatchedCells: number;
 }
 
-export function summarize(range: TimeRange, expected: MinuteTable, actual: MinuteTable, mismatches: readonly Mismatch[]): ReconcileSummary {
-  const windows = (table: MinuteTable) => [...table.values()].filter((c) => c.window).length;
+export function summarize(range: TimeRange, expected: WindowTable, actual: WindowTable, mismatches: readonly Mismatch[]): ReconcileSummary {
+  const windows = (table: WindowTable) => [...table.values()].filter((c) => c.window).length;
   const anomalies = [...expected.values()].reduce((sum, c) => sum + c.anomalies.late_orders + c.anomalies.duplicate_orders, 0);
   return {
     status: mismatches.length === 0 ? "equal" : "mismatched",

@@ -4,7 +4,7 @@ import { ConfigError, influxEnvSchema, kafkaEnvSchema, portsEnvSchema, readConfi
 describe("readConfig", () => {
   it("applies the documented defaults", () => {
     const kafka = readConfig(kafkaEnvSchema, { KAFKA_BROKERS: "a:9092, b:9093" });
-    expect(kafka).toMatchObject({ brokers: ["a:9092", "b:9093"], topic: "orders", dlqTopic: "orders.dlq", metricsTopic: "orders.metrics", sessionTimeoutMs: 30_000, ssl: false });
+    expect(kafka).toMatchObject({ brokers: ["a:9092", "b:9093"], topic: "orders", dlqTopic: "orders.dlq", windowValuesTopic: "orders.metrics", sessionTimeoutMs: 30_000, ssl: false });
     expect(readConfig(windowEnvSchema, {})).toEqual({ windowSizeMs: 60_000, watermarkDelayMs: 120_000, idleTimeoutMs: 30_000, emitIntervalMs: 500, maxEventSkewMs: 600_000 });
   });
 

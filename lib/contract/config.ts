@@ -57,7 +57,7 @@ export const kafkaEnvSchema = z
     brokers: env.KAFKA_BROKERS,
     topic: env.KAFKA_TOPIC,
     dlqTopic: `${env.KAFKA_TOPIC}.dlq`,
-    metricsTopic: `${env.KAFKA_TOPIC}.metrics`,
+    windowValuesTopic: `${env.KAFKA_TOPIC}.metrics`,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT,
     ssl: env.KAFKA_SSL,
     sasl: env.KAFKA_SASL_MECHANISM

@@ -1,11 +1,15 @@
 import type { WatermarkMessage, WindowMessage } from "./window-values.ts";
+import { perBreakdown, WINDOW_DIMENSIONS, type PerBreakdown } from "../contract/dimensions.ts";
+import { addUnits, centsToUnits, unitsToCents } from "../contract/money.ts";
 
 export interface Breakdown {
   [key: string]: { revenue: number; orders: number };
 }
 
-/** One window over all source partitions: what the browser sees. */
-export interface WindowTotal {
+/** One window over all source partitions: what the browser sees; per window dimension (`byCountry`, `byCategory`) a Breakdown. */
+export type WindowTotal = FeedTotals & PerBreakdown<Breakdown>;
+
+export interface FeedTotals {
   windowStart: number;
   windowEnd: number;
   revenue: number;
@@ -14,18 +18,15 @@ export interface WindowTotal {
   customers: number;
   /** revenue / orders, 0 without orders. */
   aov: number;
-  byCountry: Breakdown;
-  byCategory: Breakdown;
   /** Every source partition's watermark has passed the window's end. */
   final: boolean;
 }
 
-const cents = (x: number) => Math.round(x * 100) / 100;
 
 function addBreakdown(into: Breakdown, from: Breakdown): void {
   for (const [key, v] of Object.entries(from)) {
     const slot = (into[key] ??= { revenue: 0, orders: 0 });
-    slot.revenue = cents(slot.revenue + v.revenue);
+    slot.revenue = addUnits(slot.revenue, v.revenue);
     slot.orders += v.orders;
   }
 }
@@ -78,17 +79,16 @@ export class FeedState {
   total(windowStart: number): WindowTotal | undefined {
     const partitions = this.windows.get(windowStart);
     if (!partitions) return undefined;
-    const total: WindowTotal = { windowStart, windowEnd: windowStart, revenue: 0, orders: 0, items: 0, customers: 0, aov: 0, byCountry: {}, byCategory: {}, final: this.isFinal(windowStart) };
+    const total: WindowTotal = { windowStart, windowEnd: windowStart, revenue: 0, orders: 0, items: 0, customers: 0, aov: 0, ...perBreakdown((): Breakdown => ({})), final: this.isFinal(windowStart) };
     for (const p of partitions.values()) {
       total.windowEnd = p.windowEnd;
-      total.revenue = cents(total.revenue + p.revenue);
+      total.revenue = addUnits(total.revenue, p.revenue);
       total.orders += p.orders;
       total.items += p.items;
       total.customers += p.customers;
-      addBreakdown(total.byCountry, p.byCountry);
-      addBreakdown(total.byCategory, p.byCategory);
+      for (const d of WINDOW_DIMENSIONS) addBreakdown(total[d.field], p[d.field]);
     }
-    total.aov = total.orders > 0 ? cents(total.revenue / total.orders) : 0;
+    total.aov = total.orders > 0 ? centsToUnits(Math.round(unitsToCents(total.revenue) / total.orders)) : 0;
     return total;
   }
 

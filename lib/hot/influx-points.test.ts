@@ -211,12 +211,13 @@ describe("toLineProtocol", () => {
 
 describe("pipelinePoint", () => {
   it("maps a sample to integer fields at its wall-clock time, omitting an unknown watermark", () => {
-    const sample = { worker: "metrics", partition: 2, at: 1_700_000_000_000, lag: 5, watermark: null, consumed: 10, invalid: 1, late: 2, duplicates: 3, offsetGaps: 0, missedMessages: 0, bufferedPoints: 7 };
+    const sample = { worker: "metrics", partition: 2, at: 1_700_000_000_000, lag: 5, watermark: null, consumed: 10, invalid: 1, late: 2, duplicates: 3, offsetGaps: 0, missedMessages: 0, bufferedPoints: 7, refusedPoints: 4 };
     const point = pipelinePoint(sample);
     expect(point.tags).toEqual({ worker: "metrics", partition: "2" });
     expect(point.timestampNs).toBe(1_700_000_000_000_000_000n);
     expect(point.fields.watermark).toBeUndefined();
     expect(Object.values(point.fields).every((f) => f.type === "int")).toBe(true);
     expect(pipelinePoint({ ...sample, watermark: 123 }).fields.watermark).toEqual({ type: "int", value: 123 });
+    expect(point.fields.refused_points).toEqual({ type: "int", value: 4 });
   });
 });

@@ -1,5 +1,7 @@
 import { UNKNOWN } from "../contract/order.ts";
-import { amountToCents, type AnomalyRecord, type WindowValue } from "./window-engine.ts";
+import { WINDOW_DIMENSIONS } from "../contract/dimensions.ts";
+import { type AnomalyRecord, type WindowValue } from "./window-engine.ts";
+import { amountToCents, centsToUnits } from "../contract/money.ts";
 
 /**
  * The window engine's outputs as InfluxDB points, as plain data. The IO sink turns them
@@ -21,18 +23,25 @@ export interface InfluxPoint {
   timestampNs: bigint;
 }
 
+/**
+ * Every measurement orderpulse writes, named once (design.md, "InfluxDB"): the
+ * per-dimension ones come from WINDOW_DIMENSIONS, keyed by their field
+ * (`MEASUREMENTS.byCountry` = `order_window_by_country`).
+ */
 export const MEASUREMENTS = {
   window: "order_window",
-  byCountry: "order_window_by_country",
-  byCategory: "order_window_by_category",
+  ...(Object.fromEntries(WINDOW_DIMENSIONS.map((d) => [d.field, d.measurement])) as { [D in (typeof WINDOW_DIMENSIONS)[number] as D["field"]]: D["measurement"] }),
   anomaly: "order_anomaly",
   pipeline: "pipeline",
 } as const;
 
+/** The measurements that carry window values (not anomalies or pipeline health). */
+export const WINDOW_MEASUREMENTS = [MEASUREMENTS.window, ...WINDOW_DIMENSIONS.map((d) => d.measurement)] as const;
+
 const NS_PER_MS = 1_000_000n;
 
 const int = (value: number): InfluxField => ({ type: "int", value });
-const money = (cents: number): InfluxField => ({ type: "float", value: cents / 100 });
+const money = (cents: number): InfluxField => ({ type: "float", value: centsToUnits(cents) });
 
 /**
  * A tag value InfluxDB stores as is. Line protocol cannot carry control characters in a
@@ -45,7 +54,7 @@ export function safeTagValue(value: string): string {
   return cleaned === "" ? UNKNOWN : cleaned;
 }
 
-/** The `order_window` point and one point per country and per category; timestamp = window start. */
+/** The `order_window` point and one point per key of each window dimension (WINDOW_DIMENSIONS); timestamp = window start. */
 export function windowPoints(value: WindowValue): InfluxPoint[] {
   const partition = String(value.partition);
   const timestampNs = BigInt(value.windowStart) * NS_PER_MS;
@@ -62,18 +71,14 @@ export function windowPoints(value: WindowValue): InfluxPoint[] {
       },
       timestampNs,
     },
-    ...value.byCountry.map((total) => ({
-      measurement: MEASUREMENTS.byCountry,
-      tags: { partition, country: safeTagValue(total.key) },
-      fields: { revenue: money(total.revenueCents), orders: int(total.orders) },
-      timestampNs,
-    })),
-    ...value.byCategory.map((total) => ({
-      measurement: MEASUREMENTS.byCategory,
-      tags: { partition, category: safeTagValue(total.key) },
-      fields: { revenue: money(total.revenueCents), orders: int(total.orders) },
-      timestampNs,
-    })),
+    ...WINDOW_DIMENSIONS.flatMap((d) =>
+      value[d.field].map((total) => ({
+        measurement: d.measurement,
+        tags: { partition, [d.dimension]: safeTagValue(total.key) },
+        fields: { revenue: money(total.revenueCents), orders: int(total.orders) },
+        timestampNs,
+      })),
+    ),
   ];
 }
 
@@ -116,6 +121,8 @@ export interface PipelineSample {
   /** Messages known lost to retention before they were read. */
   missedMessages: number;
   bufferedPoints: number;
+  /** Points InfluxDB refused as malformed (e.g. a field-type conflict) since the worker started: dropped, never retried. */
+  refusedPoints: number;
 }
 
 export function pipelinePoint(sample: PipelineSample): InfluxPoint {
@@ -128,6 +135,7 @@ export function pipelinePoint(sample: PipelineSample): InfluxPoint {
     offset_gaps: int(sample.offsetGaps),
     missed_messages: int(sample.missedMessages),
     buffered_points: int(sample.bufferedPoints),
+    refused_points: int(sample.refusedPoints),
   };
   if (sample.watermark !== null) fields.watermark = int(sample.watermark);
   return { measurement: MEASUREMENTS.pipeline, tags: { worker: sample.worker, partition: String(sample.partition) }, fields, timestampNs: BigInt(sample.at) * NS_PER_MS };

@@ -1,20 +1,9 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Order } from "../contract/order.ts";
-import {
-  amountToCents,
-  CommitMetadataError,
-  InvalidOffsetError,
-  KAFKA_COMMIT_METADATA_MAX_BYTES,
-  WindowEngine,
-  WindowEngineConfigError,
-  windowStartOf,
-  type AnomalyRecord,
-  type CommitPoint,
-  type EmitResult,
-  type WindowEngineConfig,
-  type WindowValue,
-} from "./window-engine.ts";
+import { CommitMetadataError, InvalidOffsetError, KAFKA_COMMIT_METADATA_MAX_BYTES, WindowEngine, WindowEngineConfigError, type AnomalyRecord, type CommitPoint, type EmitResult, type WindowEngineConfig, type WindowValue } from "./window-engine.ts";
+import { amountToCents } from "../contract/money.ts";
+import { windowStartOf } from "../contract/time.ts";
 
 const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
 const S = 1_000;
@@ -410,6 +399,8 @@ interface CrashOp {
   kind: "crash";
   /** The restarted worker emits after every n replayed records (0: not during the replay). */
   replayEmitEvery: number;
+  /** Idle ticks the restarted worker's clock fires mid-replay (before its last replayed record), as elapsed ms; the engine must ignore them. */
+  replayIdle: { atFraction: number; elapsedMs: number }[];
 }
 type Op = IngestOp | IdleOp | EmitOp;
 type SimOp = Op | CrashOp;
@@ -550,7 +541,11 @@ const ingestDraft = fc.record({
 });
 const idleDraft = fc.record({ kind: fc.constant("idle" as const), fraction: fc.integer({ min: 0, max: 3_000 }) });
 const emitDraft = fc.constant({ kind: "emit" as const });
-const crashDraft = fc.record({ kind: fc.constant("crash" as const), replayEmitEvery: fc.constantFrom(0, 1, 3) });
+const crashDraft = fc.record({
+  kind: fc.constant("crash" as const),
+  replayEmitEvery: fc.constantFrom(0, 1, 3),
+  replayIdle: fc.array(fc.record({ atFraction: fc.double({ min: 0, max: 0.999, noNaN: true }), elapsedMs: fc.integer({ min: 1_000, max: 10 * 60_000 }) }), { maxLength: 3 }),
+});
 
 const draftsArb = (withCrashes: boolean) =>
   fc.array(
@@ -654,13 +649,17 @@ function runWithCrashes(ops: SimOp[], config: WindowEngineConfig, partition: num
     } else {
       for (let j = commitCutoff + 1; j < i; j++) if (ops[j]!.kind === "idle") lostIdle.add(j);
       const from: CommitPoint | null = commit;
-      engine = from ? WindowEngine.resume(partition, config, from.metadata) : new WindowEngine(partition, config);
+      const replay = log.filter((record) => !from || record.offset >= from.offset);
+      // The restarted worker resumes knowing the partition's log end: everything the crashed run read is below it.
+      const replayThrough = log.length > 0 ? log[log.length - 1]!.offset : -1;
+      engine = from ? WindowEngine.resume(partition, config, from.metadata, { replayThrough }) : new WindowEngine(partition, config);
+      const ticksAt = op.replayIdle.map((t) => ({ index: Math.floor(t.atFraction * replay.length), elapsedMs: t.elapsedMs }));
       let replayed = 0;
-      for (const record of log) {
-        if (from && record.offset < from.offset) continue;
+      replay.forEach((record, index) => {
+        for (const tick of ticksAt) if (tick.index === index && from) expect(engine.idleAdvance(tick.elapsedMs), "an idle tick mid-replay").toBe(false);
         engine.ingest(record);
         if (op.replayEmitEvery > 0 && ++replayed % op.replayEmitEvery === 0) release(engine.emit(), i);
-      }
+      });
     }
   });
   const reference = ops.filter((op, i): op is Op => op.kind !== "crash" && !lostIdle.has(i));

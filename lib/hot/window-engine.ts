@@ -1,4 +1,10 @@
 import type { Order } from "../contract/order.ts";
+import { amountToCents } from "../contract/money.ts";
+import { perBreakdown, WINDOW_DIMENSIONS, type PerBreakdown } from "../contract/dimensions.ts";
+import { windowStartOf } from "../contract/time.ts";
+import { CommitMetadataError, decodeCommitMetadata, encodeCommitMetadata, KAFKA_COMMIT_METADATA_MAX_BYTES, type IdleAdvance } from "./commit-metadata.ts";
+
+export { CommitMetadataError, KAFKA_COMMIT_METADATA_MAX_BYTES };
 
 /**
  * Per-partition tumbling windows on event time, with de-duplication, lateness and
@@ -24,9 +30,6 @@ import type { Order } from "../contract/order.ts";
  *
  * Recovery: see {@link WindowEngine.emit} and {@link WindowEngine.resume}.
  */
-
-/** Kafka's default `offset.metadata.max.bytes`: a commit with longer metadata is rejected. */
-export const KAFKA_COMMIT_METADATA_MAX_BYTES = 4096;
 
 export interface WindowEngineConfig {
   windowSizeMs: number;
@@ -62,7 +65,7 @@ export interface DimensionTotal {
   orders: number;
 }
 
-export interface WindowValue {
+export interface WindowTotals {
   partition: number;
   windowStart: number;
   windowEnd: number;
@@ -75,11 +78,13 @@ export interface WindowValue {
   items: number;
   /** Distinct non-null customer ids. */
   customers: number;
-  /** Sorted by key. */
-  byCountry: DimensionTotal[];
-  /** Sorted by key. */
-  byCategory: DimensionTotal[];
 }
+
+/**
+ * One window of one partition: its totals and, per window dimension
+ * (WINDOW_DIMENSIONS: `byCountry`, `byCategory`), its totals by key, sorted by key.
+ */
+export type WindowValue = WindowTotals & PerBreakdown<DimensionTotal[]>;
 
 /** What to commit to Kafka for this partition: resume with {@link WindowEngine.resume}. */
 export interface CommitPoint {
@@ -144,32 +149,6 @@ export class InvalidOffsetError extends Error {
   }
 }
 
-export class CommitMetadataError extends Error {
-  constructor(
-    readonly partition: number,
-    readonly metadata: string,
-    readonly reason: string,
-  ) {
-    super(`partition ${partition}: cannot resume from commit metadata ${JSON.stringify(metadata.slice(0, 120))}: ${reason}`);
-    this.name = "CommitMetadataError";
-  }
-}
-
-/**
- * An amount in whole cents, rounding half up. amount × 100 in binary floating point can
- * land just below .5 (1.005 × 100 = 100.49999999999999), so it is first read back at 15
- * significant digits: the result is what the decimal the producer wrote rounds to.
- * Every money sum in orderpulse adds these per-order cents, so sums are exact and additive.
- */
-export function amountToCents(amount: number): number {
-  return Math.round(Number((amount * 100).toPrecision(15)));
-}
-
-/** Start of the tumbling window holding `eventTime`: windows align to UTC epoch multiples. */
-export function windowStartOf(eventTime: number, windowSizeMs: number): number {
-  return eventTime - (((eventTime % windowSizeMs) + windowSizeMs) % windowSizeMs);
-}
-
 interface Totals {
   revenueCents: number;
   orders: number;
@@ -182,8 +161,7 @@ interface OpenWindow extends Totals {
   maxEventTimeBefore: number;
   items: number;
   customers: Set<string>;
-  byCountry: Map<string, Totals>;
-  byCategory: Map<string, Totals>;
+  breakdowns: PerBreakdown<Map<string, Totals>>;
   changedSinceEmit: boolean;
 }
 
@@ -200,24 +178,13 @@ interface DuplicateRecord {
   originalOffset: number;
 }
 
-/** maxEventTime was raised to `maxEventTime` by idle time right after the record at `afterOffset`. */
-interface IdleAdvance {
-  afterOffset: number;
-  maxEventTime: number;
-}
-
-/** Everything commit metadata carries. */
-interface ResumeState {
-  partition: number;
-  windowSizeMs: number;
-  watermarkDelayMs: number;
-  dedupHorizonMs: number;
-  offset: number;
-  maxEventTimeBefore: number;
-  finalThrough: number;
-  maxEventTimeAtLastRecord: number;
-  idleAdvances: IdleAdvance[];
-  duplicateOffsets: number[];
+export interface ResumeOptions {
+  /**
+   * The last offset the run before the restart may have read (the partition's
+   * log-end offset − 1 when resuming): idle ticks are refused until the replay has
+   * ingested it, since the crashed run saw those records, not idle time.
+   */
+  replayThrough?: number;
 }
 
 /** Array-backed FIFO with O(1) amortised shift. */
@@ -293,6 +260,8 @@ export class WindowEngine {
   private readonly duplicates = new Fifo<DuplicateRecord>();
   /** Sorted by afterOffset; entries before `appliedIdleAdvances` are applied, the rest come from resume metadata and wait for their record. */
   private idleAdvances: IdleAdvance[] = [];
+  /** After a resume: idle ticks are refused until a record at or past this offset was ingested. */
+  private idleBlockedThrough = -1;
   private appliedIdleAdvances = 0;
   /** From resume metadata: offsets that were duplicates of records before the resume offset. */
   private replayDuplicateOffsets: number[] = [];
@@ -327,7 +296,7 @@ export class WindowEngine {
    *   was written for another partition or window configuration (resuming then is inexact:
    *   the caller decides whether to start fresh).
    */
-  static resume(partition: number, config: WindowEngineConfig, metadata: string): WindowEngine {
+  static resume(partition: number, config: WindowEngineConfig, metadata: string, options: ResumeOptions = {}): WindowEngine {
     const engine = new WindowEngine(partition, config);
     const state = decodeCommitMetadata(partition, metadata);
     const mismatch = (what: string, theirs: number, ours: number) =>
@@ -344,6 +313,7 @@ export class WindowEngine {
     engine.idleAdvances = state.idleAdvances;
     engine.replayDuplicateOffsets = state.duplicateOffsets;
     engine.lastCommit = { offset: state.offset, metadata };
+    engine.idleBlockedThrough = options.replayThrough ?? -1;
     return engine;
   }
 
@@ -377,7 +347,7 @@ export class WindowEngine {
 
   /**
    * Idle tick: the partition is caught up, not paused, and has received nothing for a
-   * while. Raises maxEventTime to (maxEventTime right after the last record) + elapsedMs,
+   * while. Refused (false) while a resumed engine replays up to its `replayThrough`. Raises maxEventTime to (maxEventTime right after the last record) + elapsedMs,
    * so repeated ticks with the growing elapsed time are idempotent. Returns whether it
    * advanced. No effect before the first record.
    *
@@ -385,6 +355,8 @@ export class WindowEngine {
    */
   idleAdvance(elapsedMs: number): boolean {
     if (!Number.isFinite(elapsedMs) || elapsedMs < 0) throw new RangeError(`elapsedMs must be a finite number ≥ 0, got ${elapsedMs}`);
+    // Still replaying what the crashed run had read: idle time then was not idle time (design.md, "Windows": recovery).
+    if (this.lastOffset === null || this.lastOffset < this.idleBlockedThrough) return false;
     const target = this.maxEventTimeAtLastRecord + Math.floor(elapsedMs);
     if (!(target > this.maxEventTime) || this.lastOffset === null) return false;
     this.maxEventTime = target;
@@ -501,8 +473,7 @@ export class WindowEngine {
         orders: 0,
         items: 0,
         customers: new Set(),
-        byCountry: new Map(),
-        byCategory: new Map(),
+        breakdowns: perBreakdown(() => new Map<string, Totals>()),
         changedSinceEmit: false,
       };
       this.windows.set(start, window);
@@ -512,8 +483,7 @@ export class WindowEngine {
     window.orders++;
     window.items += order.quantity;
     if (order.customerId !== null) window.customers.add(order.customerId);
-    addTotals(window.byCountry, order.country, cents);
-    addTotals(window.byCategory, order.category, cents);
+    for (const d of WINDOW_DIMENSIONS) addTotals(window.breakdowns[d.field], order[d.dimension], cents);
     window.changedSinceEmit = true;
   }
 
@@ -594,103 +564,8 @@ export class WindowEngine {
       orders: window.orders,
       items: window.items,
       customers: window.customers.size,
-      byCountry: sortedTotals(window.byCountry),
-      byCategory: sortedTotals(window.byCategory),
+      ...perBreakdown((d) => sortedTotals(window.breakdowns[d.field])),
     };
   }
 }
 
-// ---------------------------------------------------------------------------------------
-// Commit metadata: one line of space-separated `key=value` fields, ASCII only.
-//   om1 p=<partition> w=<windowSizeMs>/<watermarkDelayMs>/<dedupHorizonMs> c=<offset>
-//   m=<maxEventTime before c> f=<watermark at commit> b=<maxEventTime at last record>
-//   i=<idle advances> d=<duplicate offsets>
-// Times are decimal epoch ms, `-` for "none yet". Lists are comma-separated base-36
-// deltas: i entries `<afterOffset−previous>:<maxEventTime−previous>` (first offset
-// relative to c, first time relative to m, or absolute when m is `-`); d entries
-// `<offset−previous>` (first relative to c). A typical commit is ~100 bytes.
-// ---------------------------------------------------------------------------------------
-
-const METADATA_VERSION = "om1";
-
-function encodeTime(ms: number): string {
-  return Number.isFinite(ms) ? String(ms) : "-";
-}
-
-function encodeCommitMetadata(state: ResumeState): string {
-  let previousOffset = state.offset;
-  let previousTime = Number.isFinite(state.maxEventTimeBefore) ? state.maxEventTimeBefore : 0;
-  const idle = state.idleAdvances
-    .map(({ afterOffset, maxEventTime }) => {
-      const entry = `${(afterOffset - previousOffset).toString(36)}:${(maxEventTime - previousTime).toString(36)}`;
-      previousOffset = afterOffset;
-      previousTime = maxEventTime;
-      return entry;
-    })
-    .join(",");
-  previousOffset = state.offset;
-  const duplicates = state.duplicateOffsets
-    .map((offset) => {
-      const entry = (offset - previousOffset).toString(36);
-      previousOffset = offset;
-      return entry;
-    })
-    .join(",");
-  return [
-    METADATA_VERSION,
-    `p=${state.partition}`,
-    `w=${state.windowSizeMs}/${state.watermarkDelayMs}/${state.dedupHorizonMs}`,
-    `c=${state.offset}`,
-    `m=${encodeTime(state.maxEventTimeBefore)}`,
-    `f=${encodeTime(state.finalThrough)}`,
-    `b=${encodeTime(state.maxEventTimeAtLastRecord)}`,
-    `i=${idle}`,
-    `d=${duplicates}`,
-  ].join(" ");
-}
-
-const METADATA_PATTERN =
-  /^om1 p=(\d+) w=(\d+)\/(\d+)\/(\d+) c=(\d+) m=(-|-?\d+) f=(-|-?\d+) b=(-|-?\d+) i=((?:-?[0-9a-z]+:-?[0-9a-z]+)(?:,-?[0-9a-z]+:-?[0-9a-z]+)*)? d=((?:-?[0-9a-z]+)(?:,-?[0-9a-z]+)*)?$/;
-
-function decodeCommitMetadata(partition: number, metadata: string): ResumeState {
-  const fail = (reason: string): never => {
-    throw new CommitMetadataError(partition, metadata, reason);
-  };
-  if (!metadata.startsWith(`${METADATA_VERSION} `)) fail(`not ${METADATA_VERSION} window engine metadata`);
-  const match = METADATA_PATTERN.exec(metadata);
-  if (!match) return fail("malformed");
-  const integer = (text: string, radix = 10): number => {
-    const value = parseInt(text, radix);
-    return Number.isSafeInteger(value) ? value : fail(`number ${text} out of range`);
-  };
-  const time = (text: string) => (text === "-" ? -Infinity : integer(text));
-  const offset = integer(match[5]!);
-  const maxEventTimeBefore = time(match[6]!);
-
-  let previousOffset = offset;
-  let previousTime = Number.isFinite(maxEventTimeBefore) ? maxEventTimeBefore : 0;
-  const idleAdvances = (match[9] ? match[9].split(",") : []).map((entry) => {
-    const [offsetDelta, timeDelta] = entry.split(":") as [string, string];
-    previousOffset += integer(offsetDelta, 36);
-    previousTime += integer(timeDelta, 36);
-    return { afterOffset: previousOffset, maxEventTime: previousTime };
-  });
-  previousOffset = offset;
-  const duplicateOffsets = (match[10] ? match[10].split(",") : []).map((delta) => (previousOffset += integer(delta, 36)));
-  const sorted = (values: number[]) => values.every((value, i) => i === 0 || value > values[i - 1]!);
-  if (!sorted(idleAdvances.map((a) => a.afterOffset)) || !sorted(duplicateOffsets)) fail("lists out of order");
-  if (idleAdvances.some((a) => a.afterOffset < offset) || duplicateOffsets.some((d) => d < offset)) fail("list entry before the commit offset");
-
-  return {
-    partition: integer(match[1]!),
-    windowSizeMs: integer(match[2]!),
-    watermarkDelayMs: integer(match[3]!),
-    dedupHorizonMs: integer(match[4]!),
-    offset,
-    maxEventTimeBefore,
-    finalThrough: time(match[7]!),
-    maxEventTimeAtLastRecord: time(match[8]!),
-    idleAdvances,
-    duplicateOffsets,
-  };
-}

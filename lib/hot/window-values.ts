@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { centsToUnits } from "../contract/money.ts";
+import { perBreakdown } from "../contract/dimensions.ts";
 import type { WindowValue } from "./window-engine.ts";
 
 /**
@@ -17,8 +19,7 @@ export const windowMessageSchema = z.object({
   orders: z.number().int().min(0),
   items: z.number().int().min(0),
   customers: z.number().int().min(0),
-  byCountry: breakdown,
-  byCategory: breakdown,
+  ...perBreakdown(() => breakdown),
 });
 
 export const watermarkMessageSchema = z.object({
@@ -28,14 +29,14 @@ export const watermarkMessageSchema = z.object({
   watermark: z.number().int(),
 });
 
-export const metricsMessageSchema = z.discriminatedUnion("type", [windowMessageSchema, watermarkMessageSchema]);
+export const windowValueMessageSchema = z.discriminatedUnion("type", [windowMessageSchema, watermarkMessageSchema]);
 export type WindowMessage = z.infer<typeof windowMessageSchema>;
 export type WatermarkMessage = z.infer<typeof watermarkMessageSchema>;
-export type MetricsMessage = z.infer<typeof metricsMessageSchema>;
+export type WindowValueMessage = z.infer<typeof windowValueMessageSchema>;
 
-export function decodeMetricsMessage(bytes: Uint8Array | null): MetricsMessage | { error: string } {
+export function decodeWindowValueMessage(bytes: Uint8Array | null): WindowValueMessage | { error: string } {
   try {
-    const parsed = metricsMessageSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes ?? new Uint8Array())));
+    const parsed = windowValueMessageSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes ?? new Uint8Array())));
     return parsed.success ? parsed.data : { error: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") };
   } catch (error) {
     return { error: `not JSON: ${(error as Error).message}` };
@@ -43,7 +44,7 @@ export function decodeMetricsMessage(bytes: Uint8Array | null): MetricsMessage |
 }
 
 const breakdownOf = (totals: { key: string; revenueCents: number; orders: number }[]) =>
-  Object.fromEntries(totals.map((t) => [t.key, { revenue: t.revenueCents / 100, orders: t.orders }]));
+  Object.fromEntries(totals.map((t) => [t.key, { revenue: centsToUnits(t.revenueCents), orders: t.orders }]));
 
 /** The engine's window value as published on `<topic>.metrics`. */
 export function windowMessageOf(value: WindowValue): WindowMessage {
@@ -53,11 +54,10 @@ export function windowMessageOf(value: WindowValue): WindowMessage {
     windowStart: value.windowStart,
     windowEnd: value.windowEnd,
     final: value.final,
-    revenue: value.revenueCents / 100,
+    revenue: centsToUnits(value.revenueCents),
     orders: value.orders,
     items: value.items,
     customers: value.customers,
-    byCountry: breakdownOf(value.byCountry),
-    byCategory: breakdownOf(value.byCategory),
+    ...perBreakdown((d) => breakdownOf(value[d.field])),
   };
 }

@@ -8,9 +8,7 @@
  * code `offset_gap` at the first missing offset, committed by the same marker
  * as the rows around it, so a replay writes the same record again.
  */
-import type { LakeInvalidRow } from "./schema.ts";
-
-export const OFFSET_GAP_CODE = "offset_gap";
+import { OFFSET_GAP_CODE, type LakeInvalidRow } from "./schema.ts";
 
 /** Offsets of one partition that were expected but never read; both ends inclusive. */
 export interface OffsetGap {

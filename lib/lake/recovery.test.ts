@@ -53,6 +53,7 @@ describe("recoveryPlan", () => {
     expect(temporaryWriterPid(temp)).toBe(1234);
     expect(temporaryPartRange(`${hour("10")}/${part(4, 5, 9)}`)).toBeUndefined();
     expect(temporaryMarkerPartition(temporaryPath("_commits/partition=12.json", "1-a"))).toBe(12);
+    expect(temporaryMarkerPartition(temporaryPath("_commits/partition=12.lease", "1-a"))).toBe(12);
     expect(temporaryMarkerPartition(temporaryPath("_commits/other.json", "1-a"))).toBeUndefined();
   });
 });

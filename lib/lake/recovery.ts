@@ -52,11 +52,11 @@ export function checkLakeOrigin(lakeDir: string, markers: ReadonlyMap<number, Co
 /** The lake is ahead of Kafka: its marker is past the partition's end, so the topic lost data or was recreated. */
 export class LakeAheadOfTopicError extends Error {
   constructor(
-    readonly context: { lakeDir: string; topic: string; partition: number; nextOffset: number; highWatermark: number },
+    readonly context: { lakeDir: string; topic: string; partition: number; nextOffset: number; logEndOffset: number },
   ) {
     super(
       `refusing to resume ${context.topic}/${context.partition}: the lake at ${context.lakeDir} already holds offsets up to ${context.nextOffset - 1}, ` +
-        `but the partition ends at ${context.highWatermark}. The topic was recreated or truncated; new messages would be mistaken for ones already in the lake. ` +
+        `but the partition ends at ${context.logEndOffset}. The topic was recreated or truncated; new messages would be mistaken for ones already in the lake. ` +
         "Point LAKE_DIR at a new directory for the new topic.",
     );
     this.name = "LakeAheadOfTopicError";
@@ -71,11 +71,12 @@ export function temporaryPartRange(path: string): OffsetRange | undefined {
   return match ? parsePartFileName(match[1]!) : undefined;
 }
 
-/** The partition a temporary commit marker (`_commits/.partition=<p>.json.<token>.tmp`) belongs to, or undefined. */
+/** The partition a temporary commit marker or lease (`_commits/.partition=<p>.json|lease.<token>.tmp`) belongs to, or undefined. */
 export function temporaryMarkerPartition(path: string): number | undefined {
   if (!isTemporaryPath(path) || !path.startsWith(`${COMMITS_ROOT}/`)) return undefined;
-  const match = /^\.(partition=\d+\.json)\.[A-Za-z0-9_-]{1,64}\.tmp$/.exec(path.slice(COMMITS_ROOT.length + 1));
-  return match ? parseCommitMarkerPath(`${COMMITS_ROOT}/${match[1]}`) : undefined;
+  // A marker's or a lease's (lib/lake/lease.ts) temporary file: both belong to the partition's writer.
+  const match = /^\.(partition=\d+)\.(?:json|lease)\.[A-Za-z0-9_-]{1,64}\.tmp$/.exec(path.slice(COMMITS_ROOT.length + 1));
+  return match ? parseCommitMarkerPath(`${COMMITS_ROOT}/${match[1]}.json`) : undefined;
 }
 
 export interface RecoveryPlan {

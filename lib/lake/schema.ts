@@ -59,7 +59,9 @@ export interface LakeOrderRow {
  * lake worker's record of offsets Kafka no longer had when it read the
  * partition (one row at the first missing offset; `reason` names the range).
  */
-export type LakeInvalidCode = RejectionCode | "offset_gap";
+/** reason_code of an offset-gap row (lib/lake/offsets.ts), defined once. */
+export const OFFSET_GAP_CODE = "offset_gap";
+export type LakeInvalidCode = RejectionCode | typeof OFFSET_GAP_CODE;
 
 /** One row per invalid message, in `orders_invalid/…`. */
 export interface LakeInvalidRow {

@@ -21,7 +21,9 @@ import {
 } from "../../lib/batch/daily-kpis.ts";
 import type { WindowEngineConfig } from "../../lib/hot/window-engine.ts";
 import { writeGoldDay } from "./gold-writer.ts";
-import { LakeReadError, OFFSET_GAP, withLakeReader, type LakeReader } from "./lake-reader.ts";
+import { LakeReadError, withLakeReader, type LakeReader } from "./lake-reader.ts";
+import { OFFSET_GAP_CODE } from "../../lib/lake/schema.ts";
+import { sqlLiteral } from "../../lib/lake/sql.ts";
 import type { ProgressStream } from "./progress.ts";
 import { replayLake } from "./replay-lake.ts";
 
@@ -69,7 +71,7 @@ async function dayCounts(reader: LakeReader, day: BusinessDay, window: WindowEng
     SELECT count(*) AS raw_rows, count(*) FILTER (WHERE copy > 1) AS duplicates
     FROM (SELECT event_time, row_number() OVER (PARTITION BY order_id ORDER BY kafka_partition, kafka_offset) AS copy FROM orders_raw)
     WHERE ${onDay("event_time", day)}`);
-  const invalid = await reader.number(`SELECT count(*) FROM orders_invalid WHERE ${onDay("ingested_at", day)} AND reason_code <> '${OFFSET_GAP}'`);
+  const invalid = await reader.number(`SELECT count(*) FROM orders_invalid WHERE ${onDay("ingested_at", day)} AND reason_code <> ${sqlLiteral(OFFSET_GAP_CODE)}`);
   let late = 0;
   await replayLake(
     reader,

@@ -12,8 +12,9 @@ import { existsSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { GOLD_ROOT, GOLD_TABLES, goldDayFiles } from "../../lib/batch/daily-kpis.ts";
-import { replaceFiles } from "./atomic-files.ts";
+import { replaceFiles } from "../shared/atomic-file.ts";
 import { LakeReadError, withLakeReader, type LakeReader } from "./lake-reader.ts";
+import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
 
 export const EXPORT_DATABASE = "orderpulse.duckdb";
 
@@ -35,7 +36,6 @@ export interface ExportResult {
   tables: ExportedTable[];
 }
 
-const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** Every gold day file of each table, by date. */
 async function goldFiles(lakeDir: string): Promise<Map<string, string[]>> {

@@ -8,8 +8,9 @@
  */
 import { join } from "node:path";
 import { goldDayFiles, type GoldRow, type GoldTable } from "../../lib/batch/daily-kpis.ts";
-import { replaceFiles } from "./atomic-files.ts";
+import { replaceFiles } from "../shared/atomic-file.ts";
 import { LakeReadError, type LakeReader } from "./lake-reader.ts";
+import { sqlIdentifier as identifier } from "../../lib/lake/sql.ts";
 
 export interface GoldOutput {
   table: GoldTable;
@@ -18,7 +19,6 @@ export interface GoldOutput {
   orderBy: string;
 }
 
-const identifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 async function loadTable(reader: LakeReader, output: GoldOutput): Promise<string> {
   const name = `gold_${output.table.name}`;

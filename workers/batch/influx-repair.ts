@@ -13,7 +13,7 @@
  * never re-emits a final window, so it would not restore a deleted one).
  */
 import type { InfluxConfig } from "../../lib/contract/config.ts";
-import { anomalyPoint, MEASUREMENTS, windowPoints, type InfluxPoint } from "../../lib/hot/influx-points.ts";
+import { anomalyPoint, MEASUREMENTS, WINDOW_MEASUREMENTS, windowPoints, type InfluxPoint } from "../../lib/hot/influx-points.ts";
 import type { TimeRange } from "../../lib/batch/reconcile.ts";
 import type { AnomalyRecord, WindowValue } from "../../lib/hot/window-engine.ts";
 import { InfluxSink } from "../shared/influx-sink.ts";
@@ -21,7 +21,7 @@ import { Progress, type ProgressStream } from "./progress.ts";
 import { influxCommand } from "../shared/influxql.ts";
 
 /** Every measurement the replay writes; all of them are cleared before the rewrite. */
-export const REPAIRED_MEASUREMENTS = [MEASUREMENTS.window, MEASUREMENTS.byCountry, MEASUREMENTS.byCategory, MEASUREMENTS.anomaly] as const;
+export const REPAIRED_MEASUREMENTS = [...WINDOW_MEASUREMENTS, MEASUREMENTS.anomaly] as const;
 
 export class InfluxRepairError extends Error {
   constructor(

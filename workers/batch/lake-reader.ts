@@ -14,8 +14,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import type { LakeFile } from "../../lib/lake/layout.ts";
-import { listLakeFiles, liveLakeFiles, viewDefinitions } from "../shared/lake-query.ts";
+import { listLakeFiles, liveLakeFiles } from "../shared/lake-files.ts";
+import { viewDefinitions } from "../../lib/lake/views.ts";
 import type { LakeRecord } from "../../lib/batch/replay.ts";
+import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
+import { OFFSET_GAP_CODE } from "../../lib/lake/schema.ts";
 
 export class LakeReadError extends Error {
   constructor(
@@ -38,9 +41,7 @@ export interface LakeReaderOptions {
 }
 
 /** The reason code of the lake worker's gap records in orders_invalid (not a message, so never counted as one). */
-export const OFFSET_GAP = "offset_gap";
 
-const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Rows of one chunk of the replay query, in column order. */
@@ -106,7 +107,7 @@ export class LakeReader {
    * worker read them (reason_code `offset_gap`): events the lake never saw.
    */
   async offsetGaps(): Promise<number> {
-    return this.number(`SELECT count(*) FROM orders_invalid WHERE reason_code = '${OFFSET_GAP}'`);
+    return this.number(`SELECT count(*) FROM orders_invalid WHERE reason_code = ${literal(OFFSET_GAP_CODE)}`);
   }
 
   /** Streams a query's rows, chunk by chunk. */

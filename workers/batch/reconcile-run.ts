@@ -1,28 +1,33 @@
 /**
  * The steps of `reconcile`: what InfluxDB should hold for a range (the lake
- * replayed through the hot path's WindowEngine, lib/lake-replay.ts), what it
- * holds (influx-minutes.ts), their differences (lib/reconcile.ts), and the
+ * replayed through the hot path's WindowEngine, lib/batch/replay.ts), what it
+ * holds (influx-windows.ts), their differences (lib/batch/reconcile.ts), and the
  * repair (influx-repair.ts).
  */
 import type { InfluxConfig } from "../../lib/contract/config.ts";
 import {
-  compareMinutes,
+  compareBreakdowns,
+  compareWindows,
   ExpectedCollector,
+  sortMismatches,
+  type BreakdownTable,
   summarize,
   type Mismatch,
-  type MinuteTable,
+  type WindowTable,
   type ReconcileSummary,
   type TimeRange,
 } from "../../lib/batch/reconcile.ts";
 import type { AnomalyRecord, WindowEngineConfig, WindowValue } from "../../lib/hot/window-engine.ts";
 import { deleteRange, repairPoints, writePoints } from "./influx-repair.ts";
-import { readActualMinutes } from "./influx-minutes.ts";
+import { readActualWindows } from "./influx-windows.ts";
 import { withLakeReader } from "./lake-reader.ts";
 import type { ProgressStream } from "./progress.ts";
 import { replayLake } from "./replay-lake.ts";
 
 export interface Expected {
-  table: MinuteTable;
+  table: WindowTable;
+  /** Per window dimension and key (WINDOW_DIMENSIONS). */
+  breakdowns: BreakdownTable;
   /** Latest value per window and partition in the range. */
   windows: WindowValue[];
   anomalies: AnomalyRecord[];
@@ -45,7 +50,7 @@ export async function expectedFromLake(
     const openPartitions = [...replay.watermarks()]
       .filter(([, watermark]) => watermark === null || watermark < range.toMs)
       .map(([partition, watermark]) => ({ partition, watermark }));
-    return { table: collector.table(), windows: collector.windows(), anomalies: collector.anomalies(), openPartitions, offsetGaps: await reader.offsetGaps() };
+    return { table: collector.table(), breakdowns: collector.breakdownTable(), windows: collector.windows(), anomalies: collector.anomalies(), openPartitions, offsetGaps: await reader.offsetGaps() };
   });
 }
 
@@ -54,10 +59,11 @@ export interface Check {
   summary: ReconcileSummary;
 }
 
-export async function checkInflux(influx: InfluxConfig, range: TimeRange, expected: MinuteTable, windowSizeMs: number): Promise<Check> {
-  const actual = await readActualMinutes(influx, range, windowSizeMs);
-  const mismatches = compareMinutes(expected, actual);
-  return { mismatches, summary: summarize(range, expected, actual, mismatches) };
+/** Compares every window, anomaly and window-dimension measure of the range. */
+export async function checkInflux(influx: InfluxConfig, range: TimeRange, expected: Pick<Expected, "table" | "breakdowns">, windowSizeMs: number): Promise<Check> {
+  const actual = await readActualWindows(influx, range, windowSizeMs);
+  const mismatches = sortMismatches([...compareWindows(expected.table, actual.table), ...compareBreakdowns(expected.breakdowns, actual.breakdowns)]);
+  return { mismatches, summary: summarize(range, expected.table, actual.table, mismatches) };
 }
 
 /** Deletes the range's window and anomaly points and writes the replay's. */

@@ -15,7 +15,8 @@
 import { Command, InvalidArgumentError } from "commander";
 import { BusinessDayError, parseBusinessDate } from "../../lib/contract/business-day.ts";
 import { lakeEnvSchema, windowEnvSchema } from "../../lib/contract/config.ts";
-import { centsToDecimal, QualityCheckError } from "../../lib/batch/daily-kpis.ts";
+import { QualityCheckError } from "../../lib/batch/daily-kpis.ts";
+import { formatCents } from "../../lib/contract/money.ts";
 import { runDailyBatch } from "../batch/daily-batch.ts";
 import { configOrExit, loadEnv } from "../shared/env.ts";
 
@@ -44,7 +45,7 @@ const program = new Command("batch:daily")
       });
       const k = result.kpis;
       console.log(
-        `daily_kpis date=${k.date} business_tz=${k.businessTz} orders=${k.orders} revenue=${centsToDecimal(k.revenueCents)} aov=${centsToDecimal(k.aovCents)} ` +
+        `daily_kpis date=${k.date} business_tz=${k.businessTz} orders=${k.orders} revenue=${formatCents(k.revenueCents)} aov=${formatCents(k.aovCents)} ` +
           `customers=${k.customers} items=${k.items} late=${k.late} duplicates=${k.duplicates} invalid=${k.invalid}`,
       );
       console.log(`daily_country_category rows=${result.rows.length}`);

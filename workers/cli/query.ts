@@ -11,7 +11,9 @@
  */
 import { Command, Option } from "commander";
 import { lakeEnvSchema } from "../../lib/contract/config.ts";
-import { LAKE_VIEWS, openLake, QueryFailedError, QueryRejectedError, QueryTimeoutError } from "../shared/lake-query.ts";
+import { openLake, QueryFailedError, QueryTimeoutError } from "../shared/lake-query.ts";
+import { LAKE_VIEWS } from "../../lib/lake/views.ts";
+import { QueryRejectedError } from "../../lib/lake/statement-gate.ts";
 import { formatCsv, formatTable } from "../../lib/cli/text-table.ts";
 import { configOrExit, loadEnv } from "../shared/env.ts";
 import { durationArg, wholeNumberArg } from "../shared/cli-args.ts";

@@ -88,13 +88,13 @@ async function reconcile(options: Options): Promise<number> {
     await sink.init();
     await sink.close();
   }
-  const before = await checkInflux(influx, range, expected.table, window.windowSizeMs);
+  const before = await checkInflux(influx, range, expected, window.windowSizeMs);
   printReport(options.repair ? "before-repair" : "check", before, options.maxReportRows);
   if (!options.repair) return before.mismatches.length === 0 ? EXIT_EQUAL : EXIT_MISMATCHED;
 
   const written = await repairInflux(influx, range, expected, window.windowSizeMs);
   console.error(`reconcile: rewrote ${written} points`);
-  const after = await checkInflux(influx, range, expected.table, window.windowSizeMs);
+  const after = await checkInflux(influx, range, expected, window.windowSizeMs);
   printReport("after-repair", after, options.maxReportRows);
   return after.mismatches.length === 0 ? EXIT_EQUAL : EXIT_MISMATCHED;
 }

@@ -12,10 +12,11 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { Logger } from "pino";
 import { planCompaction, type CompactionMerge } from "../../lib/lake/compaction.ts";
 import { INVALID_TABLE, ORDERS_TABLE, type LakeInvalidRow, type LakeOrderRow } from "../../lib/lake/schema.ts";
-import { listLakeFiles } from "../shared/lake-query.ts";
+import { listLakeFiles } from "../shared/lake-files.ts";
 import { temporaryPartRange, temporaryWriterPid } from "../../lib/lake/recovery.ts";
 import type { ParquetEncoder } from "./encoder.ts";
-import { isProcessAlive, listTemporaryFiles, removeDurably, statLakeFiles } from "./files.ts";
+import { isProcessAlive, listTemporaryFiles, removeDurably, statLakeFiles } from "../shared/lake-files.ts";
+import { sqlIdentifier as identifier, sqlLiteral as literal } from "../../lib/lake/sql.ts";
 
 /** Default offset bucket: a merged file holds at most this many offsets' rows of one partition (bounds a merge's memory). */
 export const DEFAULT_OFFSETS_PER_FILE = 200_000;
@@ -67,8 +68,6 @@ export class CompactionInputError extends Error {
   }
 }
 
-const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
-const identifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** The merge's rows, sorted, with timestamps and offsets as JS numbers, checked against the merge's range. */
 async function readMergeRows(connection: DuckDBConnection, lakeDir: string, merge: CompactionMerge): Promise<LakeOrderRow[] | LakeInvalidRow[]> {

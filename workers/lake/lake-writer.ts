@@ -12,35 +12,39 @@
  * them), files below it cover every offset exactly once. A restart deletes the
  * files past the marker, resumes there and writes those offsets again.
  *
- * One flush per partition at a time, so markers only move forward. Before
- * writing its marker a flush checks the marker on disk is still the one it
- * started from: if another process took the partition over and moved it, this
- * writer stops instead of overwriting it.
+ * One flush per partition at a time, so markers only move forward. The writer
+ * is fenced (design.md, "Lake"): it holds the partition's lease
+ * (lib/lake/lease.ts) from recovery on, renews it at every flush step, and
+ * checks right before each marker write that it still holds it and that the
+ * marker is still the one its flush started from. A new owner's recovery waits
+ * for a live holder's lease, so it cannot delete a file a running flush has
+ * just renamed into place. Its filesystem (LakeStore), encoder and clock come
+ * in as arguments, so unit tests drive it with an in-memory lake.
  */
-import { mkdir } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { PartitionBuffer, rotationReason, type AddResult, type BufferStats, type FlushPlan, type LakeMessage, type RotationLimits, type RotationReason } from "../../lib/lake/buffer.ts";
 import type { OffsetGap } from "../../lib/lake/offsets.ts";
-import { listLakeFiles } from "../shared/lake-query.ts";
-import { checkLakeOrigin, recoveryPlan, temporaryWriterPid, type LakeOrigin } from "../../lib/lake/recovery.ts";
+import { checkLakeOrigin, recoveryPlan, type LakeOrigin } from "../../lib/lake/recovery.ts";
+import { LEASE_TTL_MS, leaseState, type PartitionLease } from "../../lib/lake/lease.ts";
 import type { ParquetEncoder } from "./encoder.ts";
-import { isProcessAlive, listTemporaryFiles, removeDurably } from "./files.ts";
-import { readMarker, writeMarker } from "./markers.ts";
+import type { LakeStore } from "./lake-store.ts";
 
-/**
- * Whether the writer of a compaction's temporary file is gone. This process's
- * own compaction may be running, so its own files are never orphans here; a
- * writer on another host looks gone and its rename then fails, which that
- * compaction survives (it is retried).
- */
-function compactionWriterGone(path: string): boolean {
-  const pid = temporaryWriterPid(path);
-  return pid !== undefined && pid !== process.pid && !isProcessAlive(pid);
+/** Wall clock (epoch ms: leases, deadlines) and a monotonic one (durations). */
+export interface LakeClock {
+  now(): number;
+  monotonic(): number;
+  sleep(ms: number): Promise<void>;
 }
 
+export const systemClock: LakeClock = {
+  now: Date.now,
+  monotonic: () => performance.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+};
+
 export interface LakeWriterOptions {
-  lakeDir: string;
   origin: LakeOrigin;
   limits: RotationLimits;
   maxEventSkewMs: number;
@@ -81,6 +85,17 @@ export class MarkerMovedError extends Error {
   }
 }
 
+/** The partition's lease is held by another writer, or this writer's lease lapsed and was taken: it no longer owns the partition. */
+export class LeaseLostError extends Error {
+  constructor(readonly context: { lakeDir: string; partition: number; holder: string | undefined }) {
+    super(
+      `partition ${context.partition} of ${context.lakeDir} is leased to ${context.holder ?? "nobody"}, not to this writer: ` +
+        "another lake worker owns the partition now; this one stops writing it",
+    );
+    this.name = "LeaseLostError";
+  }
+}
+
 export class PartitionNotOpenError extends Error {
   constructor(readonly partition: number) {
     super(`partition ${partition} is not open in the lake writer`);
@@ -101,13 +116,76 @@ interface InFlight {
 export class LakeWriter {
   private readonly slots = new Map<number, Slot>();
   private readonly inFlight = new Map<Promise<unknown>, InFlight>();
+  /** Partitions whose lease this writer holds. */
+  private readonly leased = new Set<number>();
+  /** This writer instance, as its leases name it. */
+  readonly owner: string;
 
   constructor(
     private readonly options: LakeWriterOptions,
     private readonly encoder: ParquetEncoder,
     private readonly log: Logger,
     private readonly hooks: LakeWriterHooks,
-  ) {}
+    private readonly store: LakeStore,
+    private readonly clock: LakeClock = systemClock,
+    private readonly leaseTtlMs = LEASE_TTL_MS,
+  ) {
+    this.owner = `${store.host}:${store.pid}:${randomBytes(4).toString("hex")}`;
+  }
+
+  /**
+   * Takes or renews the partition's lease, waiting while another live writer
+   * holds it (until it releases it or it expires: at most one TTL after that
+   * writer's last renewal). With `wait` false, another holder is LeaseLostError.
+   */
+  private async claim(partition: number, wait: boolean): Promise<void> {
+    for (let logged = false; ; ) {
+      const state = leaseState(await this.store.readLease(partition), this.owner, this.clock.now(), (l) => this.store.holderGone(l));
+      if (state.kind === "held") {
+        if (!wait) throw new LeaseLostError({ lakeDir: this.store.lakeDir, partition, holder: state.lease.owner });
+        if (!logged) {
+          this.log.warn({ partition, holder: state.lease.owner, until: new Date(state.lease.expiresAt).toISOString() }, "waiting for another lake worker to release the partition");
+          logged = true;
+        }
+        await this.clock.sleep(Math.min(250, Math.max(10, state.lease.expiresAt - this.clock.now())));
+        continue;
+      }
+      if (state.kind === "free" && !wait && this.leased.has(partition))
+        throw new LeaseLostError({ lakeDir: this.store.lakeDir, partition, holder: undefined }); // lapsed: a new owner may have recovered meanwhile
+      const lease: PartitionLease = { owner: this.owner, host: this.store.host, pid: this.store.pid, expiresAt: this.clock.now() + this.leaseTtlMs };
+      await this.store.writeLease(partition, lease);
+      // Two writers that both found it free both wrote: the last rename won, and the other waits (or stops) next round.
+      if ((await this.store.readLease(partition))?.owner !== this.owner) continue;
+      this.leased.add(partition);
+      return;
+    }
+  }
+
+  /**
+   * Renews every lease this writer holds (call it well within the TTL, e.g. every
+   * third of it). A lease that lapsed or was taken means the partition is no
+   * longer this writer's: its buffer is dropped and onFlushFailed reports it, so
+   * the worker recovers it like after a failed flush.
+   */
+  async renewLeases(): Promise<void> {
+    for (const partition of [...this.leased]) {
+      if (this.slots.get(partition)?.flushing) continue; // the flush renews it at every step
+      try {
+        await this.claim(partition, false);
+      } catch (error) {
+        if (!(error instanceof LeaseLostError)) throw error;
+        this.leased.delete(partition);
+        if (!this.slots.delete(partition)) continue;
+        this.hooks.onFlushFailed(partition, error);
+      }
+    }
+  }
+
+  /** Throws LeaseLostError unless this writer's lease on the partition is live. */
+  private async checkLease(partition: number): Promise<void> {
+    const state = leaseState(await this.store.readLease(partition), this.owner, this.clock.now(), (l) => this.store.holderGone(l));
+    if (state.kind !== "mine") throw new LeaseLostError({ lakeDir: this.store.lakeDir, partition, holder: state.kind === "held" ? state.lease.owner : undefined });
+  }
 
   /**
    * Recovers and opens partitions: checks the lake's origin, deletes files and
@@ -115,19 +193,20 @@ export class LakeWriter {
    * partition's next offset (its marker, or 0). Call only while no flush of
    * these partitions runs (see closeAll).
    */
-  async open(partitions: readonly number[]): Promise<Map<number, number>> {
-    const { lakeDir } = this.options;
-    await mkdir(lakeDir, { recursive: true });
-    const listing = await listLakeFiles(lakeDir);
-    checkLakeOrigin(resolve(lakeDir), listing.markers, this.options.origin);
-    const temporaries = await listTemporaryFiles(lakeDir);
+  async recoverAndOpen(partitions: readonly number[]): Promise<Map<number, number>> {
+    await this.store.prepare();
+    checkLakeOrigin(this.store.lakeDir, (await this.store.list()).markers, this.options.origin);
+    // Fence first: a previous owner's flush may still be writing; its files must not be deleted under it.
+    for (const partition of partitions) await this.claim(partition, true);
+    const listing = await this.store.list();
+    const temporaries = await this.store.temporaries();
     const next = new Map<number, number>();
     for (const partition of partitions) {
       const nextOffset = listing.markers.get(partition)?.nextOffset ?? 0;
-      const plan = recoveryPlan(partition, nextOffset, listing.files, temporaries, compactionWriterGone);
+      const plan = recoveryPlan(partition, nextOffset, listing.files, temporaries, (path) => this.store.compactionWriterGone(path));
       const doomed = [...plan.files.map((f) => f.path), ...plan.temporaries];
       if (doomed.length > 0) {
-        await removeDurably(lakeDir, doomed);
+        await this.store.remove(doomed);
         this.log.warn({ partition, nextOffset, files: plan.files.map((f) => f.path), temporaries: plan.temporaries }, "recovered partition: deleted what a flush that died left past its commit marker");
       }
       this.slots.set(partition, { buffer: new PartitionBuffer(partition, nextOffset, this.options.origin.topic, this.options.maxEventSkewMs), flushing: undefined });
@@ -219,7 +298,7 @@ export class LakeWriter {
         return report;
       },
       (error: Error) => {
-        // What this flush wrote is past the marker: the next open() deletes it, and Kafka delivers the offsets again.
+        // What this flush wrote is past the marker: the next recoverAndOpen() deletes it, and Kafka delivers the offsets again.
         if (this.slots.get(partition) === slot) this.slots.delete(partition);
         this.hooks.onFlushFailed(partition, error);
         return undefined;
@@ -235,23 +314,27 @@ export class LakeWriter {
   }
 
   private async writePlan(plan: FlushPlan, reason: FlushReport["reason"]): Promise<FlushReport> {
-    const { lakeDir, origin } = this.options;
-    const started = performance.now();
-    const onDisk = await readMarker(lakeDir, plan.partition);
+    const { origin } = this.options;
+    const { lakeDir } = this.store;
+    const started = this.clock.monotonic();
+    await this.claim(plan.partition, false);
+    const onDisk = await this.store.readMarker(plan.partition);
     if ((onDisk?.nextOffset ?? 0) !== plan.fromOffset)
-      throw new MarkerMovedError({ lakeDir: resolve(lakeDir), partition: plan.partition, expected: plan.fromOffset, found: onDisk?.nextOffset });
+      throw new MarkerMovedError({ lakeDir, partition: plan.partition, expected: plan.fromOffset, found: onDisk?.nextOffset });
     let encodeMs = 0;
     let handoffMs = 0;
     const files: FlushReport["files"] = [];
     for (const file of plan.files) {
+      await this.claim(plan.partition, false);
       const path = resolve(lakeDir, file.path);
       const result = file.kind === "orders" ? await this.encoder.write({ kind: "orders", path, rows: file.rows }) : await this.encoder.write({ kind: "invalid", path, rows: file.rows });
       encodeMs += result.writeMs;
       handoffMs += result.handoffMs;
       files.push({ path: file.path, kind: file.kind, rows: result.rows });
     }
-    // Only now do these files count.
-    await writeMarker(lakeDir, plan.partition, { nextOffset: plan.nextOffset, ...origin });
+    // Only now do these files count, and only if the partition is still ours.
+    await this.checkLease(plan.partition);
+    await this.store.writeMarker(plan.partition, { nextOffset: plan.nextOffset, ...origin });
     return {
       partition: plan.partition,
       reason,
@@ -263,7 +346,7 @@ export class LakeWriter {
       gaps: plan.gaps,
       encodeMs,
       handoffMs,
-      flushMs: performance.now() - started,
+      flushMs: this.clock.monotonic() - started,
     };
   }
 
@@ -272,7 +355,7 @@ export class LakeWriter {
     let flushed = 0;
     const abandoned: number[] = [];
     for (const partition of this.partitions) {
-      const remaining = deadline - Date.now();
+      const remaining = deadline - this.clock.now();
       if (remaining <= 0) {
         abandoned.push(partition);
         continue;
@@ -289,11 +372,21 @@ export class LakeWriter {
 
   /**
    * Drops every buffer (unflushed messages are read again from the markers) and
-   * waits for running flushes, so open() can recover from a settled lake.
+   * waits for running flushes, so recoverAndOpen() can recover from a settled lake.
    */
   async closeAll(): Promise<void> {
     this.slots.clear();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.keys()]);
+    await this.releaseLeases();
+  }
+
+  /** Gives up every lease this writer holds that is still its own, so a new owner need not wait for them to expire. */
+  async releaseLeases(): Promise<void> {
+    for (const partition of [...this.leased]) {
+      this.leased.delete(partition);
+      const state = leaseState(await this.store.readLease(partition), this.owner, this.clock.now(), () => false);
+      if (state.kind === "mine") await this.store.removeLease(partition).catch((error: Error) => this.log.warn({ partition, err: error.message }, "could not release the partition's lease"));
+    }
   }
 
   private slot(partition: number): Slot {

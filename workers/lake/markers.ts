@@ -4,11 +4,10 @@
  * fsync), so a reader finds the old one or the new one, never a torn one, and
  * once writeMarker resolves the new one survives a crash.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
-import { commitMarkerPath, parseCommitMarker, serializeCommitMarker, temporaryPath, type CommitMarker } from "../../lib/lake/layout.ts";
-import { fsyncDir } from "./files.ts";
+import { readFile, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { commitMarkerPath, parseCommitMarker, serializeCommitMarker, type CommitMarker } from "../../lib/lake/layout.ts";
+import { replaceFiles } from "../shared/atomic-file.ts";
 
 export class MarkerWriteError extends Error {
   constructor(
@@ -36,20 +35,9 @@ export async function readMarker(lakeDir: string, partition: number): Promise<Co
 
 export async function writeMarker(lakeDir: string, partition: number, marker: CommitMarker): Promise<void> {
   const path = resolve(lakeDir, commitMarkerPath(partition));
-  const temp = temporaryPath(path, `${process.pid}-${randomBytes(6).toString("hex")}`);
   try {
-    await mkdir(dirname(path), { recursive: true });
-    const handle = await open(temp, "w");
-    try {
-      await handle.writeFile(serializeCommitMarker(marker));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-    await fsyncDir(dirname(path));
+    await replaceFiles(async (staged) => writeFile(await staged.stage(path), serializeCommitMarker(marker)));
   } catch (error) {
-    await rm(temp, { force: true }).catch(() => undefined);
     throw new MarkerWriteError(`cannot write commit marker ${path}: ${(error as Error).message}`, { path, partition, nextOffset: marker.nextOffset }, { cause: error });
   }
 }

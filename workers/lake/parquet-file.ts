@@ -16,13 +16,9 @@
  * - One row group per ROW_GROUP_SIZE rows (parquetjs-lite defaults to 4096): few
  *   large row groups read faster; a file rotates at LAKE_ROTATE_ROWS anyway.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, rename, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname } from "node:path";
-import { temporaryPath } from "../../lib/lake/layout.ts";
 import { PARQUET_COMPRESSION, ROW_GROUP_SIZE, type LakeTable, type ParquetType } from "../../lib/lake/schema.ts";
-import { fsyncPath } from "../shared/atomic-file.ts";
+import { replaceFiles } from "../shared/atomic-file.ts";
 
 export class LakeWriteError extends Error {
   constructor(
@@ -92,7 +88,6 @@ export async function writeParquetFile<Row extends object>(
   rows: readonly Row[],
 ): Promise<{ path: string; rows: number }> {
   const schema = parquetSchema(table as LakeTable<unknown>);
-  const temp = temporaryPath(path, `${process.pid}-${randomBytes(6).toString("hex")}`);
   const fail = (message: string, cause: unknown, row?: number): LakeWriteError => {
     const record = row === undefined ? undefined : (rows[row] as Record<string, unknown> | undefined);
     const partition = typeof record?.kafka_partition === "number" ? record.kafka_partition : undefined;
@@ -100,26 +95,23 @@ export async function writeParquetFile<Row extends object>(
     return new LakeWriteError(`${message}: ${messageOf(cause)}`, { path, row, partition, offset }, { cause });
   };
   try {
-    await mkdir(dirname(path), { recursive: true });
-    const writer = await parquetLite!.ParquetWriter.openFile(schema, temp, {
-      useDataPageV2: false,
-      pageIndex: false,
-      rowGroupSize: ROW_GROUP_SIZE,
+    await replaceFiles(async (staged) => {
+      const writer = await parquetLite!.ParquetWriter.openFile(schema, await staged.stage(path), {
+        useDataPageV2: false,
+        pageIndex: false,
+        rowGroupSize: ROW_GROUP_SIZE,
+      });
+      let index = 0;
+      try {
+        for (; index < rows.length; index++) await writer.appendRow(rows[index] as Record<string, unknown>);
+      } catch (error) {
+        await writer.close().catch(() => undefined);
+        throw fail(`cannot write row ${index} of ${path}`, error, index);
+      }
+      await writer.close();
     });
-    let index = 0;
-    try {
-      for (; index < rows.length; index++) await writer.appendRow(rows[index] as Record<string, unknown>);
-    } catch (error) {
-      await writer.close().catch(() => undefined);
-      throw fail(`cannot write row ${index} of ${path}`, error, index);
-    }
-    await writer.close();
-    await fsyncPath(temp, "r+");
-    await rename(temp, path);
-    await fsyncPath(dirname(path), "r");
     return { path, rows: rows.length };
   } catch (error) {
-    await rm(temp, { force: true }).catch(() => undefined);
     throw error instanceof LakeWriteError ? error : fail(`cannot write ${path}`, error);
   }
 }

@@ -5,8 +5,8 @@ export class PartitionState {
   /** Offset the next message should have; a larger one means data was removed before we read it. */
   nextExpectedOffset: number;
   lastProcessedOffset = -1;
-  /** Log end offset as of the last fetch. */
-  highWatermark = 0;
+  /** Log-end offset (Kafka calls it the high watermark) as of the last fetch or offset refresh. */
+  logEndOffset = 0;
   /** Wall-clock ms when the last record was received (idle advancement counts from it). */
   lastRecordAt: number;
   /** Set once we asked the consumer to seek to the resume offset, so a later mismatch is a real gap. */
@@ -38,6 +38,7 @@ export class PartitionState {
   }
 
   get lag(): number {
-    return Math.max(0, this.highWatermark - (Math.max(this.lastProcessedOffset, this.passedOffset) + 1));
+    // passedOffset: kafkajs moves past control and aborted records without handing them over.
+    return Math.max(0, this.logEndOffset - Math.max(this.lastProcessedOffset + 1, this.resumeOffset, this.passedOffset + 1));
   }
 }

@@ -8,6 +8,8 @@ export interface HealthProbe {
   lastProgressAt(): number;
   /** Messages waiting in Kafka for this worker, across its partitions. */
   lag(): number;
+  /** A problem a restart would not fix (e.g. InfluxDB refusing points), or undefined. */
+  degraded?(): string | undefined;
 }
 
 export function createRegistry(worker: string): Registry {
@@ -21,7 +23,7 @@ export function createRegistry(worker: string): Registry {
 export function serveHealth(port: number, registry: Registry, probe: HealthProbe, log?: Logger): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === "/healthz") {
-      const status = healthStatus({ now: Date.now(), lastProgressAt: probe.lastProgressAt(), lag: probe.lag() });
+      const status = healthStatus({ now: Date.now(), lastProgressAt: probe.lastProgressAt(), lag: probe.lag(), degraded: probe.degraded?.() });
       res.writeHead(status.healthy ? 200 : 503, { "content-type": "application/json" });
       res.end(JSON.stringify(status));
     } else if (req.url === "/metrics") {

@@ -66,6 +66,10 @@ export class InfluxSink {
   private buffer: SinkPoint[] = [];
   private readonly writeApi: WriteApi;
   private flushing: Promise<boolean> | undefined;
+  /** Points InfluxDB refused as malformed, per measurement, since start. */
+  readonly refused = new Map<string, number>();
+  /** The latest refusal, for health and logs. */
+  lastRefusal: { measurement: string; field: string | undefined; message: string } | undefined;
   private generation = 0;
   writeErrors = 0;
   /** Points InfluxDB refused as malformed (HTTP 400/422): dropped one by one, loudly, so they cannot block the rest. */
@@ -118,16 +122,21 @@ export class InfluxSink {
     return dropped;
   }
 
-  /** Writes everything buffered; true when the buffer is empty after. Never throws; concurrent calls share one flush. */
-  flush(): Promise<boolean> {
-    this.flushing ??= this.writeBuffered().finally(() => (this.flushing = undefined));
+  /**
+   * Writes everything buffered; true when the buffer is empty after. Never throws;
+   * concurrent calls share one flush. `mayWrite` is asked before each chunk (the
+   * caller's ownership of what it buffered): when it says no, nothing more is written.
+   */
+  flush(mayWrite: () => boolean = () => true): Promise<boolean> {
+    this.flushing ??= this.writeBuffered(mayWrite).finally(() => (this.flushing = undefined));
     // A caller that joined late may have enqueued after the loop ended.
     return this.flushing.then((ok) => ok && this.buffer.length === 0);
   }
 
-  private async writeBuffered(): Promise<boolean> {
+  private async writeBuffered(mayWrite: () => boolean): Promise<boolean> {
     let size = CHUNK;
     while (this.buffer.length > 0) {
+      if (!mayWrite()) return false;
       const chunk = this.buffer.slice(0, size);
       const generation = this.generation;
       try {
@@ -140,8 +149,17 @@ export class InfluxSink {
             size = Math.ceil(chunk.length / 2);
             continue;
           }
+          const point = chunk[0]!;
           this.rejectedPoints++;
-          this.options.log?.error({ err: (error as Error).message, point: JSON.stringify(chunk[0], (_, v) => (typeof v === "bigint" ? String(v) : v)) }, "InfluxDB refused a point as malformed; dropped");
+          this.refused.set(point.measurement, (this.refused.get(point.measurement) ?? 0) + 1);
+          const message = (error as Error).message;
+          // InfluxDB names the field in a type conflict: `input field "revenue" on measurement "order_window" is type integer, already exists as type float`.
+          const field = /field \\?["']([^"'\\]+)\\?["']/.exec(message)?.[1];
+          this.lastRefusal = { measurement: point.measurement, field, message };
+          this.options.log?.error(
+            { measurement: point.measurement, field, err: message, point: JSON.stringify(point, (_, v) => (typeof v === "bigint" ? String(v) : v)) },
+            `InfluxDB refused a point of ${point.measurement}${field ? ` (field ${field})` : ""} as malformed; dropped`,
+          );
           if (generation === this.generation) this.buffer.splice(0, 1);
           continue;
         }

@@ -222,3 +222,139 @@ export class LogStartOffsets {
     this.admin = undefined;
   }
 }
+
+/** Offsets as committed to a consumer group, with the engine's metadata. */
+export interface GroupCommit {
+  topic: string;
+  partition: number;
+  offset: string;
+  metadata: string;
+}
+
+/**
+ * What a worker loop needs of its consumer group, kafkajs-style, so that a fake
+ * can drive the loop in unit tests. Ownership follows the group protocol: a
+ * member owns its assignment from a group join (one generation) until it starts
+ * rebalancing, its consumer crashes or it stops, and only while its session is
+ * alive: the coordinator expels a member whose heartbeats stop for a session
+ * timeout and hands its partitions to others, and the member itself learns that
+ * only at its next heartbeat (after a stall, a timer may fire first). So a
+ * member whose last heartbeat is older than the session timeout owns nothing.
+ */
+export interface GroupConsumer {
+  /** In a group, with partitions to pause, resume and seek. */
+  readonly running: boolean;
+  /** Increases on every join; 0 before the first. */
+  readonly generation: number;
+  /** True while this member may still act for the assignment of `generation` (see above); `now` in epoch ms. */
+  owns(generation: number, now: number): boolean;
+  run(config: Pick<ConsumerRunConfig, "eachBatch" | "autoCommit" | "eachBatchAutoResolve">): Promise<void>;
+  pause(topics: { topic: string }[]): void;
+  resume(topics: { topic: string }[]): void;
+  seek(target: { topic: string; partition: number; offset: string }): void;
+  commitOffsets(commits: GroupCommit[]): Promise<void>;
+  /**
+   * `join`: partitions assigned (a new generation); detail = the assignment, topic → partitions.
+   * `revoke`: they are gone (rebalance started, consumer restarting); detail = the reason.
+   * `passed`: the consumer moved past `offset` of a partition, transaction control records and
+   * aborted records included, which never reach eachBatch; detail = { topic, partition, offset }.
+   */
+  on(event: "join" | "revoke" | "passed", listener: (detail: unknown) => void): void;
+  /** Leaves the group (so a restart is assigned partitions at once) and disconnects. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Whether a member whose last heartbeat succeeded at `lastHeartbeatAt` can still be in
+ * its group at `now`: the coordinator counts the session from when it received that
+ * heartbeat, a little before we saw the answer, so we keep a margin of a tenth.
+ */
+export function sessionAlive(lastHeartbeatAt: number, now: number, sessionTimeoutMs: number): boolean {
+  return now - lastHeartbeatAt < sessionTimeoutMs * 0.9;
+}
+
+/** A kafkajs consumer, supervised (SupervisedConsumer), as a GroupConsumer. */
+export class KafkaGroupConsumer implements GroupConsumer {
+  private readonly supervised: SupervisedConsumer;
+  private readonly listeners = { join: [] as ((detail: unknown) => void)[], revoke: [] as ((detail: unknown) => void)[], passed: [] as ((detail: unknown) => void)[] };
+  private stopping = false;
+  private joined = false;
+  private lastHeartbeatAt = 0;
+  generation = 0;
+
+  constructor(
+    private readonly consumer: Consumer,
+    groupId: string,
+    /** KAFKA_SESSION_TIMEOUT: the coordinator expels a member silent for this long. */
+    private readonly sessionTimeoutMs: number,
+    log: Logger,
+    onGiveUp: (error: Error) => void,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.supervised = new SupervisedConsumer(consumer, groupId, {
+      log,
+      onRestart: () => this.revoke("consumer restart"),
+      onGiveUp,
+      isStopping: () => this.stopping,
+    });
+    const { GROUP_JOIN, HEARTBEAT, REBALANCING, CRASH, END_BATCH_PROCESS } = consumer.events;
+    // Emitted for every fetched batch, also one of only control or aborted records (kafkajs resolves those itself).
+    consumer.on(END_BATCH_PROCESS, ({ payload }) => {
+      for (const listener of this.listeners.passed) listener({ topic: payload.topic, partition: payload.partition, offset: Number(payload.lastOffset) });
+    });
+    // kafkajs heartbeats every heartbeatInterval, also while every partition is paused (after each empty fetch).
+    consumer.on(HEARTBEAT, () => (this.lastHeartbeatAt = this.clock()));
+    consumer.on(REBALANCING, () => this.revoke("rebalance"));
+    consumer.on(CRASH, () => (this.joined = false));
+    consumer.on(GROUP_JOIN, ({ payload }) => {
+      this.joined = true;
+      this.generation++;
+      this.lastHeartbeatAt = this.clock();
+      for (const listener of this.listeners.join) listener(payload.memberAssignment);
+    });
+  }
+
+  private revoke(reason: string): void {
+    this.joined = false;
+    for (const listener of this.listeners.revoke) listener(reason);
+  }
+
+  get running(): boolean {
+    return this.supervised.running;
+  }
+
+  owns(generation: number, now: number): boolean {
+    return this.joined && !this.stopping && generation === this.generation && sessionAlive(this.lastHeartbeatAt, now, this.sessionTimeoutMs);
+  }
+
+  run(config: Pick<ConsumerRunConfig, "eachBatch" | "autoCommit" | "eachBatchAutoResolve">): Promise<void> {
+    return this.supervised.run(config);
+  }
+
+  pause(topics: { topic: string }[]): void {
+    this.supervised.pause(topics);
+  }
+
+  resume(topics: { topic: string }[]): void {
+    this.supervised.resume(topics);
+  }
+
+  seek(target: { topic: string; partition: number; offset: string }): void {
+    this.supervised.seek(target);
+  }
+
+  commitOffsets(commits: GroupCommit[]): Promise<void> {
+    return this.consumer.commitOffsets(commits);
+  }
+
+  on(event: "join" | "revoke" | "passed", listener: (detail: unknown) => void): void {
+    this.listeners[event].push(listener);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.joined = false;
+    await this.consumer.stop();
+    await this.consumer.disconnect();
+  }
+}

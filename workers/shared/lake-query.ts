@@ -31,22 +31,14 @@
  * its running queries end. Live = committed (below the partition's commit
  * marker) and not superseded by a compaction (selectLiveFiles).
  */
-import { readdir, readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { DuckDBInstance, JsonDuckDBValueConverter, StatementType, type DuckDBConnection } from "@duckdb/node-api";
-import {
-  COMMITS_ROOT,
-  INVALID_ROOT,
-  ORDERS_ROOT,
-  committedFiles,
-  parseCommitMarker,
-  parseCommitMarkerPath,
-  parseLakeFilePath,
-  selectLiveFiles,
-  type CommitMarker,
-  type LakeFile,
-} from "../../lib/lake/layout.ts";
-import { INVALID_TABLE, ORDERS_TABLE, type LakeColumn } from "../../lib/lake/schema.ts";
+import type { LakeFile } from "../../lib/lake/layout.ts";
+import { checkStatementTree, QueryRejectedError } from "../../lib/lake/statement-gate.ts";
+import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
+import { viewDefinitions } from "../../lib/lake/views.ts";
+import { listLakeFiles, liveLakeFiles } from "./lake-files.ts";
+
 
 export interface LakeQueryOptions {
   /** A query running longer is interrupted with QueryTimeoutError. */
@@ -85,30 +77,7 @@ export interface Lake {
   close(): void;
 }
 
-/** The views every snapshot defines, empty lake or not. */
-export const LAKE_VIEWS = [
-  "orders_raw",
-  "orders",
-  "orders_invalid",
-  "daily_kpis",
-  "dim_country",
-  "dim_category",
-  "dim_channel",
-  "lake_files",
-] as const;
-
 const excerpt = (sql: string) => (sql.length > 200 ? `${sql.slice(0, 200)}…` : sql);
-
-/** The statement is not allowed here; `reason` says why, in words for the person who wrote it. */
-export class QueryRejectedError extends Error {
-  constructor(
-    readonly reason: string,
-    readonly sql: string,
-  ) {
-    super(`query refused: ${reason}`);
-    this.name = "QueryRejectedError";
-  }
-}
 
 export class QueryTimeoutError extends Error {
   constructor(
@@ -132,224 +101,8 @@ export class QueryFailedError extends Error {
   }
 }
 
-/** The lake on disk cannot be read as a lake (e.g. a corrupt commit marker). */
-export class LakeScanError extends Error {
-  constructor(
-    message: string,
-    readonly path: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = "LakeScanError";
-  }
-}
 
-// ---------------------------------------------------------------- scanning the lake
 
-export interface LakeListing {
-  /** Every canonical data file on disk, committed or not. */
-  files: LakeFile[];
-  markers: Map<number, CommitMarker>;
-}
-
-async function entries(dir: string): Promise<{ name: string; isDirectory: boolean }[]> {
-  try {
-    return (await readdir(dir, { withFileTypes: true })).map((e) => ({ name: e.name, isDirectory: e.isDirectory() }));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw new LakeScanError(`cannot list ${dir}: ${(error as Error).message}`, dir, { cause: error });
-  }
-}
-
-/** Lists the lake's data files and commit markers (only the directories the layout defines). */
-export async function listLakeFiles(lakeDir: string): Promise<LakeListing> {
-  const files: LakeFile[] = [];
-  const collect = async (relativeDir: string) => {
-    for (const entry of await entries(resolve(lakeDir, relativeDir))) {
-      if (entry.isDirectory) continue;
-      const file = parseLakeFilePath(`${relativeDir}/${entry.name}`);
-      if (file) files.push(file);
-    }
-  };
-  const subdirs = async (relativeDir: string) =>
-    (await entries(resolve(lakeDir, relativeDir))).filter((e) => e.isDirectory).map((e) => `${relativeDir}/${e.name}`);
-
-  for (const day of await subdirs(ORDERS_ROOT)) for (const hour of await subdirs(day)) await collect(hour);
-  for (const day of await subdirs(INVALID_ROOT)) await collect(day);
-
-  const markers = new Map<number, CommitMarker>();
-  for (const entry of await entries(resolve(lakeDir, COMMITS_ROOT))) {
-    const path = `${COMMITS_ROOT}/${entry.name}`;
-    const partition = parseCommitMarkerPath(path);
-    if (partition === undefined || entry.isDirectory) continue;
-    const absolute = resolve(lakeDir, path);
-    try {
-      markers.set(partition, parseCommitMarker(await readFile(absolute, "utf8"), absolute));
-    } catch (error) {
-      throw new LakeScanError(`cannot read commit marker ${absolute}: ${(error as Error).message}`, absolute, { cause: error });
-    }
-  }
-  return { files, markers };
-}
-
-/** The files a reader should see: committed, and not superseded by a compaction. */
-export function liveLakeFiles(listing: LakeListing): LakeFile[] {
-  const next = new Map([...listing.markers].map(([partition, marker]) => [partition, marker.nextOffset]));
-  return selectLiveFiles(committedFiles(listing.files, next));
-}
-
-// ---------------------------------------------------------------- view definitions
-
-const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
-const identifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
-interface ViewColumn {
-  name: string;
-  sqlType: string;
-}
-
-const HIVE_ORDERS: ViewColumn[] = [
-  { name: "event_date", sqlType: "DATE" },
-  { name: "event_hour", sqlType: "INTEGER" },
-];
-const HIVE_INVALID: ViewColumn[] = [{ name: "ingest_date", sqlType: "DATE" }];
-
-/**
- * A view over exactly `paths`, with the same columns and types whether or not
- * there are files (casts to a column's own type cost nothing: the binder drops them).
- */
-function fileView(name: string, columns: readonly (LakeColumn | ViewColumn)[], hive: ViewColumn[], paths: string[]): string {
-  const all = [...columns, ...hive];
-  if (paths.length === 0) {
-    const nulls = all.map((c) => `CAST(NULL AS ${c.sqlType}) AS ${identifier(c.name)}`).join(", ");
-    return `CREATE VIEW ${name} AS SELECT ${nulls} WHERE false`;
-  }
-  const select = all.map((c) => `CAST(${identifier(c.name)} AS ${c.sqlType}) AS ${identifier(c.name)}`).join(", ");
-  const hiveTypes = hive.map((c) => `${literal(c.name)}: ${c.sqlType}`).join(", ");
-  // An explicit list, never a glob: the list is the decision of which files count.
-  return `CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet([${paths.map(literal).join(", ")}], hive_partitioning = true, hive_types = {${hiveTypes}})`;
-}
-
-function dimensionView(dimension: string): string {
-  return `CREATE VIEW dim_${dimension} AS
-    SELECT ${dimension}, count(*) AS orders, round(sum(amount), 2) AS revenue, count(DISTINCT customer_id) AS customers
-    FROM orders GROUP BY ${dimension} ORDER BY revenue DESC, ${dimension}`;
-}
-
-/** The CREATE VIEW statements of a snapshot, in dependency order. */
-export function viewDefinitions(lakeDir: string, live: readonly LakeFile[], businessTz: string): string[] {
-  const absolute = (file: LakeFile) => resolve(lakeDir, file.path);
-  const orders = live.filter((f) => f.kind === "orders").map(absolute);
-  const invalid = live.filter((f) => f.kind === "invalid").map(absolute);
-  const files = live.map((f) => `(${literal(f.kind)}, ${literal(f.path)}, ${f.partition}, ${f.firstOffset}, ${f.lastOffset})`);
-  return [
-    fileView("orders_raw", ORDERS_TABLE.columns, HIVE_ORDERS, orders),
-    fileView("orders_invalid", INVALID_TABLE.columns, HIVE_INVALID, invalid),
-    // Every copy of an order shares a partition (keyed by customer), so the first copy is the lowest offset.
-    `CREATE VIEW orders AS SELECT * FROM orders_raw
-       QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY kafka_partition, kafka_offset) = 1`,
-    // event_time is UTC; the business day starts at midnight in businessTz.
-    `CREATE VIEW daily_kpis AS
-       SELECT CAST(timezone(${literal(businessTz)}, timezone('UTC', event_time)) AS DATE) AS date,
-              count(*) AS orders,
-              round(sum(amount), 2) AS revenue,
-              round(sum(amount) / count(*), 2) AS aov,
-              count(DISTINCT customer_id) AS customers,
-              CAST(sum(quantity) AS BIGINT) AS items
-       FROM orders GROUP BY 1 ORDER BY 1`,
-    dimensionView("country"),
-    dimensionView("category"),
-    dimensionView("channel"),
-    files.length === 0
-      ? `CREATE VIEW lake_files AS SELECT CAST(NULL AS VARCHAR) AS kind, CAST(NULL AS VARCHAR) AS path, CAST(NULL AS INTEGER) AS kafka_partition,
-           CAST(NULL AS BIGINT) AS first_offset, CAST(NULL AS BIGINT) AS last_offset WHERE false`
-      : `CREATE VIEW lake_files AS SELECT kind, path, CAST(kafka_partition AS INTEGER) AS kafka_partition,
-           CAST(first_offset AS BIGINT) AS first_offset, CAST(last_offset AS BIGINT) AS last_offset
-         FROM (VALUES ${files.join(", ")}) AS t(kind, path, kafka_partition, first_offset, last_offset)`,
-  ];
-}
-
-// ---------------------------------------------------------------- the statement gate
-
-/** Table functions a lake query may call: generators and catalog introspection, nothing that touches files or settings. */
-export const ALLOWED_TABLE_FUNCTIONS: ReadonlySet<string> = new Set([
-  "range",
-  "generate_series",
-  "unnest",
-  "json_each",
-  "json_tree",
-  "duckdb_tables",
-  "duckdb_views",
-  "duckdb_columns",
-  "duckdb_types",
-  "duckdb_functions",
-  "duckdb_keywords",
-  "duckdb_schemas",
-  "pragma_table_info",
-  "pg_timezone_names",
-]);
-
-/** Functions with effects beyond their result: reading the environment, writing logs, sleeping past an interrupt. */
-export const DENIED_FUNCTIONS: ReadonlySet<string> = new Set([
-  "getenv", // only in the CLI today; refused here should a build ever carry it
-  "write_log",
-  "sleep_ms",
-  "pg_sleep",
-  "json_execute_serialized_sql",
-]);
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** Table-function and other function names anywhere in a serialized statement. */
-function functionNames(tree: Json): { table: Set<string>; other: Set<string> } {
-  const table = new Set<string>();
-  const other = new Set<string>();
-  const classified = new Set<object>();
-  const visit = (node: Json) => {
-    if (Array.isArray(node)) {
-      node.forEach(visit);
-      return;
-    }
-    if (node === null || typeof node !== "object") return;
-    const fn = node.function;
-    if (node.type === "TABLE_FUNCTION" && fn && typeof fn === "object" && !Array.isArray(fn)) {
-      table.add(String(fn.function_name).toLowerCase());
-      classified.add(fn);
-    }
-    if (typeof node.function_name === "string" && !classified.has(node)) other.add(node.function_name.toLowerCase());
-    Object.values(node).forEach(visit);
-  };
-  visit(tree);
-  return { table, other };
-}
-
-const listNames = (names: Iterable<string>) => [...names].sort().join(", ");
-
-async function checkStatementTree(connection: DuckDBConnection, sql: string): Promise<void> {
-  const reader = await connection.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR)", [sql]);
-  const serialized = reader.getRows()[0]?.[0];
-  const tree = JSON.parse(typeof serialized === "string" ? serialized : "null") as Json;
-  if (tree === null || typeof tree !== "object" || Array.isArray(tree))
-    throw new QueryRejectedError("the statement could not be analysed", sql);
-  if (tree.error === true) {
-    const message = String(tree.error_message ?? "");
-    throw new QueryRejectedError(
-      /only select/i.test(message)
-        ? "only SELECT queries are allowed (WITH, FROM …, VALUES, DESCRIBE, SHOW and SUMMARIZE included)"
-        : `the statement could not be analysed: ${message}`,
-      sql,
-    );
-  }
-  const { table, other } = functionNames(tree);
-  const forbiddenTables = [...table].filter((name) => !ALLOWED_TABLE_FUNCTIONS.has(name));
-  if (forbiddenTables.length > 0)
-    throw new QueryRejectedError(
-      `table function ${listNames(forbiddenTables)} is not allowed; query the views (${LAKE_VIEWS.join(", ")}) or use ${listNames(ALLOWED_TABLE_FUNCTIONS)}`,
-      sql,
-    );
-  const forbidden = [...other].filter((name) => DENIED_FUNCTIONS.has(name));
-  if (forbidden.length > 0) throw new QueryRejectedError(`function ${listNames(forbidden)} is not allowed`, sql);
-}
 
 // ---------------------------------------------------------------- snapshots
 
@@ -448,7 +201,8 @@ async function runQuery(snapshot: Snapshot, sql: string, options: Required<Pick<
       throw new QueryRejectedError("the query has no statement to run", sql);
     });
     if (statements.count !== 1) throw new QueryRejectedError(`one statement at a time, got ${statements.count}`, sql);
-    await checkStatementTree(connection, sql);
+    const serialized = (await connection.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR)", [sql])).getRows()[0]?.[0];
+    checkStatementTree(serialized, sql);
     const prepared = await statements.prepare(0);
     if (prepared.statementType !== StatementType.SELECT)
       throw new QueryRejectedError(`only SELECT queries are allowed (statement type ${StatementType[prepared.statementType]})`, sql);

@@ -1,0 +1,88 @@
+/**
+ * The lake's SQL surface: the views every query snapshot defines, as CREATE VIEW
+ * statements over an explicit list of live files (design.md, "Lake"). Pure: the
+ * caller lists the files and runs the statements.
+ */
+import { join } from "node:path";
+import type { LakeFile } from "./layout.ts";
+import { INVALID_TABLE, ORDERS_TABLE, type LakeColumn } from "./schema.ts";
+import { sqlIdentifier as identifier, sqlLiteral as literal } from "./sql.ts";
+import { ORDER_DIMENSIONS } from "../contract/dimensions.ts";
+
+/** The views every snapshot defines, empty lake or not. */
+export const LAKE_VIEWS = [
+  "orders_raw",
+  "orders",
+  "orders_invalid",
+  "daily_kpis",
+  ...ORDER_DIMENSIONS.map((dimension) => `dim_${dimension}` as const),
+  "lake_files",
+];
+
+interface ViewColumn {
+  name: string;
+  sqlType: string;
+}
+
+const HIVE_ORDERS: ViewColumn[] = [
+  { name: "event_date", sqlType: "DATE" },
+  { name: "event_hour", sqlType: "INTEGER" },
+];
+const HIVE_INVALID: ViewColumn[] = [{ name: "ingest_date", sqlType: "DATE" }];
+
+/**
+ * A view over exactly `paths`, with the same columns and types whether or not
+ * there are files (casts to a column's own type cost nothing: the binder drops them).
+ */
+function fileView(name: string, columns: readonly (LakeColumn | ViewColumn)[], hive: ViewColumn[], paths: string[]): string {
+  const all = [...columns, ...hive];
+  if (paths.length === 0) {
+    const nulls = all.map((c) => `CAST(NULL AS ${c.sqlType}) AS ${identifier(c.name)}`).join(", ");
+    return `CREATE VIEW ${name} AS SELECT ${nulls} WHERE false`;
+  }
+  const select = all.map((c) => `CAST(${identifier(c.name)} AS ${c.sqlType}) AS ${identifier(c.name)}`).join(", ");
+  const hiveTypes = hive.map((c) => `${literal(c.name)}: ${c.sqlType}`).join(", ");
+  // An explicit list, never a glob: the list is the decision of which files count.
+  return `CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet([${paths.map(literal).join(", ")}], hive_partitioning = true, hive_types = {${hiveTypes}})`;
+}
+
+function dimensionView(dimension: string): string {
+  return `CREATE VIEW dim_${dimension} AS
+    SELECT ${dimension}, count(*) AS orders, round(sum(amount), 2) AS revenue, count(DISTINCT customer_id) AS customers
+    FROM orders GROUP BY ${dimension} ORDER BY revenue DESC, ${dimension}`;
+}
+
+/**
+ * The CREATE VIEW statements of a snapshot, in dependency order. `lakeDir` must
+ * be absolute: the views name each file by its absolute path.
+ */
+export function viewDefinitions(lakeDir: string, live: readonly LakeFile[], businessTz: string): string[] {
+  const absolute = (file: LakeFile) => join(lakeDir, file.path);
+  const orders = live.filter((f) => f.kind === "orders").map(absolute);
+  const invalid = live.filter((f) => f.kind === "invalid").map(absolute);
+  const files = live.map((f) => `(${literal(f.kind)}, ${literal(f.path)}, ${f.partition}, ${f.firstOffset}, ${f.lastOffset})`);
+  return [
+    fileView("orders_raw", ORDERS_TABLE.columns, HIVE_ORDERS, orders),
+    fileView("orders_invalid", INVALID_TABLE.columns, HIVE_INVALID, invalid),
+    // Every copy of an order shares a partition (keyed by customer), so the first copy is the lowest offset.
+    `CREATE VIEW orders AS SELECT * FROM orders_raw
+       QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY kafka_partition, kafka_offset) = 1`,
+    // event_time is UTC; the business day starts at midnight in businessTz.
+    `CREATE VIEW daily_kpis AS
+       SELECT CAST(timezone(${literal(businessTz)}, timezone('UTC', event_time)) AS DATE) AS date,
+              count(*) AS orders,
+              round(sum(amount), 2) AS revenue,
+              round(sum(amount) / count(*), 2) AS aov,
+              count(DISTINCT customer_id) AS customers,
+              CAST(sum(quantity) AS BIGINT) AS items
+       FROM orders GROUP BY 1 ORDER BY 1`,
+    ...ORDER_DIMENSIONS.map(dimensionView),
+    files.length === 0
+      ? `CREATE VIEW lake_files AS SELECT CAST(NULL AS VARCHAR) AS kind, CAST(NULL AS VARCHAR) AS path, CAST(NULL AS INTEGER) AS kafka_partition,
+           CAST(NULL AS BIGINT) AS first_offset, CAST(NULL AS BIGINT) AS last_offset WHERE false`
+      : `CREATE VIEW lake_files AS SELECT kind, path, CAST(kafka_partition AS INTEGER) AS kafka_partition,
+           CAST(first_offset AS BIGINT) AS first_offset, CAST(last_offset AS BIGINT) AS last_offset
+         FROM (VALUES ${files.join(", ")}) AS t(kind, path, kafka_partition, first_offset, last_offset)`,
+  ];
+}
+

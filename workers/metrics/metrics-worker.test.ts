@@ -1,0 +1,292 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import pino from "pino";
+import { Registry } from "prom-client";
+import { decodeOrder } from "../../lib/contract/order.ts";
+import { amountToCents } from "../../lib/contract/money.ts";
+import { windowStartOf } from "../../lib/contract/time.ts";
+import { DLQ_HEADERS } from "../../lib/contract/dead-letter.ts";
+import { WindowEngine, type Classification, type WindowValue } from "../../lib/hot/window-engine.ts";
+import { MEASUREMENTS } from "../../lib/hot/influx-points.ts";
+import type { WindowConfig } from "../../lib/contract/config.ts";
+import type { GroupCommit } from "../shared/kafka.ts";
+import { FakeClock, FakeGroup, FakeInflux, FakeProducer, FakeSink, FakeTopic, type FakeMember } from "./fake-cluster.ts";
+import { GROUP_ID, MetricsWorker } from "./metrics-worker.ts";
+
+const MIN = 60_000;
+const T0 = Date.parse("2026-11-20T10:00:00Z");
+const PARTITIONS = 3;
+// No idle advances: the oracle below replays records only (idle ticks are not in the log).
+const WINDOWS: WindowConfig = { windowSizeMs: MIN, watermarkDelayMs: 2 * MIN, idleTimeoutMs: 1e12, emitIntervalMs: 500, maxEventSkewMs: 10 * MIN };
+const TOPICS = { topic: "orders", dlqTopic: "orders.dlq", windowValuesTopic: "orders.metrics" };
+const silent = pino({ level: "silent" });
+
+interface Node {
+  worker: MetricsWorker;
+  member: FakeMember;
+  sink: FakeSink;
+  producer: FakeProducer;
+}
+
+/** A topic, a consumer group, one shared InfluxDB and `workers` metrics workers driven by hand. */
+async function cluster(workers: number, windows: WindowConfig = WINDOWS) {
+  const topic = new FakeTopic(TOPICS.topic, PARTITIONS);
+  const clock = new FakeClock(T0);
+  const group = new FakeGroup(topic, GROUP_ID, clock, 10_000);
+  const influx = new FakeInflux();
+  const nodes: Node[] = [];
+  for (let i = 0; i < workers; i++) {
+    const member = group.member();
+    const sink = new FakeSink(influx);
+    const producer = new FakeProducer();
+    const worker = new MetricsWorker({ consumer: member, producer, offsets: group, sink, now: clock.now, log: silent, registry: new Registry() }, TOPICS, windows);
+    await worker.start({ emitTimer: false });
+    nodes.push({ worker, member, sink, producer });
+  }
+  return { topic, group, influx, nodes, clock };
+}
+
+/** Record i of a partition: mostly on time, some duplicates, some late, some invalid. */
+function recordValue(partition: number, i: number, kind: number): string {
+  if (kind === 0) return "{not json";
+  const id = kind === 1 && i > 0 ? `o-${partition}-${i - 1}` : `o-${partition}-${i}`; // kind 1: re-send the previous order
+  const late = kind === 2 ? -5 * MIN : 0;
+  return JSON.stringify({ order_id: id, customer_id: `c-${i % 5}`, country: ["US", "DE"][i % 2], category: "coffee", quantity: 1 + (i % 3), amount: 1.005 + i, event_time: T0 + i * 20_000 + late });
+}
+
+/** What an uninterrupted run gives, per partition: each record's class and every final window value. */
+function oracle(topic: FakeTopic) {
+  return topic.partitions.map((log, partition) => {
+    const engine = new WindowEngine(partition, WINDOWS);
+    const classes: (Classification | "invalid")[] = [];
+    log.forEach((message, offset) => {
+      const decoded = decodeOrder(message.value, Number(message.timestamp), WINDOWS.maxEventSkewMs);
+      classes.push(decoded.ok ? engine.ingest({ offset, order: decoded.order }) : "invalid");
+    });
+    const finals = new Map<number, WindowValue>();
+    for (const w of engine.emit().windows) if (w.final) finals.set(w.windowStart, w);
+    const starts = log.map((m) => {
+      const decoded = decodeOrder(m.value, Number(m.timestamp), WINDOWS.maxEventSkewMs);
+      return decoded.ok ? windowStartOf(decoded.order.eventTime, MIN) : undefined;
+    });
+    const amounts = log.map((m) => {
+      const decoded = decodeOrder(m.value, Number(m.timestamp), WINDOWS.maxEventSkewMs);
+      return decoded.ok ? decoded.order.amount : 0;
+    });
+    return { classes, finals, starts, amounts };
+  });
+}
+
+const windowKey = (partition: number, windowStart: number) => `${MEASUREMENTS.window},partition,${partition} ${BigInt(windowStart) * 1_000_000n}`;
+
+/**
+ * Everything before a commit offset must be durable: each on-time record's window is
+ * final in InfluxDB with the uninterrupted run's value, each late or duplicate record
+ * has its anomaly point, each invalid record is in the dead-letter topic.
+ */
+function checkCommit(commit: GroupCommit, truth: ReturnType<typeof oracle>, influx: FakeInflux, producers: FakeProducer[]): string[] {
+  const problems: string[] = [];
+  const p = commit.partition;
+  const { classes, finals, starts, amounts } = truth[p]!;
+  const deadLetters = new Set(
+    producers.flatMap((producer) => (producer.sent.get(TOPICS.dlqTopic) ?? []).map((m) => `${(m.headers as Record<string, string>)[DLQ_HEADERS.partition]}/${(m.headers as Record<string, string>)[DLQ_HEADERS.offset]}`)),
+  );
+  const anomalies = [...influx.points.values()].filter((pt) => pt.measurement === MEASUREMENTS.anomaly && pt.tags.partition === String(p));
+  for (let offset = 0; offset < Number(commit.offset); offset++) {
+    const kind = classes[offset];
+    if (kind === "invalid") {
+      if (!deadLetters.has(`${p}/${offset}`)) problems.push(`commit ${p}@${commit.offset}: invalid record ${offset} not dead-lettered`);
+    } else if (kind === "on-time") {
+      const start = starts[offset]!;
+      const point = influx.points.get(windowKey(p, start));
+      const expected = finals.get(start);
+      if (!expected) problems.push(`commit ${p}@${commit.offset}: window of record ${offset} is not final in an uninterrupted run`);
+      else if (point?.fields.final?.value !== 1 || point.fields.orders?.value !== expected.orders || point.fields.revenue?.value !== expected.revenueCents / 100)
+        problems.push(`commit ${p}@${commit.offset}: window ${new Date(start).toISOString()} of record ${offset} is not durable and final (${JSON.stringify(point?.fields)})`);
+    } else if (kind === "late" || kind === "duplicate") {
+      const cents = amountToCents(amounts[offset]!);
+      if (!anomalies.some((pt) => pt.tags.kind === kind && pt.fields.revenue?.value === cents / 100 && pt.timestampNs >= BigInt(starts[offset]!) * 1_000_000n))
+        problems.push(`commit ${p}@${commit.offset}: ${kind} record ${offset} has no anomaly point`);
+    }
+  }
+  return problems;
+}
+
+type Op =
+  | { op: "produce"; partition: number; kinds: number[] }
+  | { op: "deliver"; node: number; partition: number; max: number }
+  | { op: "emit"; node: number }
+  | { op: "failWrite"; node: number }
+  | { op: "failCommit"; node: number }
+  | { op: "failPublish"; node: number }
+  | { op: "rebalance"; owners: number[] }
+  | { op: "rebalanceMidFlush"; node: number; owners: number[] }
+  | { op: "expel"; node: number }
+  | { op: "tick"; ms: number };
+
+const opArb = (nodes: number): fc.Arbitrary<Op> => {
+  const node = fc.integer({ min: 0, max: nodes - 1 });
+  const partition = fc.integer({ min: 0, max: PARTITIONS - 1 });
+  const owners = fc.array(node, { minLength: PARTITIONS, maxLength: PARTITIONS });
+  return fc.oneof(
+    { weight: 6, arbitrary: fc.record({ op: fc.constant("produce" as const), partition, kinds: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 10 }) }) },
+    { weight: 5, arbitrary: fc.record({ op: fc.constant("deliver" as const), node, partition, max: fc.integer({ min: 1, max: 20 }) }) },
+    { weight: 4, arbitrary: fc.record({ op: fc.constant("emit" as const), node }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant("failWrite" as const), node }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant("failCommit" as const), node }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant("failPublish" as const), node }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant("rebalance" as const), owners }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant("rebalanceMidFlush" as const), node, owners }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant("expel" as const), node }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant("tick" as const), ms: fc.integer({ min: 100, max: 3_000 }) }) },
+  );
+};
+
+/** Runs the ops, then lets the group settle on one owner per partition and drains every record. */
+async function run(ops: Op[], nodeCount: number) {
+  const { topic, group, influx, nodes } = await cluster(nodeCount);
+  const counts = Array.from({ length: PARTITIONS }, () => 0);
+  const commitProblems: string[] = [];
+  let truth: ReturnType<typeof oracle> | undefined;
+  group.beforeCommit = (commit) => commitProblems.push(...checkCommit(commit, (truth ??= oracle(topic)), influx, nodes.map((n) => n.producer)));
+  const produce = (partition: number, kind: number) => {
+    topic.append(partition, recordValue(partition, counts[partition]!++, kind), T0 + 30 * MIN);
+    truth = undefined;
+  };
+  group.rebalance(Array.from({ length: PARTITIONS }, (_, p) => p % nodeCount));
+  for (const op of ops) {
+    if (op.op === "produce") for (const kind of op.kinds) produce(op.partition, kind);
+    else if (op.op === "deliver") await nodes[op.node]!.member.deliver(op.partition, op.max);
+    else if (op.op === "emit") await nodes[op.node]!.worker.emitCycle();
+    else if (op.op === "failWrite") nodes[op.node]!.sink.failures++;
+    else if (op.op === "failCommit") nodes[op.node]!.member.commitFailures++;
+    else if (op.op === "failPublish") nodes[op.node]!.producer.failures++;
+    else if (op.op === "rebalance") group.rebalance(op.owners);
+    else if (op.op === "expel") group.expel(op.node);
+    else if (op.op === "tick") group.tick(op.ms);
+    else nodes[op.node]!.sink.between = () => group.rebalance(op.owners); // the group rebalances while this worker is writing
+  }
+  // Drain: far-future records close every window (in every partition), then the owners catch up.
+  for (const n of nodes) n.sink.between = undefined;
+  for (let p = 0; p < PARTITIONS; p++) topic.append(p, JSON.stringify({ order_id: `end-${p}`, amount: 0, event_time: T0 + 25 * MIN }), T0 + 30 * MIN);
+  truth = undefined;
+  const settled = Array.from({ length: PARTITIONS }, (_, p) => p % nodeCount);
+  group.rebalance(settled);
+  for (let round = 0; round < 200; round++) {
+    let delivered = false;
+    for (let p = 0; p < PARTITIONS; p++) delivered = (await nodes[settled[p]!]!.member.deliver(p, 50)) || delivered;
+    for (const n of nodes) await n.worker.emitCycle();
+    group.tick(500);
+    const done = topic.partitions.every((log, p) => group.committed.get(p)?.offset === log.length - 1 || group.committed.get(p)?.offset === log.length);
+    if (!delivered && done) break;
+  }
+  return { topic, group, influx, commitProblems, truth: oracle(topic) };
+}
+
+describe("MetricsWorker driven by fakes", () => {
+  it("emit → flush → publish → commit: windows, anomalies and dead letters are durable before the commit", async () => {
+    const ops: Op[] = [];
+    for (let i = 0; i < 12; i++) ops.push({ op: "produce", partition: i % PARTITIONS, kinds: [i === 4 ? 0 : i === 7 ? 1 : 5] });
+    for (let p = 0; p < PARTITIONS; p++) ops.push({ op: "deliver", node: 0, partition: p, max: 10 });
+    ops.push({ op: "emit", node: 0 });
+    const { influx, commitProblems, group, truth, topic } = await run(ops, 1);
+    expect(commitProblems).toEqual([]);
+    expect(influx.violations).toEqual([]);
+    // Every partition committed and every final window of an uninterrupted run is in InfluxDB, equal.
+    for (let p = 0; p < PARTITIONS; p++) {
+      expect(group.committed.get(p)?.offset).toBeGreaterThanOrEqual(topic.partitions[p]!.length - 1);
+      for (const [start, w] of truth[p]!.finals) expect(influx.points.get(windowKey(p, start))?.fields).toMatchObject({ final: { value: 1 }, orders: { value: w.orders }, revenue: { value: w.revenueCents / 100 } });
+    }
+  });
+
+  it("a worker whose partitions are revoked while it writes stops before the next chunk (no stale partial over a final value)", async () => {
+    const { topic, group, influx, nodes } = await cluster(2);
+    group.rebalance([0, 0, 0]);
+    for (let i = 0; i < 30; i++) topic.append(0, recordValue(0, i, 5), T0 + 30 * MIN);
+    const [a, b] = nodes as [Node, Node];
+    await a.member.deliver(0, 30);
+    // A's InfluxDB is slow: its first flush fails, so its window values stay buffered (final and partial ones).
+    a.sink.failures = 1;
+    await a.worker.emitCycle();
+    expect(a.sink.buffered).toBeGreaterThan(14);
+    // More records make more windows final; then the group moves partition 0 to B between A's chunks.
+    for (let i = 30; i < 60; i++) topic.append(0, recordValue(0, i, 5), T0 + 30 * MIN);
+    a.sink.between = () => group.rebalance([1, 1, 1]);
+    await a.worker.emitCycle();
+    // B replays from the last commit and finishes every window it can; A must not have written after the rebalance.
+    for (let round = 0; round < 20; round++) {
+      await b.member.deliver(0, 100);
+      await b.worker.emitCycle();
+      await a.worker.emitCycle();
+    }
+    expect(influx.violations).toEqual([]);
+    const finals = oracle(topic)[0]!.finals;
+    expect(finals.size).toBeGreaterThan(3);
+    for (const [start, w] of finals) expect(influx.points.get(windowKey(0, start))?.fields).toMatchObject({ final: { value: 1 }, orders: { value: w.orders } });
+  });
+
+  it("a worker expelled during a stall writes nothing once its session has lapsed, though nothing told it yet", async () => {
+    const { topic, group, influx, nodes } = await cluster(2);
+    group.rebalance([0, 0, 0]);
+    const [a, b] = nodes as [Node, Node];
+    for (let i = 0; i < 30; i++) topic.append(0, recordValue(0, i, 5), T0 + 30 * MIN);
+    await a.member.deliver(0, 30);
+    a.sink.failures = 1; // A's values stay buffered, finals and partials alike
+    await a.worker.emitCycle();
+    expect(a.sink.buffered).toBeGreaterThan(0);
+    group.expel(0); // A stalls; the coordinator gives partition 0 to B
+    for (let i = 30; i < 60; i++) topic.append(0, recordValue(0, i, 5), T0 + 30 * MIN);
+    for (let round = 0; round < 10; round++) {
+      await b.member.deliver(0, 100);
+      await b.worker.emitCycle();
+    }
+    await a.worker.emitCycle(); // A wakes up: its timer fires before any heartbeat tells it
+    expect(influx.violations).toEqual([]);
+    expect(a.sink.buffered).toBeGreaterThan(0);
+    await a.member.deliver(0, 1); // its next fetch: it learns, and drops what it held
+    expect(a.sink.buffered).toBe(0);
+    for (const [start, w] of oracle(topic)[0]!.finals) expect(influx.points.get(windowKey(0, start))?.fields).toMatchObject({ final: { value: 1 }, orders: { value: w.orders } });
+  });
+
+  it("a partition that never had a record reports a watermark once quiet, so windows become final in the feed", async () => {
+    const { topic, group, nodes, clock } = await cluster(1, { ...WINDOWS, idleTimeoutMs: 30_000 });
+    group.rebalance([0, 0, 0]);
+    const [a] = nodes as [Node];
+    for (let i = 0; i < 5; i++) topic.append(0, recordValue(0, i, 5), T0 + 30 * MIN);
+    await a.member.deliver(0, 10);
+    const watermarks = () =>
+      (a.producer.sent.get(TOPICS.windowValuesTopic) ?? []).map((m) => JSON.parse(String(m.value)) as { type: string; partition: number; watermark: number }).filter((m) => m.type === "watermark");
+    await a.worker.emitCycle();
+    expect(new Set(watermarks().map((w) => w.partition))).toEqual(new Set([0]));
+    group.tick(29_000);
+    await a.worker.emitCycle();
+    expect(watermarks().some((w) => w.partition !== 0)).toBe(false); // not quiet for IDLE_TIMEOUT yet
+    group.tick(2_000);
+    await a.worker.emitCycle();
+    const empty = watermarks().filter((w) => w.partition !== 0);
+    expect(new Set(empty.map((w) => w.partition))).toEqual(new Set([1, 2]));
+    for (const w of empty) expect(w.watermark).toBe(clock.ms - WINDOWS.watermarkDelayMs);
+  });
+
+  it("property: revocations, failed commits, writes and publishes at random points never overwrite a final window, never commit before outputs are durable, and end equal to an uninterrupted run", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 }).chain((n) => fc.tuple(fc.constant(n), fc.array(opArb(n), { minLength: 10, maxLength: 120 }))), async ([nodeCount, ops]) => {
+        const { influx, commitProblems, truth, topic, group } = await run(ops, nodeCount);
+        expect(influx.violations).toEqual([]);
+        expect(commitProblems).toEqual([]);
+        for (let p = 0; p < PARTITIONS; p++) {
+          expect(group.committed.get(p)?.offset ?? 0).toBeGreaterThanOrEqual(topic.partitions[p]!.length - 1);
+          for (const [start, w] of truth[p]!.finals)
+            expect(influx.points.get(windowKey(p, start))?.fields, `partition ${p} window ${new Date(start).toISOString()}`).toMatchObject({
+              final: { value: 1 },
+              orders: { value: w.orders },
+              items: { value: w.items },
+              customers: { value: w.customers },
+              revenue: { value: w.revenueCents / 100 },
+            });
+        }
+      }),
+      { numRuns: 300 },
+    );
+  }, 180_000);
+});

@@ -1,0 +1,542 @@
+/**
+ * The metrics worker's loop (design.md, "Windows" and "InfluxDB"): decode,
+ * dead-letter, WindowEngine per partition, then per emit cycle write the
+ * released window values and anomalies to InfluxDB, publish them on
+ * `<topic>.metrics`, and commit each partition's engine commit point only after
+ * both acknowledged everything released before it. Its IO comes in as
+ * arguments (consumer group, producer, offsets, InfluxDB sink, clock), kafkajs
+ * runner style, so unit tests drive it with fakes; workers/metrics.ts wires the
+ * real ones.
+ */
+import type { Batch, EachBatchPayload, KafkaMessage, Message } from "kafkajs";
+import type { Logger } from "pino";
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { WindowConfig } from "../../lib/contract/config.ts";
+import { dlqHeaders } from "../../lib/contract/dead-letter.ts";
+import { decodeOrder, type DecodeResult } from "../../lib/contract/order.ts";
+import { anomalyPoint, pipelinePoint, windowPoints, type InfluxPoint } from "../../lib/hot/influx-points.ts";
+import { windowMessageOf } from "../../lib/hot/window-values.ts";
+import { CommitMetadataError, WindowEngine, type CommitPoint } from "../../lib/hot/window-engine.ts";
+import { COMPRESSION, type GroupConsumer } from "../shared/kafka.ts";
+import { PartitionState } from "./partition-state.ts";
+
+export const GROUP_ID = "orderpulse-metrics";
+const PIPELINE_SAMPLE_MS = 5_000;
+const PROGRESS_LOG_MS = 10_000;
+
+/** The topics the worker reads and writes. */
+export interface MetricsTopics {
+  topic: string;
+  dlqTopic: string;
+  windowValuesTopic: string;
+}
+
+/** InfluxSink's surface (workers/shared/influx-sink.ts): a bounded buffer of points and its writer. */
+export interface WindowSink {
+  init(): Promise<void>;
+  enqueue(points: InfluxPoint[]): void;
+  /** Writes what is buffered, checking `mayWrite` before each chunk; true when nothing is left. Never throws. */
+  flush(mayWrite?: () => boolean): Promise<boolean>;
+  /** Drops everything buffered; returns how many. */
+  discard(): number;
+  readonly full: boolean;
+  readonly buffered: number;
+  readonly maxBufferedPoints: number;
+  readonly writeErrors: number;
+  /** Points InfluxDB refused as malformed (dropped), per measurement, since start. */
+  readonly refused: ReadonlyMap<string, number>;
+  readonly lastRefusal: { measurement: string; field: string | undefined; message: string } | undefined;
+  close(): Promise<void>;
+}
+
+/** kafkajs Producer's surface the worker uses. */
+export interface RecordProducer {
+  send(record: { topic: string; messages: Message[]; compression?: number; acks?: number }): Promise<unknown>;
+  disconnect(): Promise<void>;
+}
+
+/** kafkajs Admin's surface the worker uses: committed offsets and log-end offsets. */
+export interface OffsetSource {
+  fetchOffsets(request: { groupId: string; topics: string[] }): Promise<{ topic: string; partitions: { partition: number; offset: string; metadata: string | null }[] }[]>;
+  /** `low` = the log-start offset (kafkajs gives it; a source without it makes every offset jump a gap). */
+  fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string; low?: string }[]>;
+  disconnect(): Promise<void>;
+}
+
+/** One fetched batch, as much of kafkajs's EachBatchPayload as the worker reads. */
+export type BatchPayload = Pick<EachBatchPayload, "resolveOffset" | "heartbeat" | "isRunning" | "isStale"> & {
+  batch: Pick<Batch, "topic" | "partition" | "highWatermark" | "messages" | "firstOffset">;
+};
+
+export interface MetricsWorkerIO {
+  consumer: GroupConsumer;
+  producer: RecordProducer;
+  offsets: OffsetSource;
+  sink: WindowSink;
+  /** Wall-clock epoch ms (idle advances, progress). */
+  now: () => number;
+  log: Logger;
+  registry: Registry;
+}
+
+export function createPrometheusMetrics(registry: Registry) {
+  const labelNames = ["partition"] as const;
+  return {
+    consumed: new Counter({ name: "orderpulse_consumed_total", help: "messages consumed", labelNames, registers: [registry] }),
+    invalid: new Counter({ name: "orderpulse_invalid_total", help: "invalid messages sent to the dead-letter topic", labelNames, registers: [registry] }),
+    duplicates: new Counter({ name: "orderpulse_duplicates_total", help: "duplicate orders (not counted in windows)", labelNames, registers: [registry] }),
+    late: new Counter({ name: "orderpulse_late_total", help: "late orders (not counted in windows)", labelNames, registers: [registry] }),
+    lag: new Gauge({ name: "orderpulse_lag", help: "messages waiting in Kafka", labelNames, registers: [registry] }),
+    watermark: new Gauge({ name: "orderpulse_watermark_ms", help: "partition watermark, epoch ms", labelNames, registers: [registry] }),
+    emits: new Counter({ name: "orderpulse_window_emits_total", help: "window values emitted", labelNames: ["final"], registers: [registry] }),
+    writeErrors: new Gauge({ name: "orderpulse_influx_write_errors", help: "failed InfluxDB writes since start", registers: [registry] }),
+    buffered: new Gauge({ name: "orderpulse_buffered_points", help: "points waiting for InfluxDB", registers: [registry] }),
+    gaps: new Counter({ name: "orderpulse_offset_gaps_total", help: "offset gaps: data removed before it was read", labelNames, registers: [registry] }),
+    missed: new Counter({ name: "orderpulse_missed_messages_total", help: "messages removed before they were read", labelNames, registers: [registry] }),
+    refused: new Gauge({ name: "orderpulse_influx_refused_points", help: "points InfluxDB refused as malformed (e.g. a field-type conflict) and that were dropped, since start", labelNames: ["measurement"], registers: [registry] }),
+    blocked: new Counter({ name: "orderpulse_blocked_emits_total", help: "emits held back because commit metadata would not fit", labelNames, registers: [registry] }),
+  };
+}
+
+export class MetricsWorker {
+  private readonly partitions = new Map<number, PartitionState>();
+  private readonly creating = new Map<number, Promise<PartitionState | undefined>>();
+  /** The latest commit point per partition, with the state that produced it (a rebuilt state's commits are its own). */
+  private readonly pendingCommits = new Map<number, { state: PartitionState; commit: CommitPoint }>();
+  /** Bumped whenever unsent outputs are discarded, so in-flight sends do not act on the new ones. */
+  private generation = 0;
+  private stopping = false;
+  /** Partitions of the topic in this member's current assignment. */
+  private assigned: number[] = [];
+  private pendingMessages: Message[] = [];
+  /** Partitions to point back at their commit (after a failed commit), retried each cycle until it works. */
+  private readonly reseek = new Set<number>();
+  private paused = false;
+  private emitTimer: NodeJS.Timeout | undefined;
+  private emitting: Promise<void> | undefined;
+  private lastSampleAt = 0;
+  private lastProgressLogAt = 0;
+  lastProgressAt: number;
+  private readonly consumer: GroupConsumer;
+  private readonly producer: RecordProducer;
+  private readonly offsets: OffsetSource;
+  private readonly sink: WindowSink;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly metrics: ReturnType<typeof createPrometheusMetrics>;
+
+  constructor(
+    io: MetricsWorkerIO,
+    private readonly config: MetricsTopics,
+    private readonly windows: WindowConfig,
+  ) {
+    ({ consumer: this.consumer, producer: this.producer, offsets: this.offsets, sink: this.sink, now: this.now, log: this.log } = io);
+    this.metrics = createPrometheusMetrics(io.registry);
+    this.lastProgressAt = this.now();
+  }
+
+  get totalLag(): number {
+    let lag = 0;
+    for (const state of this.partitions.values()) lag += state.lag;
+    return lag;
+  }
+
+  /**
+   * Initialises the sink, joins the group and starts consuming; with `emitTimer`
+   * (the default) an emit cycle runs every EMIT_INTERVAL. Tests pass false and
+   * call {@link emitCycle} themselves.
+   */
+  async start(options: { emitTimer?: boolean } = {}): Promise<void> {
+    await this.sink.init();
+    // Losing the assignment (a rebalance starts, the consumer restarts) and a new one both discard what is not committed.
+    this.consumer.on("passed", (detail) => {
+      const { topic, partition, offset } = detail as { topic: string; partition: number; offset: number };
+      if (topic === this.config.topic) this.partitions.get(partition)?.passed(offset);
+    });
+    this.consumer.on("revoke", (reason) => {
+      this.assigned = [];
+      this.discardUncommitted(String(reason));
+    });
+    this.consumer.on("join", (assignment) => {
+      this.discardUncommitted("rebalance");
+      this.assigned = (assignment as Record<string, number[] | undefined>)[this.config.topic] ?? [];
+      // What made us pause went with the buffers (and a restarted kafkajs consumer has forgotten the pause anyway).
+      if (this.paused && !this.stopping) {
+        this.paused = false;
+        this.consumer.resume([{ topic: this.config.topic }]);
+      }
+      this.log.info({ assignment }, "partitions assigned");
+    });
+    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) });
+    if (options.emitTimer ?? true)
+      this.emitTimer = setInterval(() => {
+        this.emitCycle().catch((error: Error) => this.log.error({ err: error.message }, "emit cycle failed"));
+      }, this.windows.emitIntervalMs);
+  }
+
+  /**
+   * Forgets every engine and every output not yet sent: all of it comes after the
+   * last commit, and whoever owns each partition now replays from there. Keeping
+   * it would let stale partials overwrite the new owner's final values.
+   */
+  private discardUncommitted(reason: string): void {
+    this.generation++;
+    this.partitions.clear();
+    this.pendingCommits.clear();
+    this.reseek.clear();
+    this.pendingMessages = [];
+    const dropped = this.sink.discard();
+    this.log.info({ reason, droppedPoints: dropped }, "engines rebuilt from the last commit");
+  }
+
+  /**
+   * The engine for a partition, resumed from its committed offset and metadata when there is one;
+   * undefined when the engines were discarded meanwhile (the caller's batch is stale).
+   */
+  private stateFor(partition: number): Promise<PartitionState | undefined> {
+    const existing = this.partitions.get(partition);
+    if (existing) return Promise.resolve(existing);
+    // One creation per partition at a time: a batch and an emit cycle may both ask.
+    let creating = this.creating.get(partition);
+    if (!creating) {
+      creating = this.createState(partition).finally(() => this.creating.delete(partition));
+      this.creating.set(partition, creating);
+    }
+    return creating;
+  }
+
+  private async createState(partition: number): Promise<PartitionState | undefined> {
+    const generation = this.generation;
+    const [committed] = await this.offsets.fetchOffsets({ groupId: GROUP_ID, topics: [this.config.topic] });
+    // The log end now bounds what a crashed predecessor read: no idle ticks until the replay has passed it.
+    const logEnd = Number((await this.offsets.fetchTopicOffsets(this.config.topic)).find((o) => o.partition === partition)?.high ?? 0);
+    if (generation !== this.generation) return undefined;
+    const entry = committed?.partitions.find((p) => p.partition === partition);
+    const offset = entry && Number(entry.offset) >= 0 ? Number(entry.offset) : 0;
+    let engine = new WindowEngine(partition, this.windows);
+    if (entry?.metadata) {
+      try {
+        engine = WindowEngine.resume(partition, this.windows, entry.metadata, { replayThrough: logEnd - 1 });
+      } catch (error) {
+        if (!(error instanceof CommitMetadataError)) throw error;
+        // Exact resume is impossible (e.g. WINDOW_SIZE changed): say so loudly, then start afresh from the committed offset.
+        this.log.error({ topic: this.config.topic, partition, offset, err: error.message }, "cannot resume from commit metadata; windows around the restart may be inexact");
+      }
+    }
+    const state = new PartitionState(partition, engine, offset, this.now());
+    state.logEndOffset = logEnd;
+    this.partitions.set(partition, state);
+    this.log.info({ partition, offset, resumed: Boolean(entry?.metadata) }, "partition ready");
+    return state;
+  }
+
+  /** Handles one fetched batch; public so fakes can drive it as kafkajs's runner does. */
+  async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: BatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    if (this.backlogged) {
+      this.pause();
+      return; // nothing resolved: these messages are fetched again after resume
+    }
+    const generation = this.consumer.generation;
+    const state = await this.stateFor(partition);
+    if (!state) return; // nothing resolved: fetched again
+    state.logEndOffset = Number(batch.highWatermark);
+    const first = Number(batch.firstOffset() ?? state.nextExpectedOffset);
+    if (first !== state.nextExpectedOffset && !state.sought && state.lastProcessedOffset < 0) {
+      // kafkajs starts where it left off, or at the log start; the engine must start at its resume offset.
+      state.sought = true;
+      this.consumer.seek({ topic, partition, offset: String(state.nextExpectedOffset) });
+      return;
+    }
+    // Pass 1: decode, and make dead letters durable before any record of the batch reaches the engine:
+    // commits follow the engine, so none can pass an invalid message that was not dead-lettered.
+    const decoded: { message: KafkaMessage; offset: number; result: DecodeResult }[] = [];
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      const offset = Number(message.offset);
+      if (offset < state.nextExpectedOffset) continue; // already in the engine
+      decoded.push({ message, offset, result: decodeOrder(message.value, Number(message.timestamp), this.windows.maxEventSkewMs) });
+    }
+    const deadLetters: Message[] = decoded.flatMap(({ message, result }) =>
+      result.ok ? [] : [{ key: message.key, value: message.value, headers: dlqHeaders(result.rejection, { topic, partition, offset: message.offset, timestamp: message.timestamp }) }],
+    );
+    // At least once: a replay may dead-letter a message again; its headers name the source offset.
+    if (deadLetters.length > 0) {
+      if (this.partitions.get(partition) !== state || !this.consumer.owns(generation, this.now())) return; // revoked: the new owner dead-letters them
+      await this.producer.send({ topic: this.config.dlqTopic, messages: deadLetters, compression: COMPRESSION, acks: -1 });
+    }
+    if (this.partitions.get(partition) !== state) return; // rebuilt meanwhile: kafkajs delivers these again
+
+    // Offsets jumped: only those below the log start are lost (transaction markers, aborted
+    // transactions and compaction leave holes too), so ask for the log start once.
+    const jumped = decoded.some(({ offset }, i) => offset > (i === 0 ? state.nextExpectedOffset : decoded[i - 1]!.offset + 1));
+    const logStart = jumped ? await this.logStartOffset(partition) : undefined;
+    if (this.partitions.get(partition) !== state) return; // rebuilt meanwhile: kafkajs delivers these again
+
+    // Pass 2: the engine.
+    let last: string | undefined;
+    for (const { message, offset, result } of decoded) {
+      if (offset > state.nextExpectedOffset) this.reportGap(state, Math.min(offset, logStart ?? offset));
+      if (result.ok) {
+        const kind = state.engine.ingest({ offset, order: result.order });
+        if (kind === "late") {
+          state.late++;
+          this.metrics.late.inc({ partition });
+        } else if (kind === "duplicate") {
+          state.duplicates++;
+          this.metrics.duplicates.inc({ partition });
+        }
+      } else {
+        state.invalid++;
+        this.metrics.invalid.inc({ partition });
+      }
+      state.consumed++;
+      this.metrics.consumed.inc({ partition });
+      state.nextExpectedOffset = offset + 1;
+      state.lastProcessedOffset = offset;
+      state.lastRecordAt = this.now();
+      last = message.offset;
+    }
+    if (last !== undefined) resolveOffset(last);
+    this.lastProgressAt = this.now();
+    this.metrics.lag.set({ partition }, state.lag);
+    await heartbeat();
+  }
+
+  /** The partition's log-start offset, or undefined when the broker does not say (then a jump counts whole). */
+  private async logStartOffset(partition: number): Promise<number | undefined> {
+    try {
+      const low = (await this.offsets.fetchTopicOffsets(this.config.topic)).find((o) => o.partition === partition)?.low;
+      return low === undefined ? undefined : Number(low);
+    } catch (error) {
+      this.log.warn({ topic: this.config.topic, partition, err: (error as Error).message }, "could not read the log-start offset; an offset jump counts as a gap");
+      return undefined;
+    }
+  }
+
+  /** `offset` = where the removed range ends: the delivered offset or the log start, whichever is lower. */
+  private reportGap(state: PartitionState, offset: number): void {
+    const missed = offset - state.nextExpectedOffset;
+    if (missed <= 0) return;
+    state.offsetGaps++;
+    state.missedMessages += missed;
+    this.metrics.gaps.inc({ partition: state.partition });
+    this.metrics.missed.inc({ partition: state.partition }, missed);
+    this.log.error(
+      { topic: this.config.topic, partition: state.partition, expected: state.nextExpectedOffset, got: offset, missed },
+      `OFFSET GAP: ${missed} messages of ${this.config.topic}/${state.partition} were removed (retention) before the metrics worker read them`,
+    );
+  }
+
+  /** Outputs waiting for InfluxDB or for the metrics topic reached the bound (INFLUX_BUFFER_POINTS bounds both). */
+  private get backlogged(): boolean {
+    return this.sink.full || this.pendingMessages.length >= this.sink.maxBufferedPoints;
+  }
+
+  private pause(): void {
+    // Not in a group: the next join starts with empty buffers and no pause.
+    if (this.paused || !this.consumer.running) return;
+    this.paused = true;
+    this.consumer.pause([{ topic: this.config.topic }]);
+    this.log.warn({ bufferedPoints: this.sink.buffered, pendingMessages: this.pendingMessages.length }, "InfluxDB or the metrics topic is behind: pausing consumption until the buffers drain");
+  }
+
+  private resumeIfDrained(): void {
+    const half = this.sink.maxBufferedPoints / 2;
+    if (this.stopping || !this.paused || !this.consumer.running || this.sink.buffered > half || this.pendingMessages.length > half) return;
+    this.paused = false;
+    this.consumer.resume([{ topic: this.config.topic }]);
+    this.log.info("resuming consumption");
+  }
+
+  /**
+   * One emit cycle at a time: idle ticks, emit, write, publish, then commit what is
+   * durable. Writes, publishes and commits happen only while this member still owns
+   * the assignment the cycle started with (GroupConsumer.owns): a revoked worker's
+   * buffered partials must never overwrite the new owner's final values.
+   */
+  emitCycle(): Promise<void> {
+    this.emitting ??= this.runEmitCycle().finally(() => (this.emitting = undefined));
+    return this.emitting;
+  }
+
+  private async runEmitCycle(): Promise<void> {
+    if (this.reseek.size > 0) await this.seekToCommits();
+    // Assigned partitions kafkajs has delivered nothing from (an empty partition) get a state too, so they report a watermark.
+    for (const partition of this.assigned) if (!this.partitions.has(partition)) await this.stateFor(partition).catch(() => undefined);
+    const generation = this.consumer.generation;
+    const owned = () => this.consumer.owns(generation, this.now());
+    const now = this.now();
+    const points: InfluxPoint[] = [];
+    for (const state of this.partitions.values()) {
+      if (!this.paused && state.lag === 0 && now - state.lastRecordAt >= this.windows.idleTimeoutMs) state.engine.idleAdvance(now - state.lastRecordAt);
+      const result = state.engine.emit();
+      if (result.blocked) this.metrics.blocked.inc({ partition: state.partition });
+      for (const w of result.windows) {
+        points.push(...windowPoints(w));
+        this.pendingMessages.push({ key: String(state.partition), value: JSON.stringify(windowMessageOf(w)) });
+        this.metrics.emits.inc({ final: String(w.final) });
+      }
+      for (const a of result.anomalies) points.push(anomalyPoint(a, this.windows.windowSizeMs));
+      const watermark = state.engine.stats().watermark ?? this.emptyWatermark(state, now);
+      if (watermark !== null && watermark !== state.lastPublishedWatermark && !result.blocked) {
+        this.pendingMessages.push({ key: String(state.partition), value: JSON.stringify({ type: "watermark", partition: state.partition, watermark }) });
+        state.lastPublishedWatermark = watermark;
+        this.metrics.watermark.set({ partition: state.partition }, watermark);
+      }
+      if (result.commit) this.pendingCommits.set(state.partition, { state, commit: result.commit });
+    }
+    // Enqueue what the engines released before any await: a rebalance during the await then discards these with the
+    // rest of the buffer, instead of letting the old engines' values in after the new owner's.
+    this.sink.enqueue(points);
+    if (now - this.lastSampleAt >= PIPELINE_SAMPLE_MS) {
+      this.lastSampleAt = now;
+      await this.refreshLag();
+      for (const s of this.partitions.values()) {
+        this.sink.enqueue([pipelinePoint({ worker: "metrics", partition: s.partition, at: now, lag: s.lag, watermark: s.lastPublishedWatermark, consumed: s.consumed, invalid: s.invalid, late: s.late, duplicates: s.duplicates, offsetGaps: s.offsetGaps, missedMessages: s.missedMessages, bufferedPoints: this.sink.buffered, refusedPoints: this.refusedTotal })]);
+      }
+    }
+    const written = await this.sink.flush(owned);
+    this.metrics.buffered.set(this.sink.buffered);
+    this.metrics.writeErrors.set(this.sink.writeErrors);
+    for (const [measurement, count] of this.sink.refused) this.metrics.refused.set({ measurement }, count);
+    if (this.backlogged) this.pause();
+    else this.resumeIfDrained();
+    const published = await this.publishPending(owned);
+    if (written && published && owned()) await this.commitPending();
+    if (this.totalLag === 0) this.lastProgressAt = this.now();
+    this.logProgress(now);
+  }
+
+  /**
+   * The watermark of a partition that has never had a record (an empty partition
+   * leaves every window open in the feed otherwise, design.md "Windows"): once it
+   * is caught up and quiet for IDLE_TIMEOUT, wall-clock time − WATERMARK_DELAY, as
+   * an idle partition's watermark advances. Null while it may still have records.
+   */
+  private emptyWatermark(state: PartitionState, now: number): number | null {
+    if (state.engine.stats().nextOffset !== null || state.lag > 0 || this.paused || now - state.lastRecordAt < this.windows.idleTimeoutMs) return null;
+    return now - this.windows.watermarkDelayMs;
+  }
+
+  private get refusedTotal(): number {
+    let total = 0;
+    for (const count of this.sink.refused.values()) total += count;
+    return total;
+  }
+
+  /** For /healthz: InfluxDB refusing points is a degraded worker (values are being dropped), named with the field. */
+  degraded(): string | undefined {
+    const last = this.sink.lastRefusal;
+    if (!last) return undefined;
+    const counts = [...this.sink.refused].map(([m, n]) => `${n} of ${m}`).join(", ");
+    return `InfluxDB refused ${counts} points as malformed${last.field ? ` (latest: field ${last.field} of ${last.measurement})` : ""}: ${last.message.slice(0, 200)}`;
+  }
+
+  /** Every 10 s, one line: consumed, late, duplicates, invalid, lag and the lowest watermark. */
+  private logProgress(now: number): void {
+    if (now - this.lastProgressLogAt < PROGRESS_LOG_MS) return;
+    this.lastProgressLogAt = now;
+    const states = [...this.partitions.values()];
+    if (states.length === 0) return;
+    const sum = (pick: (s: PartitionState) => number) => states.reduce((total, s) => total + pick(s), 0);
+    const watermarks = states.map((s) => s.lastPublishedWatermark).filter((w): w is number => w !== null);
+    this.log.info(
+      {
+        partitions: states.length,
+        consumed: sum((s) => s.consumed),
+        late: sum((s) => s.late),
+        duplicates: sum((s) => s.duplicates),
+        invalid: sum((s) => s.invalid),
+        lag: this.totalLag,
+        watermark: watermarks.length > 0 ? new Date(Math.min(...watermarks)).toISOString() : null,
+        bufferedPoints: this.sink.buffered,
+      },
+      "progress",
+    );
+  }
+
+  /** Log end offsets from the broker: fetches stop while paused, so lag must not come from the last batch alone. */
+  private async refreshLag(): Promise<void> {
+    try {
+      for (const { partition, high } of await this.offsets.fetchTopicOffsets(this.config.topic)) {
+        const state = this.partitions.get(partition);
+        if (state) {
+          state.logEndOffset = Math.max(state.logEndOffset, Number(high));
+          this.metrics.lag.set({ partition }, state.lag);
+        }
+      }
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, "could not read log end offsets");
+    }
+  }
+
+  private async publishPending(owned: () => boolean): Promise<boolean> {
+    if (this.pendingMessages.length === 0) return true;
+    if (!owned()) return false;
+    const messages = this.pendingMessages;
+    const generation = this.generation;
+    try {
+      await this.producer.send({ topic: this.config.windowValuesTopic, messages, compression: COMPRESSION, acks: -1 });
+      if (generation !== this.generation) return false;
+      this.pendingMessages = this.pendingMessages.slice(messages.length);
+      return true;
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message, pending: messages.length }, "publishing window values failed; retrying next cycle");
+      return false;
+    }
+  }
+
+  private async commitPending(): Promise<void> {
+    const commits = [...this.pendingCommits]
+      .filter(([partition, { state }]) => this.partitions.get(partition) === state)
+      .map(([partition, { commit }]) => ({ topic: this.config.topic, partition, offset: String(commit.offset), metadata: commit.metadata }));
+    this.pendingCommits.clear();
+    // Not in a group (restarting): nothing to commit to, and the restart discarded these anyway.
+    if (commits.length === 0 || !this.consumer.running) return;
+    try {
+      await this.consumer.commitOffsets(commits);
+    } catch (error) {
+      // The engines may have released outputs (e.g. after idle advances) that the last successful commit does not
+      // describe: rebuild them from that commit, as after a rebalance, so a replay classifies exactly as it did.
+      this.log.warn({ err: (error as Error).message }, "commit failed");
+      const partitions = [...this.partitions.keys()];
+      this.discardUncommitted("commit failed");
+      // Kafka fetches nothing again by itself (a caught-up partition would never see another batch): go back to the commit.
+      for (const partition of partitions) this.reseek.add(partition);
+      await this.seekToCommits();
+    }
+  }
+
+  /** Points each partition in `reseek` at its commit; one whose commit cannot be read now is tried again next cycle. */
+  private async seekToCommits(): Promise<void> {
+    for (const partition of [...this.reseek]) {
+      let state: PartitionState | undefined;
+      try {
+        state = await this.stateFor(partition);
+      } catch (error) {
+        this.log.warn({ partition, err: (error as Error).message }, "cannot read the committed offset yet; seeking next cycle");
+        return;
+      }
+      // Discarded meanwhile (a rebalance or restart): the group fetches from the commits anyway.
+      if (!state || !this.reseek.has(partition) || !this.consumer.running) return;
+      state.sought = true;
+      this.consumer.seek({ topic: this.config.topic, partition, offset: String(state.nextExpectedOffset) });
+      this.reseek.delete(partition);
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.emitTimer);
+    this.stopping = true;
+    // Commit while still a group member: pause, let the running cycle finish, then a last emit, flush and commit.
+    this.consumer.pause([{ topic: this.config.topic }]);
+    this.paused = true;
+    await this.emitting;
+    await this.emitCycle();
+    await this.consumer.stop();
+    await this.producer.disconnect();
+    await this.offsets.disconnect();
+  }
+}
+
