@@ -105,7 +105,7 @@ type TopicPartitions = Parameters<Consumer["pause"]>[0];
 /**
  * A kafkajs consumer that is restarted in-process when kafkajs stops it for
  * good. kafkajs restarts only after errors it deems retriable; a group error
- * such as INVALID_REQUEST to a SyncGroup (the dev broker's answer to a member
+ * such as INVALID_REQUEST to a SyncGroup (librdkafka's mock cluster's answer to a member
  * whose session ran out mid-rebalance) stops it forever. A restart rejoins the
  * group and replays from the last commit, as after any rebalance. More than
  * CONSUMER_RESTARTS within CONSUMER_RESTART_WINDOW_MS means something is really
