@@ -298,8 +298,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
       isStopping: () => this.stopping,
     });
     const { GROUP_JOIN, HEARTBEAT, REBALANCING, CRASH, END_BATCH_PROCESS } = consumer.events;
-    // Emitted for every fetched batch, also one of only control or aborted records (kafkajs resolves those itself).
+    // A batch of only control or aborted records never reaches eachBatch: kafkajs resolves it itself and
+    // reports it here with batchSize 0. (A delivered batch is ours to resolve, or not: it says nothing.)
     consumer.on(END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize !== 0) return;
       for (const listener of this.listeners.passed) listener({ topic: payload.topic, partition: payload.partition, offset: Number(payload.lastOffset) });
     });
     // kafkajs heartbeats every heartbeatInterval, also while every partition is paused (after each empty fetch).
