@@ -15,6 +15,8 @@ export default defineConfig({
           include: ["tests/**/*.test.ts"],
           exclude: ["tests/config/**"],
           globalSetup: ["tests/support/global-setup.ts"],
+          // Every Kafka client a test builds reads every codec (the codecs register on import).
+          setupFiles: ["tests/support/kafka-codecs.ts"],
           testTimeout: 420_000,
           hookTimeout: 120_000,
           fileParallelism: false,

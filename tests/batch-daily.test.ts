@@ -190,6 +190,6 @@ describe("batch:daily", () => {
     expect(badDate.stderr).toMatch(/"2026-02-30" is not a calendar date written YYYY-MM-DD/);
     const badZone = await batch("2026-11-20", "Mars/Olympus");
     expect(badZone.code).toBe(2);
-    expect(badZone.stderr).toMatch(/BUSINESS_TZ: an IANA time zone/);
+    expect(badZone.stderr).toBe('invalid configuration (1 bad variable):\n  BUSINESS_TZ="Mars/Olympus" is not an IANA time zone; e.g. BUSINESS_TZ=Europe/Berlin\n');
   });
 });

@@ -4,19 +4,18 @@
  * (chaos included), restarted each time, ends with every message in the lake
  * exactly once, nothing uncommitted and nothing temporary left behind.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { amountToCents, formatCents } from "../lib/contract/money.ts";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kafka, logLevel } from "kafkajs";
-import { isTemporaryPath } from "../lib/lake/layout.ts";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { listLakeFiles } from "../workers/shared/lake-files.ts";
 import { Prng } from "../lib/sim/prng.ts";
 import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
-import { parseSummary, ROOT, runScript, tempDir } from "./support/processes.ts";
+import { parseSummary, runScript, tempDir } from "./support/processes.ts";
+import { LakeWorkerProcess, temporaryFiles } from "./support/lake-worker.ts";
 
-const TSX = join(ROOT, "node_modules/.bin/tsx");
 const PARTITIONS = 8;
 const EVENTS = 100_000;
 const KILLS = 5;
@@ -24,37 +23,6 @@ const START = "2026-11-20T09:59:40.000Z"; // 2500 orders per second of event tim
 const SEED = Number(process.env.LAKE_TEST_SEED ?? Date.now() % 100_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A lake worker in its own process group, so SIGKILL reaches tsx and the node process it runs. */
-class LakeWorkerProcess {
-  readonly child: ChildProcess;
-  output = "";
-  readonly exited: Promise<number | string>;
-
-  constructor(env: Record<string, string>) {
-    this.child = spawn(TSX, [join(ROOT, "workers/lake.ts")], { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    this.child.stdout!.on("data", (d) => (this.output += d));
-    this.child.stderr!.on("data", (d) => (this.output += d));
-    this.exited = new Promise((resolve) => this.child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
-  }
-
-  async waitForLog(pattern: RegExp, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pattern.test(this.output)) {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`lake worker exited before logging ${pattern}:\n${this.output.slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`lake worker did not log ${pattern} within ${timeoutMs} ms:\n${this.output.slice(-3000)}`);
-      await sleep(100);
-    }
-  }
-
-  async kill9(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) process.kill(-this.child.pid!, "SIGKILL");
-    await this.exited;
-  }
-}
-
-function temporaryFiles(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true }) as string[]).filter((path) => isTemporaryPath(path));
-}
 
 describe("lake worker: exactly once across kill -9", () => {
   let broker: KafkaBroker;
@@ -168,9 +136,9 @@ describe("lake worker: exactly once across kill -9", () => {
         .split("\n")
         .filter(Boolean)
         .map((line) => JSON.parse(line) as { order_id: string; amount: number })
-        .map((o) => [o.order_id, o.amount]),
+        .map((o) => [o.order_id, formatCents(amountToCents(o.amount))]),
     );
-    const orders = (await lake.query("SELECT order_id, amount FROM orders")).rows as [string, number][];
+    const orders = (await lake.query("SELECT order_id, amount FROM orders")).rows as [string, string][];
     expect(orders).toHaveLength(truth.size);
     expect(new Map(orders)).toEqual(truth);
   });

@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { amountToCents, formatCents } from "../lib/contract/money.ts";
+import { aovCents } from "../lib/batch/daily-kpis.ts";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { runScript } from "./support/processes.ts";
 import { commitMarkerPath, invalidFilePath, ordersFilePath, serializeCommitMarker, temporaryPath } from "../lib/lake/layout.ts";
 import { INVALID_TABLE, ORDERS_TABLE, type LakeOrderRow } from "../lib/lake/schema.ts";
 import { writeParquetFile } from "../workers/lake/parquet-file.ts";
@@ -35,7 +39,7 @@ async function open(lakeDir: string, options: Partial<LakeQueryOptions> = {}): P
 
 function order(partition: number, offset: number, eventTime: number, overrides: Partial<LakeOrderRow> = {}): LakeOrderRow {
   const quantity = 1 + (offset % 3);
-  return {
+  const row: Omit<LakeOrderRow, "amount_cents"> = {
     order_id: `o-${partition}-${offset}`,
     customer_id: offset % 4 === 0 ? null : `c-${offset % 5}`,
     product_id: `p-${offset % 2}`,
@@ -52,6 +56,7 @@ function order(partition: number, offset: number, eventTime: number, overrides: 
     raw: `{"order_id":"o-${partition}-${offset}"}`,
     ...overrides,
   };
+  return { ...row, amount_cents: overrides.amount_cents ?? amountToCents(row.amount) };
 }
 
 async function writeOrders(lakeDir: string, hour: number, rows: LakeOrderRow[]): Promise<string> {
@@ -97,7 +102,6 @@ async function buildLake(lakeDir: string) {
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
-const cents = (value: number) => Math.round(value * 100) / 100;
 
 describe("an empty lake", () => {
   it("has every view, typed, with no rows", async () => {
@@ -125,7 +129,7 @@ describe("a lake with files", () => {
 
   it("reads every committed row once: compacted inputs, uncommitted flushes and temp files do not count", async () => {
     const { rows } = await lake.query("SELECT count(*), sum(amount), count(DISTINCT kafka_partition) FROM orders_raw");
-    expect(rows).toEqual([[String(fixture.committed.length), sum(fixture.committed.map((r) => r.amount)), "2"]]);
+    expect(rows).toEqual([[String(fixture.committed.length), formatCents(sum(fixture.committed.map((r) => r.amount_cents))), "2"]]);
     const files = await lake.query("SELECT kind, path FROM lake_files ORDER BY path");
     expect(files.rows.map(([, path]) => path)).toEqual([
       "orders/event_date=2026-11-20/event_hour=10/part-0-00000000000000000000-00000000000000000009.parquet",
@@ -144,10 +148,10 @@ describe("a lake with files", () => {
       { name: "event_date", type: "DATE" },
       { name: "event_hour", type: "INTEGER" },
       { name: "kafka_offset", type: "BIGINT" },
-      { name: "amount", type: "DOUBLE" },
+      { name: "amount", type: "DECIMAL(18,2)" },
       { name: "raw", type: "VARCHAR" },
     ]);
-    expect(rows).toEqual([["2026-11-20 23:30:12", "2026-11-20", 23, "12", 2.5, '{"order_id":"o-0-12"}']]);
+    expect(rows).toEqual([["2026-11-20 23:30:12", "2026-11-20", 23, "12", "2.50", '{"order_id":"o-0-12"}']]);
   });
 
   it("has the same columns as an empty lake", async () => {
@@ -160,16 +164,16 @@ describe("a lake with files", () => {
 
   it("de-duplicates orders: the lowest partition and offset wins", async () => {
     const { rows } = await lake.query("SELECT count(*), max(amount) FILTER (WHERE order_id = 'o-dup') FROM orders");
-    expect(rows).toEqual([[String(fixture.deduplicated.length), 101]]);
+    expect(rows).toEqual([[String(fixture.deduplicated.length), "101.00"]]);
   });
 
   it("computes daily KPIs in UTC by default", async () => {
     const d = fixture.deduplicated;
-    const revenue = sum(d.map((r) => r.amount));
+    const revenueCents = sum(d.map((r) => r.amount_cents));
     const customers = new Set(d.map((r) => r.customer_id).filter((c) => c !== null)).size;
     const { columns, rows } = await lake.query("SELECT * FROM daily_kpis");
     expect(columns.map((c) => c.name)).toEqual(["date", "orders", "revenue", "aov", "customers", "items"]);
-    expect(rows).toEqual([["2026-11-20", String(d.length), cents(revenue), cents(revenue / d.length), String(customers), String(sum(d.map((r) => r.quantity)))]]);
+    expect(rows).toEqual([["2026-11-20", String(d.length), formatCents(revenueCents), formatCents(aovCents(revenueCents, d.length)), String(customers), String(sum(d.map((r) => r.quantity)))]]);
   });
 
   it("starts the business day at midnight in BUSINESS_TZ", async () => {
@@ -372,5 +376,60 @@ describe("hostile SQL", () => {
     expect(tables.rows.map(([name]) => name)).toEqual([...LAKE_VIEWS].sort());
     const recursive = await lake.query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT list(i) FROM n");
     expect(recursive.rows).toEqual([[[1, 2, 3]]]);
+  });
+});
+
+describe("money in the lake", () => {
+  // Each amount is rounded once, half away from zero on the value as written; a sum of the doubles drifts.
+  const amounts = [1.005, 2.675, 0.125, 0.1, 1.005, 2.675, 0.1, 0.2, 1.015, 4.445];
+  const expectedCents = amounts.map(amountToCents).reduce((a, b) => a + b, 0);
+  /** The file schema before amount_cents existed (issue 9): such files must stay readable. */
+  const LEGACY_ORDERS_TABLE = { ...ORDERS_TABLE, columns: ORDERS_TABLE.columns.filter((c) => c.name !== "amount_cents") };
+
+  it("is exact to the cent in every view and ad-hoc sum, for files written with and without amount_cents, and after compaction", async () => {
+    expect(expectedCents).toBe(101 + 268 + 13 + 10 + 101 + 268 + 10 + 20 + 102 + 445);
+    // The input is one that drifts: the doubles' sum, rounded, is not the cents' sum.
+    expect(Math.round(amounts.reduce((a, b) => a + b, 0) * 100)).not.toBe(expectedCents);
+    const lakeDir = await tempDir("lake-money-");
+    const rows = amounts.map((amount, offset) => order(0, offset, HOUR_10, { amount, country: offset % 2 ? "DE" : "US", customer_id: `c-${offset}` }));
+    const legacy = rows.slice(0, 4).map(({ amount_cents: _dropped, ...row }) => row);
+    const legacyPath = join(lakeDir, ordersFilePath(HOUR_10, { partition: 0, firstOffset: 0, lastOffset: 3 }));
+    await writeParquetFile(legacyPath, LEGACY_ORDERS_TABLE, legacy);
+    await writeOrders(lakeDir, HOUR_10, rows.slice(4));
+    await writeMarker(lakeDir, 0, amounts.length);
+
+    const figures = async () => {
+      const lake = await open(lakeDir);
+      await lake.refresh();
+      const byCountry = (country: string) => rows.filter((r) => r.country === country).reduce((s, r) => s + amountToCents(r.amount), 0);
+      return {
+        adHoc: (await lake.query("SELECT sum(amount), sum(amount_cents), typeof(amount) FROM orders GROUP BY ALL")).rows,
+        perRow: (await lake.query("SELECT amount FROM orders_raw ORDER BY kafka_offset")).rows.map(([a]) => a),
+        daily: (await lake.query("SELECT revenue, aov FROM daily_kpis")).rows,
+        dims: (await lake.query("SELECT country, revenue FROM dim_country ORDER BY country")).rows,
+        expected: {
+          adHoc: [[formatCents(expectedCents), String(expectedCents), "DECIMAL(18,2)"]],
+          perRow: amounts.map((a) => formatCents(amountToCents(a))),
+          daily: [[formatCents(expectedCents), formatCents(aovCents(expectedCents, amounts.length))]],
+          dims: [["DE", formatCents(byCountry("DE"))], ["US", formatCents(byCountry("US"))]],
+        },
+      };
+    };
+    const before = await figures();
+    expect({ adHoc: before.adHoc, perRow: before.perRow, daily: before.daily, dims: before.dims }).toEqual(before.expected);
+    expect(before.perRow.slice(0, 3)).toEqual(["1.01", "2.68", "0.13"]); // the legacy file's doubles, rounded as written
+
+    // Compaction merges the legacy and the new file into one with amount_cents: the same figures.
+    const compaction = await runScript("workers/cli/lake-compact.ts", ["--grace", "0s"], { LAKE_DIR: lakeDir });
+    expect(compaction.code, compaction.stderr).toBe(0);
+    expect(compaction.stdout).toMatch(/summary merges=1 inputs=2 rows=10/);
+    const merged = join(lakeDir, ordersFilePath(HOUR_10, { partition: 0, firstOffset: 0, lastOffset: amounts.length - 1 }));
+    const duck = await DuckDBInstance.create(":memory:");
+    const db = await duck.connect();
+    expect((await db.runAndReadAll(`SELECT sum(amount_cents), count(amount_cents) FROM read_parquet('${merged}')`)).getRowsJson()).toEqual([[String(expectedCents), String(amounts.length)]]);
+    db.closeSync();
+    duck.closeSync();
+    const after = await figures();
+    expect({ adHoc: after.adHoc, perRow: after.perRow, daily: after.daily, dims: after.dims }).toEqual(before.expected);
   });
 });

@@ -1,5 +1,6 @@
 /** The lake's Parquet writer, read back by DuckDB as an independent reader. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { amountToCents } from "../lib/contract/money.ts";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,7 +33,7 @@ const valueOf = async (sql: string) => (await rowsOf(sql))[0]?.[0];
 const T = Date.parse("2026-11-20T10:00:00.123Z");
 
 function orderRow(i: number, overrides: Partial<LakeOrderRow> = {}): LakeOrderRow {
-  return {
+  const row: Omit<LakeOrderRow, "amount_cents"> = {
     order_id: `o-${i}`,
     customer_id: i % 3 === 0 ? null : `c-${i % 50}`,
     product_id: `p-${i % 7}`,
@@ -49,6 +50,7 @@ function orderRow(i: number, overrides: Partial<LakeOrderRow> = {}): LakeOrderRo
     raw: `{"order_id":"o-${i}"}`,
     ...overrides,
   };
+  return { ...row, amount_cents: overrides.amount_cents ?? amountToCents(row.amount) };
 }
 
 describe("orders files", () => {

@@ -121,11 +121,19 @@ describe("reconcile", () => {
       ["7", "items", "missing", "1"],
       ["7", "customers", "missing", "1"],
     ]);
-    expect((await reconcile(["--repair"])).code).toBe(0);
+    // The lake has no row for partition 7 in the range: the repair refuses to delete its window (exit 3) ...
+    const refused = await reconcile(["--repair"]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(
+      new RegExp(`^reconcile: refusing to repair: InfluxDB has windows in the range for partition 7, but the lake has no row for it there \\(LAKE_DIR=${lakeDir}\\); the repair would delete them and write nothing back\\. Check LAKE_DIR and the range, or pass --allow-empty to delete them anyway$`, "m"),
+    );
+    expect(seriesRows(await influxQuery(influx, `SELECT "revenue" FROM "order_window" WHERE "partition" = '7'`)).map((r) => r.revenue)).toEqual([1.5]);
+    // ... unless told to.
+    expect((await reconcile(["--repair", "--allow-empty"])).code).toBe(0);
     expect(seriesRows(await influxQuery(influx, `SELECT * FROM "order_window" WHERE "partition" = '7'`))).toEqual([]);
   });
 
-  it("exits 2 on a reversed range and 3 when the database does not exist, with a message", async () => {
+  it("exits 2 on a reversed range and 1 when the database does not exist, with a message", async () => {
     const reversed = await runScript("workers/cli/reconcile.ts", ["--from", TO, "--to", FROM], env);
     expect(reversed.code).toBe(2);
     expect(reversed.stderr).toMatch(/--from \(2026-11-20T12:00:00.000Z\) must be before --to/);
@@ -133,7 +141,7 @@ describe("reconcile", () => {
     expect(badInstant.code).toBe(2);
     expect(badInstant.stderr).toMatch(/expected an ISO-8601 instant/);
     const missing = await reconcile([], { INFLUX_DB: `missing_${process.pid}` });
-    expect(missing.code).toBe(3);
-    expect(missing.stderr).toMatch(/reconcile: failed: .*database not found/);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^reconcile: InfluxQL query failed at .*: database not found/m);
   });
 });

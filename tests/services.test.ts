@@ -104,7 +104,7 @@ describe("npm run services:up / services:down", () => {
     expect(up.code, up.stderr).toBe(0);
     const bootstrap = endpoints().KAFKA_BROKERS!;
     const { createKafka, openProducer, openConsumer, MissingTopicError } = await import("../workers/shared/kafka.ts");
-    const config = { brokers: [bootstrap], topic: "orders", dlqTopic: "orders.dlq", windowValuesTopic: "orders.metrics", sessionTimeoutMs: 6_000, ssl: false, sasl: undefined };
+    const config = { brokers: [bootstrap], topic: "orders", dlqTopic: "orders.dlq", windowValuesTopic: "orders.metrics", sessionTimeoutMs: 6_000, fetchMaxWaitMs: 500, ssl: false, sasl: undefined };
     const kafka = createKafka(config, "auto-create-test");
     await expect(openProducer(kafka, config, ["orders", "typo-topic"])).rejects.toThrow(MissingTopicError);
     await expect(openConsumer(kafka, config, "auto-create-test", ["typo-topic-2"])).rejects.toThrow(/"typo-topic-2" does not exist/);

@@ -10,12 +10,15 @@ import { randomUUID } from "node:crypto";
 import { Server } from "socket.io";
 import type { ConsumerRunConfig } from "kafkajs";
 import { Counter, Gauge } from "prom-client";
-import { influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema, type InfluxConfig } from "../lib/contract/config.ts";
+import { connectEnvSchema, influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema, type InfluxConfig } from "../lib/contract/config.ts";
 import { FeedState } from "../lib/hot/feed-state.ts";
 import { MEASUREMENTS } from "../lib/hot/influx-points.ts";
 import { perBreakdown, WINDOW_DIMENSIONS } from "../lib/contract/dimensions.ts";
 import { decodeWindowValueMessage, type WindowMessage } from "../lib/hot/window-values.ts";
-import { configOrExit, loadEnv } from "./shared/env.ts";
+import { configsOrExit, loadEnv } from "./shared/env.ts";
+import { exitOnHelp, runMain } from "./shared/entry-point.ts";
+import { listenOn, waitForKafka } from "./shared/startup.ts";
+import { FEED_USAGE } from "./shared/worker-usage.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { influxQuery, seriesRows } from "./shared/influxql.ts";
 import { createKafka, openConsumer, requireTopics, exitWhenConsumerKeepsStopping, SupervisedConsumer } from "./shared/kafka.ts";
@@ -59,13 +62,13 @@ export async function loadSnapshot(influx: InfluxConfig, windowSizeMs: number): 
 }
 
 async function main(): Promise<void> {
-  const env = loadEnv();
-  const kafkaConfig = configOrExit(kafkaEnvSchema, env);
-  const influx = configOrExit(influxEnvSchema, env);
-  const ports = configOrExit(portsEnvSchema, env);
-  const { windowSizeMs } = configOrExit(windowEnvSchema, env);
+  exitOnHelp(FEED_USAGE);
+  const config = configsOrExit({ kafka: kafkaEnvSchema, influx: influxEnvSchema, ports: portsEnvSchema, windows: windowEnvSchema, connect: connectEnvSchema }, loadEnv());
+  const { kafka: kafkaConfig, influx, ports } = config;
+  const { windowSizeMs } = config.windows;
   const log = createLogger("feed");
   const kafka = createKafka(kafkaConfig, "orderpulse-feed", log);
+  await waitForKafka(kafkaConfig, { name: "feed", timeoutMs: config.connect.connectTimeoutMs });
 
   await requireTopics(kafka, kafkaConfig.brokers, [kafkaConfig.topic, kafkaConfig.windowValuesTopic]);
   const admin = kafka.admin();
@@ -99,7 +102,7 @@ async function main(): Promise<void> {
     socket.emit("snapshot", { windows: state.snapshot() });
     socket.on("disconnect", () => clients.dec());
   });
-  await new Promise<void>((res) => http.listen(ports.feedPort, "0.0.0.0", res));
+  await listenOn(http, ports.feedPort, "FEED_PORT");
   log.info({ port: ports.feedPort }, "feed listening");
 
   // A group of its own: every feed reads every partition, from the start of what is retained, so no update is missed.
@@ -142,10 +145,4 @@ async function main(): Promise<void> {
   process.on("SIGINT", shutdown);
 }
 
-const isMain = process.argv[1]?.endsWith("feed.ts");
-if (isMain) {
-  main().catch((error: Error) => {
-    console.error(`feed: ${error.message}`);
-    process.exit(1);
-  });
-}
+if (process.argv[1]?.endsWith("feed.ts")) runMain("feed", main);

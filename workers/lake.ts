@@ -15,19 +15,23 @@ import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Logger } from "pino";
-import { kafkaEnvSchema, lakeEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type LakeConfig } from "../lib/contract/config.ts";
+import { connectEnvSchema, kafkaEnvSchema, lakeEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type LakeConfig } from "../lib/contract/config.ts";
 import { gapSize, type OffsetGap } from "../lib/lake/offsets.ts";
 import { listLakeFiles } from "./shared/lake-files.ts";
 import { checkLakeOrigin, LakeAheadOfTopicError, LakeOriginMismatchError } from "../lib/lake/recovery.ts";
-import { configOrExit, loadEnv } from "./shared/env.ts";
+import { configsOrExit, loadEnv } from "./shared/env.ts";
+import { EXIT, exitOnHelp, runMain } from "./shared/entry-point.ts";
+import { requireLakeDirectory } from "./shared/lake-state.ts";
+import { waitForKafka } from "./shared/startup.ts";
+import { LAKE_USAGE } from "./shared/worker-usage.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
-import { createKafka, LogStartOffsets, MissingTopicError, openConsumer, requireTopics, SupervisedConsumer } from "./shared/kafka.ts";
+import { createKafka, LogStartOffsets, openConsumer, requireTopics, SupervisedConsumer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { compactLake, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
 import { ThreadEncoder } from "./lake/encoder.ts";
 import { diskLakeStore } from "./lake/lake-store.ts";
 import { LEASE_TTL_MS } from "../lib/lake/lease.ts";
-import { LakeWriter, MarkerMovedError, type FlushReport } from "./lake/lake-writer.ts";
+import { LakeWriter, MarkerMovedError, RecoveryAbandonedError, type FlushReport } from "./lake/lake-writer.ts";
 import { createLakeMetrics, type LakeMetrics } from "./lake/prometheus.ts";
 import { SHUTDOWN_MS, stopOnSignals } from "./shared/shutdown.ts";
 
@@ -39,7 +43,7 @@ const FLUSH_RETRY_PAUSE_MS = 2_000;
 /** Rows the worker may hold in memory (buffered plus being written) are bounded by max(2 × LAKE_ROTATE_ROWS, this). */
 const PENDING_ROWS_FLOOR = 100_000;
 /** Exit code when the lake refuses the configured Kafka (another cluster or topic). */
-export const EXIT_REFUSED = 3;
+export const EXIT_REFUSED = EXIT.refused;
 
 export interface LakeWorkerSettings {
   kafka: KafkaConfig;
@@ -89,7 +93,14 @@ export class LakeWorker {
       },
       this.encoder,
       log,
-      { onFlushed: (report) => this.onFlushed(report), onFlushFailed: (partition, error) => this.onFlushFailed(partition, error) },
+      {
+        onFlushed: (report) => this.onFlushed(report),
+        onFlushFailed: (partition, error) => this.onFlushFailed(partition, error),
+        onLeaseLost: (partition, error) => {
+          this.log.warn({ partition, err: error.message }, "the partition's lease lapsed or was taken; recovering it from its commit marker");
+          this.recoverLater(partition);
+        },
+      },
       diskLakeStore(lake.lakeDir),
     );
   }
@@ -146,14 +157,16 @@ export class LakeWorker {
         if (generation !== this.generation) return;
         await this.writer.closeAll();
         if (generation !== this.generation) return;
-        const next = await this.writer.recoverAndOpen(this.assigned);
+        const next = await this.writer.recoverAndOpen(this.assigned, () => generation === this.generation && !this.stopping);
         if (next.size > 0) await this.checkNotAheadOfTopic(next);
         this.seekToMarkers(next);
+        // kafkajs keeps pauses across a rebalance: one a failed flush set must not outlive the assignment.
+        if (this.assigned.length > 0) this.control?.resume([{ topic: this.topic, partitions: this.assigned }]);
         this.log.info({ nextOffsets: Object.fromEntries(next) }, "partitions recovered; resuming from the lake's commit markers");
       });
     this.opening.catch((error: Error) => {
       // A newer assignment retries on its own.
-      if (generation === this.generation) this.onFatal(error);
+      if (generation === this.generation && !(error instanceof RecoveryAbandonedError)) this.onFatal(error);
     });
   }
 
@@ -194,9 +207,8 @@ export class LakeWorker {
     // Fetched before the seek to the lake's marker: nothing here counts, Kafka fetches again from the marker.
     if (isStale()) return;
     if (!this.writer.isOpen(partition)) {
-      // Its last flush failed: recover it like after a restart, and read on from its marker.
-      const next = await this.writer.recoverAndOpen([partition]);
-      this.seekToMarkers(next);
+      // Its last flush failed: recover it like after a restart (one recovery at a time), and read on from its marker.
+      await this.whileHeartbeating(this.reopen(partition), heartbeat);
       return;
     }
     const ingestedAt = Date.now();
@@ -324,23 +336,40 @@ export class LakeWorker {
     }
     this.log.error({ partition, err: error.message, context: (error as { context?: unknown }).context }, "flush failed; the partition is recovered from its commit marker and read again");
     if (this.stopping || !this.control) return;
-    // A pause, so a persistent failure (disk full) does not spin; then recover and seek back to the marker at once:
-    // waiting for the partition's next batch would leave a quiet partition's rows outside the lake, with lag 0.
+    this.recoverLater(partition);
+  }
+
+  /**
+   * After a pause (so a persistent failure such as a full disk does not spin),
+   * recovers the partition and seeks back to its marker at once: waiting for its
+   * next batch would leave a quiet partition's rows outside the lake, with lag 0.
+   */
+  private recoverLater(partition: number): void {
+    if (this.stopping || !this.control) return;
     this.control.pause([{ topic: this.topic, partitions: [partition] }]);
     const generation = this.generation;
     setTimeout(() => {
-      if (this.stopping || generation !== this.generation) return;
-      this.opening = this.opening
-        .catch(() => undefined)
-        .then(async () => {
-          if (this.stopping || generation !== this.generation || !this.assigned.includes(partition) || this.writer.isOpen(partition)) return;
-          this.seekToMarkers(await this.writer.recoverAndOpen([partition]));
-        })
-        .catch((reopenError: Error) => this.log.error({ partition, err: reopenError.message }, "recovering the partition failed; retried at its next batch"))
-        .finally(() => {
-          if (!this.stopping && generation === this.generation) this.control?.resume([{ topic: this.topic, partitions: [partition] }]);
-        });
+      if (this.stopping || generation !== this.generation) return; // the new assignment resumes it
+      void this.reopen(partition).finally(() => {
+        if (!this.stopping && generation === this.generation) this.control?.resume([{ topic: this.topic, partitions: [partition] }]);
+      });
     }, FLUSH_RETRY_PAUSE_MS).unref();
+  }
+
+  /** Recovers one closed partition on the opening chain (one recovery at a time), while it stays assigned to this generation. */
+  private reopen(partition: number): Promise<void> {
+    const generation = this.generation;
+    const stillWanted = () => !this.stopping && generation === this.generation && this.assigned.includes(partition);
+    this.opening = this.opening
+      .catch(() => undefined)
+      .then(async () => {
+        if (!stillWanted() || this.writer.isOpen(partition)) return;
+        this.seekToMarkers(await this.writer.recoverAndOpen([partition], stillWanted));
+      })
+      .catch((error: Error) => {
+        if (!(error instanceof RecoveryAbandonedError)) this.log.error({ partition, err: error.message }, "recovering the partition failed; retried at its next batch");
+      });
+    return this.opening;
   }
 
   /** Awaits `work`, sending heartbeats meanwhile so a long flush or recovery does not cost the group membership. */
@@ -423,7 +452,8 @@ export class LakeWorker {
 
   /** Stops consuming, flushes and commits what is buffered (as far as the deadline allows), and leaves the group. */
   async stop(): Promise<void> {
-    const deadline = Date.now() + SHUTDOWN_FLUSH_MS;
+    const startedAt = Date.now();
+    const deadline = startedAt + SHUTDOWN_FLUSH_MS;
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
     clearTimeout(this.compactionTimer);
@@ -437,7 +467,9 @@ export class LakeWorker {
     await until(this.commitChain);
     if (abandoned.length > 0) this.log.warn({ abandoned }, "shutdown deadline: these partitions' buffers were not flushed; they are read again from their markers");
     this.log.info({ flushed }, "flushed and committed; leaving the group");
-    await Promise.race([this.consumer?.disconnect(), sleep(1_000)]);
+    // Leaving the group waits for the fetch in flight (up to kafkajs's fetch wait): give it the rest of the shutdown
+    // time, or a restart waits a whole session timeout for partitions.
+    await Promise.race([this.consumer?.disconnect(), sleep(Math.max(1_000, startedAt + SHUTDOWN_MS - 500 - Date.now()))]);
     await Promise.race([this.logStart.close(), sleep(1_000)]);
     await until(this.compaction);
     await this.encoder.close();
@@ -455,13 +487,14 @@ async function clusterIdOf(kafka: Kafka): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const env = loadEnv();
-  const kafkaConfig = configOrExit(kafkaEnvSchema, env);
-  const lake = configOrExit(lakeEnvSchema, env);
-  const { maxEventSkewMs } = configOrExit(windowEnvSchema, env);
-  const ports = configOrExit(portsEnvSchema, env);
+  exitOnHelp(LAKE_USAGE);
+  const config = configsOrExit({ kafka: kafkaEnvSchema, lake: lakeEnvSchema, windows: windowEnvSchema, ports: portsEnvSchema, connect: connectEnvSchema }, loadEnv());
+  const { kafka: kafkaConfig, lake, ports } = config;
+  const { maxEventSkewMs } = config.windows;
+  await requireLakeDirectory(lake.lakeDir);
   const log = createLogger("lake");
   const kafka = createKafka(kafkaConfig, "orderpulse-lake", log);
+  await waitForKafka(kafkaConfig, { name: "lake", timeoutMs: config.connect.connectTimeoutMs });
 
   await requireTopics(kafka, kafkaConfig.brokers, [kafkaConfig.topic]);
   const clusterId = await clusterIdOf(kafka);
@@ -475,7 +508,7 @@ async function main(): Promise<void> {
     halting = true;
     console.error(`lake: ${error.message}`);
     log.fatal({ err: error.message, context: (error as { context?: unknown }).context }, "stopping: cannot continue safely");
-    const code = error instanceof LakeAheadOfTopicError || error instanceof LakeOriginMismatchError ? EXIT_REFUSED : 1;
+    const code = error instanceof LakeAheadOfTopicError || error instanceof LakeOriginMismatchError ? EXIT_REFUSED : EXIT.failure;
     void worker.halt().finally(() => process.exit(code));
   };
   const worker: LakeWorker = new LakeWorker(kafka, { kafka: kafkaConfig, lake, maxEventSkewMs, clusterId }, log, createLakeMetrics(registry), fatal);
@@ -486,9 +519,4 @@ async function main(): Promise<void> {
   log.info({ topic: kafkaConfig.topic, clusterId, lakeDir: resolve(lake.lakeDir), group: GROUP_ID }, "lake worker running");
 }
 
-if (process.argv[1]?.endsWith("lake.ts")) {
-  main().catch((error: Error) => {
-    console.error(`lake: ${error.message}`);
-    process.exit(error instanceof MissingTopicError ? 2 : error instanceof LakeOriginMismatchError ? EXIT_REFUSED : 1);
-  });
-}
+if (process.argv[1]?.endsWith("lake.ts")) runMain("lake", main, (error) => (error instanceof LakeOriginMismatchError ? EXIT_REFUSED : undefined));

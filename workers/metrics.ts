@@ -8,8 +8,11 @@
  * uninterrupted run gives. The loop is workers/metrics/metrics-worker.ts; this
  * file wires its Kafka, InfluxDB and clock.
  */
-import { influxBufferEnvSchema, influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema } from "../lib/contract/config.ts";
-import { configOrExit, loadEnv } from "./shared/env.ts";
+import { connectEnvSchema, influxBufferEnvSchema, influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema } from "../lib/contract/config.ts";
+import { configsOrExit, loadEnv } from "./shared/env.ts";
+import { exitOnHelp, runMain } from "./shared/entry-point.ts";
+import { waitForInflux, waitForKafka } from "./shared/startup.ts";
+import { METRICS_USAGE } from "./shared/worker-usage.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { InfluxSink } from "./shared/influx-sink.ts";
 import { createKafka, exitWhenConsumerKeepsStopping, KafkaGroupConsumer, openConsumer, openProducer } from "./shared/kafka.ts";
@@ -18,15 +21,15 @@ import { GROUP_ID, MetricsWorker } from "./metrics/metrics-worker.ts";
 import { stopOnSignals } from "./shared/shutdown.ts";
 
 async function main(): Promise<void> {
-  const env = loadEnv();
-  const kafkaConfig = configOrExit(kafkaEnvSchema, env);
-  const windows = configOrExit(windowEnvSchema, env);
-  const influx = configOrExit(influxEnvSchema, env);
-  const ports = configOrExit(portsEnvSchema, env);
-  const { bufferPoints } = configOrExit(influxBufferEnvSchema, env);
+  exitOnHelp(METRICS_USAGE);
+  const config = configsOrExit({ kafka: kafkaEnvSchema, windows: windowEnvSchema, influx: influxEnvSchema, ports: portsEnvSchema, buffer: influxBufferEnvSchema, connect: connectEnvSchema }, loadEnv());
+  const { kafka: kafkaConfig, windows, influx, ports } = config;
+  const { bufferPoints } = config.buffer;
   const log = createLogger("metrics");
   const registry = createRegistry("metrics");
   const kafka = createKafka(kafkaConfig, "orderpulse-metrics", log);
+  await waitForKafka(kafkaConfig, { name: "metrics", timeoutMs: config.connect.connectTimeoutMs });
+  await waitForInflux(influx, { name: "metrics", timeoutMs: config.connect.connectTimeoutMs });
   const producer = await openProducer(kafka, kafkaConfig, [kafkaConfig.dlqTopic, kafkaConfig.windowValuesTopic], { idempotent: false });
   const offsets = kafka.admin();
   await offsets.connect();
@@ -39,9 +42,4 @@ async function main(): Promise<void> {
   log.info({ topic: kafkaConfig.topic, influx: influx.url }, "metrics worker running");
 }
 
-if (process.argv[1]?.endsWith("metrics.ts")) {
-  main().catch((error: Error) => {
-    console.error(`metrics: ${error.message}`);
-    process.exit(1);
-  });
-}
+if (process.argv[1]?.endsWith("metrics.ts")) runMain("metrics", main);

@@ -1,15 +1,18 @@
 /**
  * `npm run simulate -- [options]`: produces realistic order events (with optional
- * chaos) to Kafka, keyed by customer, in gzip batches with bounded in-flight sends.
+ * chaos) to Kafka, keyed by customer, in compressed batches (gzip unless
+ * `--compression` says otherwise) with bounded in-flight sends.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
 import { Command, Option } from "commander";
 import type { Message, Producer } from "kafkajs";
-import { kafkaEnvSchema, windowEnvSchema } from "../lib/contract/config.ts";
+import { connectEnvSchema, kafkaEnvSchema, windowEnvSchema } from "../lib/contract/config.ts";
 import { MESSAGE_KINDS, OrderGenerator, type MessageKind, type SimMessage } from "../lib/sim/order-generator.ts";
-import { configOrExit, loadEnv } from "./shared/env.ts";
-import { COMPRESSION, createKafka, MissingTopicError, openProducer } from "./shared/kafka.ts";
+import { configsOrExit, loadEnv } from "./shared/env.ts";
+import { EXIT, runMain } from "./shared/entry-point.ts";
+import { COMPRESSION_BY_NAME, createKafka, openProducer, type CompressionName } from "./shared/kafka.ts";
+import { waitForKafka } from "./shared/startup.ts";
 import { createLogger } from "./shared/log.ts";
 import { durationArg, fractionArg, instantArg, wholeNumberArg } from "./shared/cli-args.ts";
 
@@ -30,9 +33,12 @@ const program = new Command("simulate")
   .option("--nulls <f>", "fraction with optional fields missing or null", fractionArg("--nulls"), 0)
   .option("--skew <f>", "fraction with event_time too far in the future (invalid)", fractionArg("--skew"), 0)
   .option("--truth <file>", "write every valid, de-duplicated order as NDJSON")
+  .addOption(new Option("--compression <codec>", "record batch compression").choices(Object.keys(COMPRESSION_BY_NAME)).default("gzip"))
   .addOption(new Option("--batch <n>", "messages per produce request").argParser(wholeNumberArg(1)).default(500))
   .addOption(new Option("--in-flight <n>", "produce requests awaiting acks at once").argParser(wholeNumberArg(1)).default(4))
-  .showHelpAfterError();
+  .showHelpAfterError("(npm run simulate -- --help shows every option)")
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage))
+  .addHelpText("after", "\nEnvironment: KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_SSL, KAFKA_SASL_*, WINDOW_SIZE, WATERMARK_DELAY, MAX_EVENT_SKEW, CONNECT_TIMEOUT.\nExit codes: 0 sent; 1 a send failed or Kafka stayed unreachable for CONNECT_TIMEOUT; 2 bad arguments, configuration or a missing topic.\n");
 
 interface Options {
   rate: number;
@@ -49,6 +55,7 @@ interface Options {
   nulls: number;
   skew: number;
   truth?: string;
+  compression: CompressionName;
   batch: number;
   inFlight: number;
 }
@@ -60,14 +67,19 @@ class BoundedSender {
   readonly acked = new Map<MessageKind, number>(MESSAGE_KINDS.map((k) => [k, 0]));
   failure: Error | undefined;
 
-  constructor(private readonly producer: Producer, private readonly topic: string, private readonly limit: number) {}
+  constructor(
+    private readonly producer: Producer,
+    private readonly topic: string,
+    private readonly limit: number,
+    private readonly compression: CompressionName,
+  ) {}
 
   async send(batch: SimMessage[]): Promise<void> {
     while (this.inFlight.size >= this.limit) await Promise.race(this.inFlight);
     if (this.failure) throw this.failure;
     const messages: Message[] = batch.map((m) => ({ key: m.key, value: m.value, timestamp: String(m.timestamp) }));
     const request = this.producer
-      .send({ topic: this.topic, messages, compression: COMPRESSION, acks: -1 })
+      .send({ topic: this.topic, messages, compression: COMPRESSION_BY_NAME[this.compression], acks: -1 })
       .then((metadata) => {
         const bad = metadata.find((m) => m.errorCode !== 0);
         if (bad) throw new Error(`broker refused partition ${bad.partition} of ${this.topic}: error code ${bad.errorCode}`);
@@ -96,9 +108,7 @@ async function writeLine(stream: WriteStream, line: Buffer): Promise<void> {
 
 async function main(): Promise<void> {
   const opts = program.parse().opts<Options>();
-  const env = loadEnv();
-  const kafka = configOrExit(kafkaEnvSchema, env);
-  const windows = configOrExit(windowEnvSchema, env);
+  const { kafka, windows, connect } = configsOrExit({ kafka: kafkaEnvSchema, windows: windowEnvSchema, connect: connectEnvSchema }, loadEnv());
   const log = createLogger("simulate");
   const topic = opts.topic ?? kafka.topic;
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
@@ -115,15 +125,10 @@ async function main(): Promise<void> {
   });
 
   const client = createKafka(kafka, "orderpulse-simulator", log);
-  let producer: Producer;
-  try {
-    producer = await openProducer(client, kafka, [topic], { maxInFlightRequests: opts.inFlight });
-  } catch (error) {
-    if (!(error instanceof MissingTopicError)) throw error;
-    console.error(`simulate: ${error.message}`);
-    process.exit(2);
-  }
-  const sender = new BoundedSender(producer, topic, opts.inFlight);
+  await waitForKafka(kafka, { name: "simulate", timeoutMs: connect.connectTimeoutMs });
+  // A missing topic exits 2 (MissingTopicError's exit code) through runMain.
+  const producer = await openProducer(client, kafka, [topic], { maxInFlightRequests: opts.inFlight });
+  const sender = new BoundedSender(producer, topic, opts.inFlight, opts.compression);
   const truth = opts.truth ? createWriteStream(opts.truth) : undefined;
 
   let stopping = false;
@@ -138,7 +143,7 @@ async function main(): Promise<void> {
   const wallStart = Date.now();
   const deadline = opts.duration !== undefined ? wallStart + opts.duration : Infinity;
   const limit = opts.count ?? Infinity;
-  log.info({ topic, seed, startMs, rate: opts.rate, count: opts.count ?? null }, "simulating");
+  log.info({ topic, seed, startMs, rate: opts.rate, count: opts.count ?? null, compression: opts.compression }, "simulating");
   const progress = setInterval(() => {
     const seconds = (Date.now() - wallStart) / 1000;
     console.error(`simulate: ${sender.total}${Number.isFinite(limit) ? `/${limit}` : ""} acked, ${Math.round(sender.total / seconds)}/s`);
@@ -188,7 +193,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: Error) => {
-  console.error(`simulate: ${error.message}`);
-  process.exit(1);
-});
+runMain("simulate", main);

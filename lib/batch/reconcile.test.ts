@@ -8,6 +8,7 @@ import {
   formatMeasure,
   WindowTableBuilder,
   mismatchRows,
+  partitionsMissingFromLake,
   ReconcileRangeError,
   summarize,
   summaryLine,
@@ -127,6 +128,16 @@ describe("compareWindows", () => {
     expect(formatMeasure("late_revenue", 5)).toBe("0.05");
     expect(formatMeasure("orders", 12)).toBe("12");
     expect(formatMeasure("revenue", null)).toBe("missing");
+  });
+});
+
+describe("partitionsMissingFromLake", () => {
+  const table = (...partitions: number[]) => new Map(partitions.map((partition, i) => [`${i * 60_000}/${partition}`, { partition }]));
+  it("names InfluxDB's partitions that the lake has no row for, in order", () => {
+    expect(partitionsMissingFromLake(table(0, 1, 2), table(7, 0, 3, 1, 3))).toEqual([3, 7]);
+    expect(partitionsMissingFromLake(table(0, 1), table(0, 1, 0))).toEqual([]);
+    expect(partitionsMissingFromLake(table(), table(2))).toEqual([2]);
+    expect(partitionsMissingFromLake(table(5), table())).toEqual([]);
   });
 });
 

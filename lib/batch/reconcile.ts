@@ -295,3 +295,13 @@ export function summaryLine(summary: ReconcileSummary): string {
     `mismatched_cells=${summary.mismatchedCells}`,
   ].join(" ");
 }
+
+/**
+ * Partitions with cells in `actual` (InfluxDB) but none in `expected` (the lake's replay) over the same range,
+ * ascending. A repair deletes the range for every partition, so for these it would delete windows the lake
+ * cannot rewrite: the usual cause is a wrong or partial LAKE_DIR, not a wrong InfluxDB.
+ */
+export function partitionsMissingFromLake(expected: ReadonlyMap<string, { partition: number }>, actual: ReadonlyMap<string, { partition: number }>): number[] {
+  const inLake = new Set([...expected.values()].map((cell) => cell.partition));
+  return [...new Set([...actual.values()].map((cell) => cell.partition))].filter((p) => !inLake.has(p)).sort((a, b) => a - b);
+}

@@ -17,9 +17,19 @@ export const DLQ_HEADERS = {
   timestamp: "orderpulse-source-timestamp",
 } as const;
 
-/** Headers of a dead letter: the rejection and the source coordinates (the value stays the original bytes). */
-export function dlqHeaders(rejection: Rejection, source: SourceRecord): Record<string, string> {
+/** Kafka record headers as kafkajs gives and takes them (a repeated header is an array). */
+export type RecordHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+
+/**
+ * Headers of a dead letter: the producer's own headers of the source record,
+ * unchanged (trace ids and the like: whoever reads the dead letter can follow
+ * it back), beside orderpulse's rejection and source coordinates; the value
+ * stays the original bytes. An original header that uses one of orderpulse's
+ * names ({@link DLQ_HEADERS}) gives way to orderpulse's.
+ */
+export function dlqHeaders(rejection: Rejection, source: SourceRecord, original: RecordHeaders = {}): RecordHeaders {
   return {
+    ...original,
     [DLQ_HEADERS.code]: rejection.code,
     [DLQ_HEADERS.reason]: rejection.reason,
     [DLQ_HEADERS.topic]: source.topic,
@@ -30,7 +40,7 @@ export function dlqHeaders(rejection: Rejection, source: SourceRecord): Record<s
 }
 
 /** The identity of a dead letter's source record, for consumers that de-duplicate at-least-once re-sends. */
-export function dlqSourceKey(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined>): string | undefined {
+export function dlqSourceKey(headers: RecordHeaders): string | undefined {
   const text = (name: string) => {
     const v = headers[name];
     return v === undefined ? undefined : String(Array.isArray(v) ? v[0] : v);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { decodeOrder, MAX_MESSAGE_BYTES, orderKey, UNKNOWN, type DecodeResult } from "./order.ts";
+import { decodeOrder, MAX_MESSAGE_BYTES, NO_RECORD_TIMESTAMP, orderKey, UNKNOWN, type DecodeResult } from "./order.ts";
 
 const T = Date.parse("2026-11-20T10:00:00.000Z");
 const SKEW = 600_000;
@@ -64,6 +64,8 @@ describe("decodeOrder", () => {
     expect(at("2026-11-20T10:00:00")).toBe("invalid_field"); // no zone: ambiguous
     expect(at("2026-11-20")).toBe("invalid_field");
     expect(at("2026-13-40T10:00:00Z")).toBe("invalid_field");
+    expect(at("2026-11-20T10:00Z")).toBe(T);
+    expect(at("2026-11-20T10:00:00.5Z")).toBe(T + 500);
     expect(at(T + 0.5)).toBe("invalid_field");
     expect(at("1999-12-31T23:59:59Z")).toBe("invalid_field");
     expect(at(true)).toBe("invalid_field");
@@ -84,7 +86,8 @@ describe("decodeOrder", () => {
       ["quantity", { ...full, quantity: 1.5 }],
       ["unit_price", { ...full, unit_price: -3 }],
       ["country", { ...full, country: 7 }],
-      ["customer_id", { ...full, customer_id: "   " }],
+      ["customer_id", { ...full, customer_id: "c".repeat(129) }],
+      ["category", { ...full, category: 5 }],
     ];
     for (const [field, value] of cases) {
       const r = rejection(decode(value));
@@ -102,6 +105,68 @@ describe("decodeOrder", () => {
     expect(rejection(decodeOrder(null, T, SKEW))?.code).toBe("not_json");
     expect(rejection(decodeOrder(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), T, SKEW))?.code).toBe("not_utf8");
     expect(rejection(decodeOrder(new Uint8Array(MAX_MESSAGE_BYTES + 1), T, SKEW))?.code).toBe("too_large");
+  });
+
+  it("rejects impossible calendar times with the true reason, never rolling them over", () => {
+    const reason = (event_time: string) => {
+      const r = decode({ ...full, event_time }, NO_RECORD_TIMESTAMP);
+      return r.ok ? `accepted ${new Date(r.order.eventTime).toISOString()}` : `${r.rejection.code}: ${r.rejection.reason}`;
+    };
+    expect(reason("2026-02-30T10:00:00Z")).toBe("invalid_field: event_time: day 30: February 2026 has 28 days");
+    expect(reason("2026-02-29T10:00:00Z")).toBe("invalid_field: event_time: day 29: February 2026 has 28 days");
+    expect(reason("2028-02-29T10:00:00Z")).toBe("accepted 2028-02-29T10:00:00.000Z");
+    expect(reason("2100-02-29T10:00:00Z")).toMatch(/February 2100 has 28 days/);
+    expect(reason("2000-02-29T10:00:00Z")).toBe("accepted 2000-02-29T10:00:00.000Z");
+    expect(reason("2026-04-31T10:00:00Z")).toBe("invalid_field: event_time: day 31: April 2026 has 30 days");
+    expect(reason("2026-11-00T10:00:00Z")).toBe("invalid_field: event_time: day 00: November 2026 has 30 days");
+    expect(reason("2026-13-01T10:00:00Z")).toBe("invalid_field: event_time: month 13 is not 01-12");
+    expect(reason("2026-00-01T10:00:00Z")).toBe("invalid_field: event_time: month 00 is not 01-12");
+    expect(reason("2026-11-20T24:00:00Z")).toBe("invalid_field: event_time: hour 24 is not 00-23");
+    expect(reason("2026-11-20T10:60:00Z")).toBe("invalid_field: event_time: minute 60 is not 00-59");
+    expect(reason("2026-11-20T10:00:61Z")).toBe("invalid_field: event_time: second 61 is not 00-59");
+    expect(reason("2026-11-20T10:00:00+24:00")).toBe("invalid_field: event_time: offset +24:00 is not within ±23:59");
+    expect(reason("2026-11-20T10:00:00+01:60")).toMatch(/offset \+01:60/);
+    expect(reason("2026-11-20 10:00:00Z")).toMatch(/^invalid_field: event_time: not ISO-8601/);
+    expect(reason("2026-11-20T10:00.5Z")).toMatch(/^invalid_field: event_time: not ISO-8601/); // half a minute in ISO 8601, not 500 ms
+  });
+
+  it("reads a leap second as the last millisecond of its minute, and refuses a second 60 elsewhere", () => {
+    const at = (event_time: string) => {
+      const r = decode({ ...full, event_time }, Date.parse("2027-01-01T00:00:00Z"));
+      return r.ok ? new Date(r.order.eventTime).toISOString() : r.rejection.reason;
+    };
+    expect(at("2016-12-31T23:59:60Z")).toBe("2016-12-31T23:59:59.999Z");
+    expect(at("2016-12-31T23:59:60.5Z")).toBe("2016-12-31T23:59:59.999Z");
+    expect(at("2017-01-01T00:59:60+01:00")).toBe("2016-12-31T23:59:59.999Z");
+    expect(at("2016-12-31T18:59:60-05:00")).toBe("2016-12-31T23:59:59.999Z");
+    expect(at("2026-11-20T10:15:60Z")).toBe("event_time: second 60 is a leap second only at 23:59:60 UTC, and 2026-11-20T10:15:60Z is 10:15 UTC");
+  });
+
+  it("treats blank optional dimensions as missing ones, not as invalid", () => {
+    const r = decode({ ...full, category: "", country: "   ", channel: "\t", product_id: " ", customer_id: "" });
+    expect(r).toEqual({ ok: true, order: expect.objectContaining({ customerId: null, productId: UNKNOWN, category: UNKNOWN, country: UNKNOWN, channel: UNKNOWN }) });
+    const trimmed = decode({ ...full, country: "  de ", customer_id: " c-7 " });
+    expect(trimmed).toEqual({ ok: true, order: expect.objectContaining({ country: "DE", customerId: "c-7" }) });
+  });
+
+  it("calls a key repeated in any object a duplicate_key, however it is escaped", () => {
+    const cases: [string, string][] = [
+      ['{"order_id":"o","amount":2,"amount":2000,"event_time":1764000000000}', "amount"],
+      ['{"order_id":"o","amount":2,"event_time":1764000000000,"\\u0061mount":3}', "amount"],
+      ['{"order_id":"o","amount":2,"event_time":1764000000000,"extra":{"a":[{"k":1},{"k":1,"k":2}]}}', "extra.a[1].k"],
+    ];
+    for (const [text, key] of cases) {
+      expect(rejection(decode(text)), text).toEqual({ code: "duplicate_key", reason: `key "${key}" appears twice in one object` });
+    }
+    // The same key in sibling objects is no repeat.
+    expect(decode('{"order_id":"o","amount":2,"event_time":1764000000000,"a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":2}]}').ok).toBe(true);
+  });
+
+  it("skips the skew check for a record without a timestamp (Kafka's -1)", () => {
+    const farAhead = { ...full, event_time: "2099-01-01T00:00:00Z" };
+    expect(rejection(decode(farAhead, T))?.code).toBe("event_time_skew");
+    expect(decode(farAhead, NO_RECORD_TIMESTAMP).ok).toBe(true);
+    expect(decode(farAhead, Number.NaN).ok).toBe(true);
   });
 
   it("rejects events too far ahead of their record timestamp", () => {

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { findDuplicateKey } from "./duplicate-keys.ts";
+import { parseIsoInstant } from "./event-time.ts";
 
 /** A validated order, as every consumer inside orderpulse sees it. */
 export interface Order {
@@ -26,6 +28,7 @@ export type RejectionCode =
   | "not_utf8"
   | "not_json"
   | "not_object"
+  | "duplicate_key"
   | "invalid_field"
   | "event_time_skew";
 
@@ -37,20 +40,19 @@ export interface Rejection {
 
 export type DecodeResult = { ok: true; order: Order } | { ok: false; rejection: Rejection };
 
-const ISO_8601 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
+/** Kafka's "no timestamp" (record timestamp −1): older or misconfigured producers send it. */
+export const NO_RECORD_TIMESTAMP = -1;
 
-function parseEventTime(value: string | number): number | undefined {
-  if (typeof value === "number") return Number.isInteger(value) ? value : undefined;
-  const match = ISO_8601.exec(value);
-  if (!match) return undefined;
-  // Date.parse wants at most millisecond precision and a colon in the offset.
-  const fraction = match[2] ? match[2].slice(0, 4) : "";
-  const zone = match[3]!.length === 5 ? `${match[3]!.slice(0, 3)}:${match[3]!.slice(3)}` : match[3]!;
-  const ms = Date.parse(`${match[1]}${fraction}${zone}`);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
-const optionalText = z.string().trim().min(1).max(128).nullish();
+/**
+ * An optional text dimension: trimmed; blank ("" or only spaces) or null is a
+ * missing one (design.md: UNKNOWN, or no customer), never an invalid order.
+ */
+const optionalText = z
+  .string()
+  .nullish()
+  .transform((value) => (value == null ? null : value.trim()))
+  .pipe(z.string().max(128, "at most 128 characters").nullable())
+  .transform((value) => (value === "" ? null : value));
 const money = z.number().finite().min(0).lt(1e9);
 
 export const orderSchema = z.object({
@@ -64,10 +66,20 @@ export const orderSchema = z.object({
   unit_price: money.nullish(),
   amount: money,
   event_time: z.union([z.string(), z.number()]).transform((value, ctx) => {
-    const ms = parseEventTime(value);
-    if (ms === undefined) {
-      ctx.addIssue({ code: "custom", message: "not ISO-8601 with an offset or Z, nor epoch milliseconds" });
-      return z.NEVER;
+    let ms: number;
+    if (typeof value === "number") {
+      if (!Number.isSafeInteger(value)) {
+        ctx.addIssue({ code: "custom", message: "epoch milliseconds must be a whole number" });
+        return z.NEVER;
+      }
+      ms = value;
+    } else {
+      const parsed = parseIsoInstant(value);
+      if (!parsed.ok) {
+        ctx.addIssue({ code: "custom", message: parsed.reason });
+        return z.NEVER;
+      }
+      ms = parsed.ms;
     }
     if (ms < MIN_EVENT_TIME || ms >= MAX_EVENT_TIME) {
       ctx.addIssue({ code: "custom", message: "outside 2000-01-01..2100-01-01" });
@@ -87,9 +99,15 @@ function reject(code: RejectionCode, reason: string): DecodeResult {
  * Decodes one Kafka message value into an order, or says why it is not one.
  * Pure and total: any bytes give a result, never an exception.
  *
- * @param recordTimestamp the Kafka record timestamp (ms); an event more than
- *   `maxEventSkewMs` ahead of it is rejected, so one bad clock cannot push a
- *   partition's watermark into the future.
+ * Invalid: not UTF-8, not JSON, not an object, a key repeated in any object
+ * (`duplicate_key`), a field outside the contract (`invalid_field`: wrong type,
+ * out of range, an event time that names no real instant, e.g. Feb 30).
+ *
+ * @param recordTimestamp the Kafka record timestamp (epoch ms); an event more
+ *   than `maxEventSkewMs` ahead of it is rejected, so one bad clock cannot push
+ *   a partition's watermark into the future. A record without one
+ *   ({@link NO_RECORD_TIMESTAMP}, or any negative or non-finite value) skips
+ *   that check: there is nothing to compare with.
  */
 export function decodeOrder(bytes: Uint8Array | null, recordTimestamp: number, maxEventSkewMs: number): DecodeResult {
   if (bytes === null || bytes.length === 0) return reject("not_json", "empty message");
@@ -109,6 +127,8 @@ export function decodeOrder(bytes: Uint8Array | null, recordTimestamp: number, m
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return reject("not_object", `expected a JSON object, got ${Array.isArray(json) ? "an array" : json === null ? "null" : typeof json}`);
   }
+  const duplicate = findDuplicateKey(text, json);
+  if (duplicate !== undefined) return reject("duplicate_key", `key "${duplicate.slice(0, 120)}" appears twice in one object`);
   const parsed = orderSchema.safeParse(json);
   if (!parsed.success) {
     const reason = parsed.error.issues
@@ -118,7 +138,7 @@ export function decodeOrder(bytes: Uint8Array | null, recordTimestamp: number, m
     return reject("invalid_field", reason);
   }
   const o = parsed.data;
-  if (o.event_time > recordTimestamp + maxEventSkewMs) {
+  if (recordTimestamp >= 0 && o.event_time > recordTimestamp + maxEventSkewMs) {
     return reject(
       "event_time_skew",
       `event_time ${new Date(o.event_time).toISOString()} is more than ${maxEventSkewMs} ms ahead of the record timestamp ${new Date(recordTimestamp).toISOString()}`,

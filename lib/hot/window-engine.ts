@@ -178,15 +178,6 @@ interface DuplicateRecord {
   originalOffset: number;
 }
 
-export interface ResumeOptions {
-  /**
-   * The last offset the run before the restart may have read (the partition's
-   * log-end offset − 1 when resuming): idle ticks are refused until the replay has
-   * ingested it, since the crashed run saw those records, not idle time.
-   */
-  replayThrough?: number;
-}
-
 /** Array-backed FIFO with O(1) amortised shift. */
 class Fifo<T> {
   private items: T[] = [];
@@ -260,8 +251,6 @@ export class WindowEngine {
   private readonly duplicates = new Fifo<DuplicateRecord>();
   /** Sorted by afterOffset; entries before `appliedIdleAdvances` are applied, the rest come from resume metadata and wait for their record. */
   private idleAdvances: IdleAdvance[] = [];
-  /** After a resume: idle ticks are refused until a record at or past this offset was ingested. */
-  private idleBlockedThrough = -1;
   private appliedIdleAdvances = 0;
   /** From resume metadata: offsets that were duplicates of records before the resume offset. */
   private replayDuplicateOffsets: number[] = [];
@@ -296,7 +285,7 @@ export class WindowEngine {
    *   was written for another partition or window configuration (resuming then is inexact:
    *   the caller decides whether to start fresh).
    */
-  static resume(partition: number, config: WindowEngineConfig, metadata: string, options: ResumeOptions = {}): WindowEngine {
+  static resume(partition: number, config: WindowEngineConfig, metadata: string): WindowEngine {
     const engine = new WindowEngine(partition, config);
     const state = decodeCommitMetadata(partition, metadata);
     const mismatch = (what: string, theirs: number, ours: number) =>
@@ -313,7 +302,6 @@ export class WindowEngine {
     engine.idleAdvances = state.idleAdvances;
     engine.replayDuplicateOffsets = state.duplicateOffsets;
     engine.lastCommit = { offset: state.offset, metadata };
-    engine.idleBlockedThrough = options.replayThrough ?? -1;
     return engine;
   }
 
@@ -347,7 +335,8 @@ export class WindowEngine {
 
   /**
    * Idle tick: the partition is caught up, not paused, and has received nothing for a
-   * while. Refused (false) while a resumed engine replays up to its `replayThrough`. Raises maxEventTime to (maxEventTime right after the last record) + elapsedMs,
+   * while. The caller decides when that is (a resumed partition is not idle before
+   * its replay has caught up with the log end: workers/metrics/metrics-worker.ts). Raises maxEventTime to (maxEventTime right after the last record) + elapsedMs,
    * so repeated ticks with the growing elapsed time are idempotent. Returns whether it
    * advanced. No effect before the first record.
    *
@@ -355,8 +344,6 @@ export class WindowEngine {
    */
   idleAdvance(elapsedMs: number): boolean {
     if (!Number.isFinite(elapsedMs) || elapsedMs < 0) throw new RangeError(`elapsedMs must be a finite number ≥ 0, got ${elapsedMs}`);
-    // Still replaying what the crashed run had read: idle time then was not idle time (design.md, "Windows": recovery).
-    if (this.lastOffset === null || this.lastOffset < this.idleBlockedThrough) return false;
     const target = this.maxEventTimeAtLastRecord + Math.floor(elapsedMs);
     if (!(target > this.maxEventTime) || this.lastOffset === null) return false;
     this.maxEventTime = target;
@@ -369,6 +356,20 @@ export class WindowEngine {
       this.appliedIdleAdvances++;
     }
     this.forgetExpired();
+    return true;
+  }
+
+  /**
+   * Idle time on a partition that has never had a record: raises maxEventTime to
+   * `maxEventTime` (the caller's wall clock), so its watermark, and the windows
+   * the feed and InfluxDB call final, mean the same here as everywhere: a later
+   * event behind it is late. Only for a fresh engine (no record, no resume);
+   * returns whether it advanced. Nothing is committed for it (there is no offset),
+   * so a restarted worker starts such a partition afresh.
+   */
+  advanceEmpty(maxEventTime: number): boolean {
+    if (this.lastOffset !== null || !Number.isSafeInteger(maxEventTime) || !(maxEventTime > this.maxEventTime)) return false;
+    this.maxEventTime = maxEventTime;
     return true;
   }
 

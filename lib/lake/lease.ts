@@ -5,7 +5,10 @@
  * process that is gone, before its start-up clean-up deletes anything, and a
  * writer checks that it still holds the lease right before each marker write.
  * So a rebalance cannot delete a file a live flush has just renamed into place,
- * and a writer that lost the partition never claims rows it no longer has. Pure.
+ * and a writer that lost the partition never claims rows it no longer has.
+ * What it cannot fence: a writer stalled longer than the TTL between its last
+ * check and the rename it was doing (inside one file write, or the marker write):
+ * the TTL must exceed any one write. Pure.
  */
 import { z } from "zod";
 import { COMMITS_ROOT, LakeLayoutError } from "./layout.ts";

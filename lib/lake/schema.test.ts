@@ -19,12 +19,20 @@ describe("toLakeOrderRow", () => {
       quantity: 1,
       unit_price: null,
       amount: 9,
+      amount_cents: 900,
       event_time: T,
       kafka_partition: 1,
       kafka_offset: 42,
       ingested_at: T + 5,
       raw: '{"order_id":"x","amount":9,"event_time":"2026-11-20T10:00:00.123Z","country":"de","extra":"kept"}',
     });
+  });
+});
+
+describe("amount_cents", () => {
+  it("is the amount rounded once, half away from zero on the value as written", () => {
+    const row = (amount: number) => toLakeOrderRow({ orderId: "x", customerId: null, productId: "p", category: "c", country: "US", channel: "web", quantity: 1, unitPrice: null, amount, eventTime: T }, { partition: 0, offset: 0, ingestedAt: T }, "{}");
+    expect([1.005, 2.675, 0.1, 999_999_999.99].map((a) => row(a).amount_cents)).toEqual([101, 268, 10, 99_999_999_999]);
   });
 });
 

@@ -4,6 +4,7 @@
  * mapping from decoded messages to rows. Pure: the writer that puts them on
  * disk is workers/lake/parquet-file.ts.
  */
+import { amountToCents } from "../contract/money.ts";
 import type { Order, RejectionCode } from "../contract/order.ts";
 
 export const PARQUET_COMPRESSION = "SNAPPY";
@@ -45,7 +46,10 @@ export interface LakeOrderRow {
   channel: string;
   quantity: number;
   unit_price: number | null;
+  /** The amount as the message had it (a double: parquetjs-lite has no DECIMAL). */
   amount: number;
+  /** The amount in whole cents, rounded once ({@link amountToCents}): the exact money every SQL figure sums. */
+  amount_cents: number;
   event_time: number;
   kafka_partition: number;
   kafka_offset: number;
@@ -54,13 +58,13 @@ export interface LakeOrderRow {
   raw: string;
 }
 
+/** reason_code of an offset-gap row (lib/lake/offsets.ts), defined once. */
+export const OFFSET_GAP_CODE = "offset_gap";
 /**
  * Why a row is in `orders_invalid/`: a decoder rejection, or `offset_gap`, the
  * lake worker's record of offsets Kafka no longer had when it read the
  * partition (one row at the first missing offset; `reason` names the range).
  */
-/** reason_code of an offset-gap row (lib/lake/offsets.ts), defined once. */
-export const OFFSET_GAP_CODE = "offset_gap";
 export type LakeInvalidCode = RejectionCode | typeof OFFSET_GAP_CODE;
 
 /** One row per invalid message, in `orders_invalid/…`. */
@@ -96,6 +100,8 @@ export const ORDERS_TABLE: LakeTable<LakeOrderRow> = {
     column("quantity", "INT32"),
     column("unit_price", "DOUBLE", true),
     column("amount", "DOUBLE"),
+    // Added in issue 9; files written before it lack the column and read it as NULL (lib/lake/views.ts).
+    column("amount_cents", "INT64"),
     column("event_time", "TIMESTAMP_MILLIS"),
     column("kafka_partition", "INT32"),
     column("kafka_offset", "INT64"),
@@ -138,6 +144,7 @@ export function toLakeOrderRow(order: Order, source: MessageSource, raw: Uint8Ar
     quantity: order.quantity,
     unit_price: order.unitPrice,
     amount: order.amount,
+    amount_cents: amountToCents(order.amount),
     event_time: order.eventTime,
     kafka_partition: source.partition,
     kafka_offset: source.offset,

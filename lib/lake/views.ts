@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import type { LakeFile } from "./layout.ts";
-import { INVALID_TABLE, ORDERS_TABLE, type LakeColumn } from "./schema.ts";
+import { INVALID_TABLE, ORDERS_TABLE, type LakeColumn, type LakeTable } from "./schema.ts";
 import { sqlIdentifier as identifier, sqlLiteral as literal } from "./sql.ts";
 import { ORDER_DIMENSIONS } from "../contract/dimensions.ts";
 
@@ -22,6 +22,41 @@ export const LAKE_VIEWS = [
 interface ViewColumn {
   name: string;
   sqlType: string;
+  /** The column's expression, when it is not the file column of that name cast to sqlType. */
+  sql?: string;
+}
+
+/**
+ * SQL: an order row's whole cents. `amount_cents`, or in a file written before
+ * that column existed (it reads as NULL), the double `amount` rounded as
+ * amountToCents rounds: half away from zero on its shortest decimal text, which
+ * is the value as the producer wrote it (1.005 → 101, where round(1.005 * 100)
+ * on the double gives 100).
+ */
+export const ORDER_CENTS_SQL = `coalesce("amount_cents", CAST(round(CAST(CAST("amount" AS VARCHAR) AS DECIMAL(38,9)) * 100) AS BIGINT))`;
+
+/** Whole cents → DECIMAL(18,2), exactly (a DECIMAL division would give a DOUBLE). */
+const centsToDecimal = (cents: string) => `CAST(CAST(${cents} AS DECIMAL(18,0)) * 0.01 AS DECIMAL(18,2))`;
+
+/**
+ * The orders views' columns: the file's, except that money is exact. `amount`
+ * is DECIMAL(18,2) from the cents, `amount_cents` is BIGINT; the double the
+ * message held stays in the files (and `raw`), not in the views.
+ */
+const ORDER_VIEW_COLUMNS: ViewColumn[] = ORDERS_TABLE.columns.map((c) =>
+  c.name === "amount" ? { name: "amount", sqlType: "DECIMAL(18,2)", sql: centsToDecimal(ORDER_CENTS_SQL) }
+  : c.name === "amount_cents" ? { name: "amount_cents", sqlType: "BIGINT", sql: ORDER_CENTS_SQL }
+  : c,
+);
+
+/**
+ * A relation over the Parquet files `paths` in which every column of `table`
+ * exists: a file written before a column was added reads it as NULL
+ * (union_by_name fills it across files, the typed empty branch when no file has it).
+ */
+export function parquetScan(table: LakeTable<unknown>, paths: readonly string[], options: string): string {
+  const nulls = table.columns.map((c) => `CAST(NULL AS ${c.sqlType}) AS ${identifier(c.name)}`).join(", ");
+  return `(SELECT * FROM read_parquet([${paths.map(literal).join(", ")}], ${options}, union_by_name = true) UNION ALL BY NAME SELECT ${nulls} WHERE false)`;
 }
 
 const HIVE_ORDERS: ViewColumn[] = [
@@ -34,21 +69,21 @@ const HIVE_INVALID: ViewColumn[] = [{ name: "ingest_date", sqlType: "DATE" }];
  * A view over exactly `paths`, with the same columns and types whether or not
  * there are files (casts to a column's own type cost nothing: the binder drops them).
  */
-function fileView(name: string, columns: readonly (LakeColumn | ViewColumn)[], hive: ViewColumn[], paths: string[]): string {
-  const all = [...columns, ...hive];
+function fileView(name: string, table: LakeTable<unknown>, columns: readonly (LakeColumn | ViewColumn)[], hive: ViewColumn[], paths: string[]): string {
+  const all: (LakeColumn | ViewColumn)[] = [...columns, ...hive];
   if (paths.length === 0) {
     const nulls = all.map((c) => `CAST(NULL AS ${c.sqlType}) AS ${identifier(c.name)}`).join(", ");
     return `CREATE VIEW ${name} AS SELECT ${nulls} WHERE false`;
   }
-  const select = all.map((c) => `CAST(${identifier(c.name)} AS ${c.sqlType}) AS ${identifier(c.name)}`).join(", ");
+  const select = all.map((c) => `${("sql" in c && c.sql) || `CAST(${identifier(c.name)} AS ${c.sqlType})`} AS ${identifier(c.name)}`).join(", ");
   const hiveTypes = hive.map((c) => `${literal(c.name)}: ${c.sqlType}`).join(", ");
   // An explicit list, never a glob: the list is the decision of which files count.
-  return `CREATE VIEW ${name} AS SELECT ${select} FROM read_parquet([${paths.map(literal).join(", ")}], hive_partitioning = true, hive_types = {${hiveTypes}})`;
+  return `CREATE VIEW ${name} AS SELECT ${select} FROM ${parquetScan(table, paths, `hive_partitioning = true, hive_types = {${hiveTypes}}`)}`;
 }
 
 function dimensionView(dimension: string): string {
   return `CREATE VIEW dim_${dimension} AS
-    SELECT ${dimension}, count(*) AS orders, round(sum(amount), 2) AS revenue, count(DISTINCT customer_id) AS customers
+    SELECT ${dimension}, count(*) AS orders, sum(amount) AS revenue, count(DISTINCT customer_id) AS customers
     FROM orders GROUP BY ${dimension} ORDER BY revenue DESC, ${dimension}`;
 }
 
@@ -62,17 +97,18 @@ export function viewDefinitions(lakeDir: string, live: readonly LakeFile[], busi
   const invalid = live.filter((f) => f.kind === "invalid").map(absolute);
   const files = live.map((f) => `(${literal(f.kind)}, ${literal(f.path)}, ${f.partition}, ${f.firstOffset}, ${f.lastOffset})`);
   return [
-    fileView("orders_raw", ORDERS_TABLE.columns, HIVE_ORDERS, orders),
-    fileView("orders_invalid", INVALID_TABLE.columns, HIVE_INVALID, invalid),
+    fileView("orders_raw", ORDERS_TABLE, ORDER_VIEW_COLUMNS, HIVE_ORDERS, orders),
+    fileView("orders_invalid", INVALID_TABLE, INVALID_TABLE.columns, HIVE_INVALID, invalid),
     // Every copy of an order shares a partition (keyed by customer), so the first copy is the lowest offset.
     `CREATE VIEW orders AS SELECT * FROM orders_raw
        QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY kafka_partition, kafka_offset) = 1`,
-    // event_time is UTC; the business day starts at midnight in businessTz.
+    // event_time is UTC; the business day starts at midnight in businessTz. Money sums exact cents
+    // (DECIMAL), so revenue here equals InfluxDB's, the gold tables' and reconcile's to the cent.
     `CREATE VIEW daily_kpis AS
        SELECT CAST(timezone(${literal(businessTz)}, timezone('UTC', event_time)) AS DATE) AS date,
               count(*) AS orders,
-              round(sum(amount), 2) AS revenue,
-              round(sum(amount) / count(*), 2) AS aov,
+              sum(amount) AS revenue,
+              ${centsToDecimal("round(sum(amount_cents) / count(*))")} AS aov,
               count(DISTINCT customer_id) AS customers,
               CAST(sum(quantity) AS BIGINT) AS items
        FROM orders GROUP BY 1 ORDER BY 1`,

@@ -12,23 +12,30 @@ export interface Finished {
   stderr: string;
 }
 
-/** Runs one of our TypeScript entry points to completion, as `npm run` would. */
-export function runScript(script: string, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 120_000): Promise<Finished> {
+/** Runs a command to completion with exactly `env`, in `cwd`; `ms` is how long it ran. */
+export function runCommand(command: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number }): Promise<Finished & { ms: number }> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const started = Date.now();
+    const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      rej(new Error(`${script} ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stderr}`));
+      rej(new Error(`${command} ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stderr}`));
     }, timeoutMs);
     child.on("close", (code) => {
       clearTimeout(timer);
-      res({ code, stdout, stderr });
+      res({ code, stdout, stderr, ms: Date.now() - started });
     });
   });
+}
+
+/** Runs one of our TypeScript entry points to completion, as `npm run` would. */
+export function runScript(script: string, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 120_000): Promise<Finished> {
+  return runCommand(process.execPath, ["--import", "tsx", join(ROOT, script), ...args], { env: { ...process.env, ...env }, timeoutMs });
 }
 
 export function tempDir(prefix: string): string {

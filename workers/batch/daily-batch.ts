@@ -54,7 +54,7 @@ const onDay = (column: string, day: BusinessDay) => `${column} >= epoch_ms(${day
 
 async function dayTotals(reader: LakeReader, day: BusinessDay): Promise<DailyTotals> {
   const aggregator = new DailyAggregator();
-  const sql = `SELECT customer_id, quantity, amount, country, category FROM orders WHERE ${onDay("event_time", day)}`;
+  const sql = `SELECT customer_id, quantity, CAST(amount_cents AS DOUBLE) / 100 AS amount, country, category FROM orders WHERE ${onDay("event_time", day)}`;
   for await (const rows of reader.stream(sql)) {
     for (const [customerId, quantity, amount, country, category] of rows) {
       if (typeof quantity !== "number" || typeof amount !== "number" || typeof country !== "string" || typeof category !== "string")

@@ -45,7 +45,8 @@ export interface LakeReaderOptions {
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Rows of one chunk of the replay query, in column order. */
-const RECORD_COLUMNS = `order_id, customer_id, product_id, category, country, channel, quantity, unit_price, amount,
+// amount: the exact cents as a double (cents / 100 is the double amountToCents reads back as those cents).
+const RECORD_COLUMNS = `order_id, customer_id, product_id, category, country, channel, quantity, unit_price, CAST(amount_cents AS DOUBLE) / 100 AS amount,
   CAST(epoch_ms(event_time) AS DOUBLE) AS event_ms, CAST(kafka_offset AS DOUBLE) AS kafka_offset`;
 
 export class LakeReader {

@@ -57,13 +57,15 @@ export async function expectedFromLake(
 export interface Check {
   mismatches: Mismatch[];
   summary: ReconcileSummary;
+  /** What InfluxDB holds in the range: windows and anomalies, and window-dimension breakdowns. */
+  actual: { table: WindowTable; breakdowns: BreakdownTable };
 }
 
 /** Compares every window, anomaly and window-dimension measure of the range. */
 export async function checkInflux(influx: InfluxConfig, range: TimeRange, expected: Pick<Expected, "table" | "breakdowns">, windowSizeMs: number): Promise<Check> {
   const actual = await readActualWindows(influx, range, windowSizeMs);
   const mismatches = sortMismatches([...compareWindows(expected.table, actual.table), ...compareBreakdowns(expected.breakdowns, actual.breakdowns)]);
-  return { mismatches, summary: summarize(range, expected.table, actual.table, mismatches) };
+  return { mismatches, summary: summarize(range, expected.table, actual.table, mismatches), actual };
 }
 
 /** Deletes the range's window and anomaly points and writes the replay's. */

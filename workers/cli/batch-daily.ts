@@ -8,17 +8,29 @@
  * advances cannot be replayed). Rerunning replaces the day's files; on an
  * unchanged lake they come out byte-identical.
  *
- * stdout: the day's KPI row and the files written. stderr: progress.
+ * `invalid` counts the invalid messages that ARRIVED on the day (ingested_at):
+ * an invalid message has no trustworthy event time. Every other count is by
+ * event time, so it differs from a count of what was sent during the day.
+ *
+ * It writes gold files, so it refuses (exit 3, nothing written) when LAKE_DIR
+ * holds no lake (missing, a file, or no commit markers).
+ *
+ * stdout: the day's KPI row, a note on `invalid`, and the files written.
+ * stderr: progress.
  * Exit codes: 0 written; 1 quality check failed (nothing written) or the lake
- * could not be read or written; 2 bad arguments or configuration.
+ * could not be read or written; 2 bad arguments or configuration; 3 refused:
+ * no lake at LAKE_DIR.
  */
-import { Command, InvalidArgumentError } from "commander";
+import { InvalidArgumentError } from "commander";
 import { BusinessDayError, parseBusinessDate } from "../../lib/contract/business-day.ts";
 import { lakeEnvSchema, windowEnvSchema } from "../../lib/contract/config.ts";
 import { QualityCheckError } from "../../lib/batch/daily-kpis.ts";
 import { formatCents } from "../../lib/contract/money.ts";
 import { runDailyBatch } from "../batch/daily-batch.ts";
-import { configOrExit, loadEnv } from "../shared/env.ts";
+import { configsOrExit, loadEnv } from "../shared/env.ts";
+import { commandLine } from "../shared/cli-args.ts";
+import { EXIT, exitWithError } from "../shared/entry-point.ts";
+import { requireCommittedLake } from "../shared/lake-state.ts";
 
 const dateArg = (text: string) => {
   try {
@@ -28,14 +40,19 @@ const dateArg = (text: string) => {
   }
 };
 
-const program = new Command("batch:daily")
-  .description("Compute the gold daily_kpis and daily_country_category tables of one business day from the lake")
-  .requiredOption("--date <YYYY-MM-DD>", "the business day, in BUSINESS_TZ", dateArg)
-  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+const program = commandLine("batch:daily", "Compute the gold daily_kpis and daily_country_category tables of one business day from the lake at LAKE_DIR", {
+  environment: ["LAKE_DIR", "BUSINESS_TZ", "WINDOW_SIZE", "WATERMARK_DELAY"],
+  exitCodes: "0 written; 1 a quality check failed (nothing written) or the lake could not be read or written; 2 bad arguments or configuration; 3 refused: no lake at LAKE_DIR (missing, a file, or no commit markers).",
+})
+  .requiredOption("--date <YYYY-MM-DD>", "the business day, midnight to midnight in BUSINESS_TZ (default UTC)", dateArg)
+  .addHelpText("after", "Counts are by event time, except invalid: by arrival day (an invalid message has no trustworthy event time).\n")
   .action(async (options: { date: string }) => {
-    const env = loadEnv();
-    const lake = configOrExit(lakeEnvSchema, env);
-    const window = configOrExit(windowEnvSchema, env);
+    const { lake, window } = configsOrExit({ lake: lakeEnvSchema, window: windowEnvSchema }, loadEnv());
+    try {
+      await requireCommittedLake(lake.lakeDir, "compute the daily KPIs");
+    } catch (error) {
+      exitWithError("batch:daily", error);
+    }
     try {
       const result = await runDailyBatch({
         lakeDir: lake.lakeDir,
@@ -48,12 +65,13 @@ const program = new Command("batch:daily")
         `daily_kpis date=${k.date} business_tz=${k.businessTz} orders=${k.orders} revenue=${formatCents(k.revenueCents)} aov=${formatCents(k.aovCents)} ` +
           `customers=${k.customers} items=${k.items} late=${k.late} duplicates=${k.duplicates} invalid=${k.invalid}`,
       );
+      console.log(`note: invalid=${k.invalid} counts invalid messages by arrival day (the lake took them in on ${k.date} in ${k.businessTz}): an invalid message has no trustworthy event time; every other count is by event time`);
       console.log(`daily_country_category rows=${result.rows.length}`);
       for (const file of result.files) console.log(`wrote ${file}`);
     } catch (error) {
       if (error instanceof QualityCheckError) console.error(`batch:daily: ${error.message}`);
       else console.error(`batch:daily: failed: ${(error as Error).message}`);
-      process.exitCode = 1;
+      process.exitCode = EXIT.failure;
     }
   });
 

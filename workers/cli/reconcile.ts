@@ -13,34 +13,39 @@
  * the lake are compared with their partial values.
  *
  * --repair deletes the range's window and anomaly points and rewrites them
- * from the lake (workers/batch/influx-repair.ts), then checks again.
+ * from the lake (workers/batch/influx-repair.ts), then checks again. Because it
+ * deletes, it refuses (exit 3, InfluxDB untouched) when LAKE_DIR holds no lake
+ * (missing, a file, or no commit markers), and when InfluxDB has windows in the
+ * range for a partition the lake has no row for there (a partial or wrong
+ * lake): `--allow-empty` deletes those anyway. Without --repair, a missing or
+ * empty lake is said in a note and every InfluxDB window shows as a mismatch.
  *
  * stdout: the mismatches (window_start, partition, measure, expected, actual)
  * and a `summary status=equal|mismatched …` line (with --repair, one before
  * and one after). stderr: progress and notes.
  * Exit codes: 0 InfluxDB equals the lake (after the repair, with --repair);
- * 1 mismatches remain; 2 bad arguments or configuration; 3 the lake or
- * InfluxDB could not be read or written.
+ * 1 mismatches remain, or the lake or InfluxDB could not be read or written
+ * (InfluxDB unreachable for CONNECT_TIMEOUT included); 2 bad arguments or
+ * configuration; 3 the repair was refused for safety.
  */
-import { Command, Option } from "commander";
-import { influxEnvSchema, lakeEnvSchema, windowEnvSchema } from "../../lib/contract/config.ts";
-import { alignRange, MISMATCH_COLUMNS, mismatchRows, ReconcileRangeError, summaryLine, type TimeRange } from "../../lib/batch/reconcile.ts";
+import { resolve } from "node:path";
+import { Option } from "commander";
+import { connectEnvSchema, influxEnvSchema, lakeEnvSchema, windowEnvSchema } from "../../lib/contract/config.ts";
+import { alignRange, MISMATCH_COLUMNS, mismatchRows, partitionsMissingFromLake, ReconcileRangeError, summaryLine, type TimeRange } from "../../lib/batch/reconcile.ts";
 import { formatTable } from "../../lib/cli/text-table.ts";
 import { checkInflux, expectedFromLake, repairInflux, type Check } from "../batch/reconcile-run.ts";
-import { configOrExit, loadEnv } from "../shared/env.ts";
+import { configsOrExit, loadEnv } from "../shared/env.ts";
 import { InfluxSink } from "../shared/influx-sink.ts";
-import { instantArg, wholeNumberArg } from "../shared/cli-args.ts";
-
-const EXIT_EQUAL = 0;
-const EXIT_MISMATCHED = 1;
-const EXIT_USAGE = 2;
-const EXIT_FAILED = 3;
-
+import { commandLine, instantArg, wholeNumberArg } from "../shared/cli-args.ts";
+import { CommandError, EXIT, exitWithError } from "../shared/entry-point.ts";
+import { noteOnLake, requireCommittedLake } from "../shared/lake-state.ts";
+import { waitForInflux } from "../shared/startup.ts";
 
 interface Options {
   from: number;
   to: number;
   repair: boolean;
+  allowEmpty: boolean;
   maxReportRows: number;
 }
 
@@ -57,18 +62,22 @@ function printReport(phase: string, check: Check, maxRows: number): void {
 }
 
 async function reconcile(options: Options): Promise<number> {
-  const env = loadEnv();
-  const lake = configOrExit(lakeEnvSchema, env);
-  const window = configOrExit(windowEnvSchema, env);
-  const influx = configOrExit(influxEnvSchema, env);
+  const { lake, window, influx, connect } = configsOrExit({ lake: lakeEnvSchema, window: windowEnvSchema, influx: influxEnvSchema, connect: connectEnvSchema }, loadEnv());
   let range: TimeRange;
   try {
     range = alignRange(options.from, options.to, window.windowSizeMs);
   } catch (error) {
     if (!(error instanceof ReconcileRangeError)) throw error;
     console.error(`reconcile: ${error.message}`);
-    return EXIT_USAGE;
+    return EXIT.usage;
   }
+  // A repair deletes: never from a lake that is not there. A check only reads: say so and go on.
+  if (options.repair) await requireCommittedLake(lake.lakeDir, "repair InfluxDB from the lake");
+  else {
+    const note = await noteOnLake(lake.lakeDir);
+    if (note) console.error(`reconcile: ${note}: every window InfluxDB holds in the range will show as a mismatch`);
+  }
+  await waitForInflux(influx, { name: "reconcile", timeoutMs: connect.connectTimeoutMs });
   const engine = { windowSizeMs: window.windowSizeMs, watermarkDelayMs: window.watermarkDelayMs };
   console.error(`reconcile: windows starting in [${new Date(range.fromMs).toISOString()}, ${new Date(range.toMs).toISOString()}) against ${influx.url} (${influx.database})`);
 
@@ -90,28 +99,41 @@ async function reconcile(options: Options): Promise<number> {
   }
   const before = await checkInflux(influx, range, expected, window.windowSizeMs);
   printReport(options.repair ? "before-repair" : "check", before, options.maxReportRows);
-  if (!options.repair) return before.mismatches.length === 0 ? EXIT_EQUAL : EXIT_MISMATCHED;
+  if (!options.repair) return before.mismatches.length === 0 ? EXIT.ok : EXIT.failure;
+
+  // Every measurement the repair deletes counts: a partition with only breakdown points is deleted too.
+  const cells = (...tables: ReadonlyMap<string, { partition: number }>[]) => new Map<string, { partition: number }>(tables.flatMap((t) => [...t]));
+  const orphans = partitionsMissingFromLake(cells(expected.table, expected.breakdowns), cells(before.actual.table, before.actual.breakdowns));
+  if (orphans.length > 0 && !options.allowEmpty) {
+    throw new CommandError(
+      `refusing to repair: InfluxDB has windows in the range for partition${orphans.length === 1 ? "" : "s"} ${orphans.join(", ")}, but the lake has no row for ${orphans.length === 1 ? "it" : "them"} there ` +
+        `(LAKE_DIR=${lake.lakeDir === resolve(lake.lakeDir) ? lake.lakeDir : `${lake.lakeDir} (${resolve(lake.lakeDir)})`}); the repair would delete them and write nothing back. ` +
+        "Check LAKE_DIR and the range, or pass --allow-empty to delete them anyway",
+      EXIT.refused,
+    );
+  }
 
   const written = await repairInflux(influx, range, expected, window.windowSizeMs);
   console.error(`reconcile: rewrote ${written} points`);
   const after = await checkInflux(influx, range, expected, window.windowSizeMs);
   printReport("after-repair", after, options.maxReportRows);
-  return after.mismatches.length === 0 ? EXIT_EQUAL : EXIT_MISMATCHED;
+  return after.mismatches.length === 0 ? EXIT.ok : EXIT.failure;
 }
 
-const program = new Command("reconcile")
-  .description("Compare InfluxDB with the lake window by window and partition by partition; --repair rewrites InfluxDB from the lake")
-  .requiredOption("--from <instant>", "first instant of the range (ISO-8601 or epoch ms)", instantArg)
+const program = commandLine("reconcile", "Compare InfluxDB with the lake window by window and partition by partition; --repair rewrites InfluxDB from the lake", {
+  environment: ["LAKE_DIR", "BUSINESS_TZ", "WINDOW_SIZE", "WATERMARK_DELAY", "INFLUX_URL", "INFLUX_DB or INFLUX_TOKEN + INFLUX_ORG + INFLUX_BUCKET", "CONNECT_TIMEOUT"],
+  exitCodes: "0 InfluxDB equals the lake; 1 mismatches remain, or the lake or InfluxDB could not be read or written; 2 bad arguments or configuration; 3 the repair was refused for safety (InfluxDB untouched).",
+})
+  .requiredOption("--from <instant>", "first instant of the range (ISO-8601, e.g. 2026-11-20T00:00:00Z, or epoch ms)", instantArg)
   .requiredOption("--to <instant>", "end of the range, exclusive (ISO-8601 or epoch ms)", instantArg)
-  .option("--repair", "delete and rewrite the range's points from the lake, then check again", false)
+  .option("--repair", "delete and rewrite the range's points from the lake, then check again (refused without a lake)", false)
+  .option("--allow-empty", "with --repair: also delete windows of partitions the lake has no row for in the range", false)
   .addOption(new Option("--max-report-rows <n>", "print at most this many mismatches").argParser(wholeNumberArg(0)).default(200))
-  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE))
   .action(async (options: Options) => {
     try {
       process.exitCode = await reconcile(options);
     } catch (error) {
-      console.error(`reconcile: failed: ${(error as Error).message}`);
-      process.exitCode = EXIT_FAILED;
+      exitWithError("reconcile", error);
     }
   });
 

@@ -12,11 +12,12 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { Logger } from "pino";
 import { planCompaction, type CompactionMerge } from "../../lib/lake/compaction.ts";
 import { INVALID_TABLE, ORDERS_TABLE, type LakeInvalidRow, type LakeOrderRow } from "../../lib/lake/schema.ts";
+import { ORDER_CENTS_SQL, parquetScan } from "../../lib/lake/views.ts";
 import { listLakeFiles } from "../shared/lake-files.ts";
 import { temporaryPartRange, temporaryWriterPid } from "../../lib/lake/recovery.ts";
 import type { ParquetEncoder } from "./encoder.ts";
 import { isProcessAlive, listTemporaryFiles, removeDurably, statLakeFiles } from "../shared/lake-files.ts";
-import { sqlIdentifier as identifier, sqlLiteral as literal } from "../../lib/lake/sql.ts";
+import { sqlIdentifier as identifier } from "../../lib/lake/sql.ts";
 
 /** Default offset bucket: a merged file holds at most this many offsets' rows of one partition (bounds a merge's memory). */
 export const DEFAULT_OFFSETS_PER_FILE = 200_000;
@@ -74,13 +75,15 @@ async function readMergeRows(connection: DuckDBConnection, lakeDir: string, merg
   const table = merge.kind === "orders" ? ORDERS_TABLE : INVALID_TABLE;
   const columns = table.columns.map((c) => {
     const id = identifier(c.name);
+    // Files from before amount_cents existed get it computed, so the merged file is exact too.
+    if (merge.kind === "orders" && c.name === "amount_cents") return `CAST(${ORDER_CENTS_SQL} AS DOUBLE) AS ${id}`;
     if (c.parquetType === "TIMESTAMP_MILLIS") return `CAST(epoch_ms(${id}) AS DOUBLE) AS ${id}`;
     if (c.parquetType === "INT64") return `CAST(${id} AS DOUBLE) AS ${id}`;
     return id;
   });
-  const paths = merge.inputs.map((f) => literal(resolve(lakeDir, f.path)));
+  const paths = merge.inputs.map((f) => resolve(lakeDir, f.path));
   const order = merge.kind === "orders" ? `"event_time", "kafka_offset"` : `"kafka_offset"`;
-  const reader = await connection.runAndReadAll(`SELECT ${columns.join(", ")} FROM read_parquet([${paths.join(", ")}], hive_partitioning = false) ORDER BY ${order}`);
+  const reader = await connection.runAndReadAll(`SELECT ${columns.join(", ")} FROM ${parquetScan(table, paths, "hive_partitioning = false")} ORDER BY ${order}`);
   const rows = reader.getRowObjectsJS() as unknown as (LakeOrderRow | LakeInvalidRow)[];
   const context = { output: merge.output, partition: merge.partition, inputs: merge.inputs.map((f) => f.path) };
   const seen = new Set<number>();

@@ -73,11 +73,13 @@ class MemoryEncoder implements ParquetEncoder {
 }
 
 class ManualClock implements LakeClock {
+  sleeps = 0;
   constructor(public ms: number) {}
   now = () => this.ms;
   monotonic = () => this.ms;
   /** Time moves only when the test moves it; a sleeper just yields to the event loop. */
   sleep = async () => {
+    this.sleeps++;
     await new Promise((r) => setTimeout(r, 1));
   };
 }
@@ -89,7 +91,7 @@ function writer(lake: MemoryLake, pid: number, clock: ManualClock, encoder = new
     { origin: ORIGIN, limits: { rows: 1_000_000, bytes: 1e12, ageMs: 1e12 }, maxEventSkewMs: 600_000 },
     encoder,
     silent,
-    { onFlushed: (r) => flushed.push(r), onFlushFailed: (partition, error) => failed.push({ partition, error }) },
+    { onFlushed: (r) => flushed.push(r), onFlushFailed: (partition, error) => failed.push({ partition, error }), onLeaseLost: (partition, error) => failed.push({ partition, error }) },
     lake.store(pid),
     clock,
     TTL,
@@ -175,9 +177,9 @@ describe("LakeWriter driven by an in-memory lake", () => {
     const a = writer(lake, 1, clock);
     await a.w.recoverAndOpen([0]);
     lake.dead.add(1); // kill -9
-    const before = clock.ms;
     await writer(lake, 2, clock).w.recoverAndOpen([0]);
-    expect(clock.ms).toBe(before);
+    expect(clock.sleeps).toBe(0); // it never waited
+    expect(lake.leases.get(0)?.pid).toBe(2);
   });
 
   it("property: two writers, random rebalances, stalls, kills and slow encodes: every committed offset is in exactly one live file", async () => {

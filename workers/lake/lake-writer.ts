@@ -72,6 +72,8 @@ export interface LakeWriterHooks {
   onFlushed(report: FlushReport): void;
   /** The partition was closed: its buffer is gone and it must be opened (recovered) again before more messages. */
   onFlushFailed(partition: number, error: Error): void;
+  /** A renewal found the lease lapsed or taken: the partition was closed likewise; another writer may own it now. */
+  onLeaseLost(partition: number, error: LeaseLostError): void;
 }
 
 /** Another writer moved this partition's marker: this one no longer owns the partition. */
@@ -93,6 +95,14 @@ export class LeaseLostError extends Error {
         "another lake worker owns the partition now; this one stops writing it",
     );
     this.name = "LeaseLostError";
+  }
+}
+
+/** Recovery stopped waiting for another writer's lease: the partition is no longer wanted here (a newer assignment, a stop). */
+export class RecoveryAbandonedError extends Error {
+  constructor(readonly partition: number) {
+    super(`stopped waiting for partition ${partition}'s lease: it is no longer assigned to this worker`);
+    this.name = "RecoveryAbandonedError";
   }
 }
 
@@ -118,6 +128,7 @@ export class LakeWriter {
   private readonly inFlight = new Map<Promise<unknown>, InFlight>();
   /** Partitions whose lease this writer holds. */
   private readonly leased = new Set<number>();
+  private renewal: Promise<void> | undefined;
   /** This writer instance, as its leases name it. */
   readonly owner: string;
 
@@ -134,15 +145,19 @@ export class LakeWriter {
   }
 
   /**
-   * Takes or renews the partition's lease, waiting while another live writer
-   * holds it (until it releases it or it expires: at most one TTL after that
-   * writer's last renewal). With `wait` false, another holder is LeaseLostError.
+   * With `wait` (recovery): takes the partition's lease, waiting while another live
+   * writer holds it (until it releases it or it expires: at most one TTL after that
+   * writer's last renewal) and while `stillWanted()` says the partition is still
+   * ours to open (RecoveryAbandonedError otherwise). Without `wait` (a renewal):
+   * renews this writer's live lease; anything else is LeaseLostError, since a
+   * lease that lapsed or was released may have been taken and recovered meanwhile.
    */
-  private async claim(partition: number, wait: boolean): Promise<void> {
+  private async claim(partition: number, wait: boolean, stillWanted: () => boolean = () => true): Promise<void> {
     for (let logged = false; ; ) {
       const state = leaseState(await this.store.readLease(partition), this.owner, this.clock.now(), (l) => this.store.holderGone(l));
+      if (!wait && state.kind !== "mine") throw new LeaseLostError({ lakeDir: this.store.lakeDir, partition, holder: state.kind === "held" ? state.lease.owner : undefined });
       if (state.kind === "held") {
-        if (!wait) throw new LeaseLostError({ lakeDir: this.store.lakeDir, partition, holder: state.lease.owner });
+        if (!stillWanted()) throw new RecoveryAbandonedError(partition);
         if (!logged) {
           this.log.warn({ partition, holder: state.lease.owner, until: new Date(state.lease.expiresAt).toISOString() }, "waiting for another lake worker to release the partition");
           logged = true;
@@ -150,8 +165,6 @@ export class LakeWriter {
         await this.clock.sleep(Math.min(250, Math.max(10, state.lease.expiresAt - this.clock.now())));
         continue;
       }
-      if (state.kind === "free" && !wait && this.leased.has(partition))
-        throw new LeaseLostError({ lakeDir: this.store.lakeDir, partition, holder: undefined }); // lapsed: a new owner may have recovered meanwhile
       const lease: PartitionLease = { owner: this.owner, host: this.store.host, pid: this.store.pid, expiresAt: this.clock.now() + this.leaseTtlMs };
       await this.store.writeLease(partition, lease);
       // Two writers that both found it free both wrote: the last rename won, and the other waits (or stops) next round.
@@ -167,16 +180,27 @@ export class LakeWriter {
    * longer this writer's: its buffer is dropped and onFlushFailed reports it, so
    * the worker recovers it like after a failed flush.
    */
-  async renewLeases(): Promise<void> {
+  renewLeases(): Promise<void> {
+    this.renewal ??= this.renewOpenLeases().finally(() => (this.renewal = undefined));
+    return this.renewal;
+  }
+
+  private async renewOpenLeases(): Promise<void> {
     for (const partition of [...this.leased]) {
-      if (this.slots.get(partition)?.flushing) continue; // the flush renews it at every step
+      const slot = this.slots.get(partition);
+      // Closed partitions are being released; a running flush renews its own lease at every step.
+      if (!slot || slot.flushing) continue;
       try {
         await this.claim(partition, false);
       } catch (error) {
-        if (!(error instanceof LeaseLostError)) throw error;
+        if (!(error instanceof LeaseLostError)) {
+          this.log.warn({ partition, err: (error as Error).message }, "could not renew the partition's lease; retried next round");
+          continue;
+        }
         this.leased.delete(partition);
-        if (!this.slots.delete(partition)) continue;
-        this.hooks.onFlushFailed(partition, error);
+        if (this.slots.get(partition) !== slot) continue;
+        this.slots.delete(partition);
+        this.hooks.onLeaseLost(partition, error);
       }
     }
   }
@@ -193,11 +217,11 @@ export class LakeWriter {
    * partition's next offset (its marker, or 0). Call only while no flush of
    * these partitions runs (see closeAll).
    */
-  async recoverAndOpen(partitions: readonly number[]): Promise<Map<number, number>> {
+  async recoverAndOpen(partitions: readonly number[], stillWanted: () => boolean = () => true): Promise<Map<number, number>> {
     await this.store.prepare();
     checkLakeOrigin(this.store.lakeDir, (await this.store.list()).markers, this.options.origin);
     // Fence first: a previous owner's flush may still be writing; its files must not be deleted under it.
-    for (const partition of partitions) await this.claim(partition, true);
+    for (const partition of partitions) await this.claim(partition, true, stillWanted);
     const listing = await this.store.list();
     const temporaries = await this.store.temporaries();
     const next = new Map<number, number>();
@@ -382,6 +406,7 @@ export class LakeWriter {
 
   /** Gives up every lease this writer holds that is still its own, so a new owner need not wait for them to expire. */
   async releaseLeases(): Promise<void> {
+    await this.renewal; // a renewal in flight must not re-create a lease released under it
     for (const partition of [...this.leased]) {
       this.leased.delete(partition);
       const state = leaseState(await this.store.readLease(partition), this.owner, this.clock.now(), () => false);

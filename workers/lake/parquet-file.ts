@@ -50,12 +50,12 @@ interface ParquetFieldSpec {
 }
 
 let parquetLite: ParquetLite | undefined;
-const schemas = new Map<string, unknown>();
+const schemas = new Map<LakeTable<unknown>, unknown>();
 
 /** Loaded on first write, so the query layer can import the columns without the writer. */
 function parquetSchema(table: LakeTable<unknown>): unknown {
   parquetLite ??= createRequire(import.meta.url)("parquetjs-lite") as ParquetLite;
-  let schema = schemas.get(table.name);
+  let schema = schemas.get(table);
   if (!schema) {
     const fields: Record<string, ParquetFieldSpec> = {};
     for (const c of table.columns)
@@ -66,7 +66,7 @@ function parquetSchema(table: LakeTable<unknown>): unknown {
         ...(c.parquetType === "UTF8" || c.parquetType === "BYTE_ARRAY" ? { statistics: false as const } : {}),
       };
     schema = new parquetLite.ParquetSchema(fields);
-    schemas.set(table.name, schema);
+    schemas.set(table, schema);
   }
   return schema;
 }

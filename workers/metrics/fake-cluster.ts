@@ -8,16 +8,16 @@
  * timestamp overwrites the previous one, a member silent for a session timeout is
  * expelled and learns it only at its next heartbeat. Failures are injected on demand.
  */
+import type { KafkaMessage, Message } from "kafkajs";
+import type { InfluxPoint } from "../../lib/hot/influx-points.ts";
+import { sessionAlive, type GroupCommit, type GroupConsumer } from "../shared/kafka.ts";
+import type { BatchPayload, OffsetSource, RecordProducer, WindowSink } from "./metrics-worker.ts";
 
 /** The wall clock of a fake cluster, epoch ms, moved by the test. */
 export class FakeClock {
   constructor(public ms: number) {}
   readonly now = (): number => this.ms;
 }
-import type { KafkaMessage, Message } from "kafkajs";
-import type { InfluxPoint } from "../../lib/hot/influx-points.ts";
-import { sessionAlive, type GroupCommit, type GroupConsumer } from "../shared/kafka.ts";
-import type { BatchPayload, OffsetSource, RecordProducer, WindowSink } from "./metrics-worker.ts";
 
 export class InjectedFailure extends Error {
   override name = "InjectedFailure";

@@ -268,6 +268,42 @@ describe("MetricsWorker driven by fakes", () => {
     for (const w of empty) expect(w.watermark).toBe(clock.ms - WINDOWS.watermarkDelayMs);
   });
 
+  it("a restarted worker takes no idle ticks while it replays, even long after the crash, and closes windows by idleness after an invalid tail", async () => {
+    const windows = { ...WINDOWS, idleTimeoutMs: 30_000 };
+    const { topic, group, influx, nodes, clock } = await cluster(2, windows);
+    const [a, b] = nodes as [Node, Node];
+    group.rebalance([0, 0, 0]);
+    for (let i = 0; i < 40; i++) topic.append(0, recordValue(0, i, 5), T0 + 30 * MIN);
+    await a.member.deliver(0, 20);
+    await a.worker.emitCycle(); // commits mid-way: windows still open, orders remembered
+    expect(group.committed.get(0)?.offset).toBeGreaterThan(0);
+    // A dies; B gets the partition only after more than IDLE_TIMEOUT of wall-clock time.
+    group.expel(0);
+    clock.ms += 5 * 60_000;
+    group.rebalance([1, 1, 1]);
+    // B's emit cycles run before its first fetch returns, for longer than IDLE_TIMEOUT (a slow broker, a paused consumer).
+    await b.worker.emitCycle();
+    group.tick(5 * 60_000);
+    await b.worker.emitCycle();
+    for (let round = 0; round < 40 && (await b.member.deliver(0, 3)); round++) await b.worker.emitCycle();
+    await b.worker.emitCycle();
+    // Replayed exactly as the uninterrupted run classified them: nothing turned late by idle time.
+    expect([...influx.points.values()].filter((p) => p.measurement === MEASUREMENTS.anomaly)).toEqual([]);
+    const truth = oracle(topic)[0]!;
+    expect(truth.classes.every((c) => c === "on-time")).toBe(true);
+    // An invalid record last: once caught up and quiet, idle time closes the last windows anyway.
+    topic.append(0, "{not json", T0 + 30 * MIN);
+    await b.member.deliver(0, 10);
+    await b.worker.emitCycle();
+    group.tick(31_000);
+    await b.worker.emitCycle();
+    group.tick(10 * MIN);
+    await b.worker.emitCycle();
+    const starts = new Set(truth.starts.filter((s): s is number => s !== undefined));
+    for (const start of starts) expect(influx.points.get(windowKey(0, start))?.fields.final, new Date(start).toISOString()).toEqual({ type: "int", value: 1 });
+    expect(influx.violations).toEqual([]);
+  });
+
   it("property: revocations, failed commits, writes and publishes at random points never overwrite a final window, never commit before outputs are durable, and end equal to an uninterrupted run", async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 2 }).chain((n) => fc.tuple(fc.constant(n), fc.array(opArb(n), { minLength: 10, maxLength: 120 }))), async ([nodeCount, ops]) => {

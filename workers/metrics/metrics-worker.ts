@@ -103,8 +103,8 @@ export class MetricsWorker {
   private readonly creating = new Map<number, Promise<PartitionState | undefined>>();
   /** The latest commit point per partition, with the state that produced it (a rebuilt state's commits are its own). */
   private readonly pendingCommits = new Map<number, { state: PartitionState; commit: CommitPoint }>();
-  /** Bumped whenever unsent outputs are discarded, so in-flight sends do not act on the new ones. */
-  private generation = 0;
+  /** Bumped whenever unsent outputs are discarded, so in-flight sends do not act on the new ones (not the group generation). */
+  private discardEpoch = 0;
   private stopping = false;
   /** Partitions of the topic in this member's current assignment. */
   private assigned: number[] = [];
@@ -180,7 +180,7 @@ export class MetricsWorker {
    * it would let stale partials overwrite the new owner's final values.
    */
   private discardUncommitted(reason: string): void {
-    this.generation++;
+    this.discardEpoch++;
     this.partitions.clear();
     this.pendingCommits.clear();
     this.reseek.clear();
@@ -206,17 +206,18 @@ export class MetricsWorker {
   }
 
   private async createState(partition: number): Promise<PartitionState | undefined> {
-    const generation = this.generation;
+    const epoch = this.discardEpoch;
     const [committed] = await this.offsets.fetchOffsets({ groupId: GROUP_ID, topics: [this.config.topic] });
-    // The log end now bounds what a crashed predecessor read: no idle ticks until the replay has passed it.
+    // The log end now bounds what a crashed predecessor read: the partition is not idle (lag > 0, invalid records
+    // included) until the replay has passed it, so idle time cannot turn replayed on-time orders late.
     const logEnd = Number((await this.offsets.fetchTopicOffsets(this.config.topic)).find((o) => o.partition === partition)?.high ?? 0);
-    if (generation !== this.generation) return undefined;
+    if (epoch !== this.discardEpoch) return undefined;
     const entry = committed?.partitions.find((p) => p.partition === partition);
     const offset = entry && Number(entry.offset) >= 0 ? Number(entry.offset) : 0;
     let engine = new WindowEngine(partition, this.windows);
     if (entry?.metadata) {
       try {
-        engine = WindowEngine.resume(partition, this.windows, entry.metadata, { replayThrough: logEnd - 1 });
+        engine = WindowEngine.resume(partition, this.windows, entry.metadata);
       } catch (error) {
         if (!(error instanceof CommitMetadataError)) throw error;
         // Exact resume is impossible (e.g. WINDOW_SIZE changed): say so loudly, then start afresh from the committed offset.
@@ -258,7 +259,7 @@ export class MetricsWorker {
       decoded.push({ message, offset, result: decodeOrder(message.value, Number(message.timestamp), this.windows.maxEventSkewMs) });
     }
     const deadLetters: Message[] = decoded.flatMap(({ message, result }) =>
-      result.ok ? [] : [{ key: message.key, value: message.value, headers: dlqHeaders(result.rejection, { topic, partition, offset: message.offset, timestamp: message.timestamp }) }],
+      result.ok ? [] : [{ key: message.key, value: message.value, headers: dlqHeaders(result.rejection, { topic, partition, offset: message.offset, timestamp: message.timestamp }, message.headers) }],
     );
     // At least once: a replay may dead-letter a message again; its headers name the source offset.
     if (deadLetters.length > 0) {
@@ -378,7 +379,8 @@ export class MetricsWorker {
         this.metrics.emits.inc({ final: String(w.final) });
       }
       for (const a of result.anomalies) points.push(anomalyPoint(a, this.windows.windowSizeMs));
-      const watermark = state.engine.stats().watermark ?? this.emptyWatermark(state, now);
+      this.advanceIfEmpty(state, now);
+      const watermark = state.engine.stats().watermark;
       if (watermark !== null && watermark !== state.lastPublishedWatermark && !result.blocked) {
         this.pendingMessages.push({ key: String(state.partition), value: JSON.stringify({ type: "watermark", partition: state.partition, watermark }) });
         state.lastPublishedWatermark = watermark;
@@ -409,14 +411,14 @@ export class MetricsWorker {
   }
 
   /**
-   * The watermark of a partition that has never had a record (an empty partition
-   * leaves every window open in the feed otherwise, design.md "Windows"): once it
-   * is caught up and quiet for IDLE_TIMEOUT, wall-clock time − WATERMARK_DELAY, as
-   * an idle partition's watermark advances. Null while it may still have records.
+   * A partition that has never had a record would leave every window open in the
+   * feed (design.md "Windows"): once it is caught up and quiet for IDLE_TIMEOUT,
+   * its engine's event-time clock follows the wall clock (WindowEngine.advanceEmpty),
+   * as an idle partition's does, so it reports watermark = now − WATERMARK_DELAY.
    */
-  private emptyWatermark(state: PartitionState, now: number): number | null {
-    if (state.engine.stats().nextOffset !== null || state.lag > 0 || this.paused || now - state.lastRecordAt < this.windows.idleTimeoutMs) return null;
-    return now - this.windows.watermarkDelayMs;
+  private advanceIfEmpty(state: PartitionState, now: number): void {
+    if (state.lag > 0 || this.paused || now - state.lastRecordAt < this.windows.idleTimeoutMs) return;
+    state.engine.advanceEmpty(now);
   }
 
   private get refusedTotal(): number {
@@ -475,10 +477,10 @@ export class MetricsWorker {
     if (this.pendingMessages.length === 0) return true;
     if (!owned()) return false;
     const messages = this.pendingMessages;
-    const generation = this.generation;
+    const epoch = this.discardEpoch;
     try {
       await this.producer.send({ topic: this.config.windowValuesTopic, messages, compression: COMPRESSION, acks: -1 });
-      if (generation !== this.generation) return false;
+      if (epoch !== this.discardEpoch) return false;
       this.pendingMessages = this.pendingMessages.slice(messages.length);
       return true;
     } catch (error) {

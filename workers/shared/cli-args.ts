@@ -1,5 +1,6 @@
-import { InvalidArgumentError } from "commander";
-import { parseDuration } from "../../lib/contract/duration.ts";
+import { Command, InvalidArgumentError } from "commander";
+import { DurationError, formatDuration, parseDuration } from "../../lib/contract/duration.ts";
+import { EXIT } from "./entry-point.ts";
 
 /** Command-line argument parsers shared by every entry point: one wording, one rule each. */
 
@@ -20,9 +21,9 @@ export const durationArg = (minMs = 0) => (text: string): number => {
   try {
     ms = parseDuration(text);
   } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
+    throw new InvalidArgumentError(error instanceof DurationError ? error.message : String(error));
   }
-  if (ms < minMs) throw new InvalidArgumentError(`must be at least ${minMs} ms`);
+  if (ms < minMs) throw new InvalidArgumentError(`must be at least ${formatDuration(minMs)}`);
   return ms;
 };
 
@@ -32,3 +33,15 @@ export const instantArg = (text: string): number => {
   if (!Number.isSafeInteger(ms)) throw new InvalidArgumentError("expected an ISO-8601 instant (e.g. 2026-11-20T10:00:00Z) or epoch milliseconds");
   return ms;
 };
+
+/**
+ * A one-shot command's parser: usage errors exit 2 (with the help hint), `--help` exits 0 before anything is
+ * read or connected to, and the help ends with the command's exit codes and the environment it reads.
+ */
+export function commandLine(name: string, description: string, help: { exitCodes: string; environment: readonly string[] }): Command {
+  return new Command(name)
+    .description(description)
+    .showHelpAfterError(`(npm run ${name} -- --help shows every option)`)
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage))
+    .addHelpText("after", `\nEnvironment (the shell wins over .env, then .orderpulse/services.env): ${help.environment.join(", ")}.\nExit codes: ${help.exitCodes}\n`);
+}

@@ -1,35 +1,54 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { ConfigError, readConfig, type Env } from "../../lib/contract/config.ts";
+import { parse } from "dotenv";
 import type { z } from "zod";
+import { ConfigError, readConfigs, type Env } from "../../lib/contract/config.ts";
+import { EXIT } from "./entry-point.ts";
 
 /** Where `npm run services:up` records the endpoints of the local dev services. */
 export const SERVICES_DIR = resolve(process.env.ORDERPULSE_STATE_DIR ?? ".orderpulse");
 export const SERVICES_ENV_FILE = resolve(SERVICES_DIR, "services.env");
+/** The user's own settings, in the current directory (npm runs scripts from the project root). */
+export const DOTENV_FILE = resolve(".env");
 
+/** KEY=value lines as dotenv reads them (quotes, `export`, comments, multi-line values). */
 export function parseEnvFile(text: string): Env {
-  const env: Env = {};
-  for (const line of text.split("\n")) {
-    const match = /^\s*([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (match) env[match[1]!] = match[2]!.trim();
-  }
-  return env;
+  return parse(text);
 }
 
-/** The process environment over the local services' endpoints: explicit settings always win. */
-export function loadEnv(): Env {
-  const local = existsSync(SERVICES_ENV_FILE) ? parseEnvFile(readFileSync(SERVICES_ENV_FILE, "utf8")) : {};
-  return { ...local, ...process.env };
+function readEnvFile(path: string): Env {
+  return existsSync(path) ? parseEnvFile(readFileSync(path, "utf8")) : {};
 }
 
-/** Reads one config section or exits with a message that names every bad variable. */
-export function configOrExit<S extends z.ZodType>(schema: S, env: Env = loadEnv()): z.output<S> {
+/**
+ * The configuration a process runs with: the shell's variables win over `.env`, which wins over the local
+ * services' endpoints (.orderpulse/services.env). Nothing is written to process.env.
+ */
+export function loadEnv(shell: Env = process.env): Env {
+  return { ...readEnvFile(SERVICES_ENV_FILE), ...readEnvFile(DOTENV_FILE), ...shell };
+}
+
+/** The hint under a configuration error: the local services would supply the missing endpoints. */
+function servicesHint(error: ConfigError): string {
+  const endpoint = error.problems.some((p) => p.value === undefined && (p.variable === "KAFKA_BROKERS" || p.variable === "INFLUX_URL"));
+  return endpoint && !existsSync(SERVICES_ENV_FILE) ? "\n(for local development, `npm run services:up` starts Kafka and InfluxDB and records their endpoints)" : "";
+}
+
+/**
+ * Reads configuration sections (e.g. `{ kafka: kafkaEnvSchema, windows: windowEnvSchema }`), or exits 2 with
+ * one message naming every bad variable of all of them, the value given and an example of a good one.
+ */
+export function configsOrExit<T extends Record<string, z.ZodType>>(schemas: T, env: Env = loadEnv()): { [K in keyof T]: z.output<T[K]> } {
   try {
-    return readConfig(schema, env);
+    return readConfigs(schemas, env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const hint = existsSync(SERVICES_ENV_FILE) ? "" : "\n(for local development, `npm run services:up` starts Kafka and InfluxDB and records their endpoints)";
-    console.error(`${error.message}${hint}`);
-    process.exit(2);
+    console.error(`${error.message}${servicesHint(error)}`);
+    process.exit(EXIT.usage);
   }
+}
+
+/** One configuration section, or exit 2 naming every bad variable (see configsOrExit for several). */
+export function configOrExit<S extends z.ZodType>(schema: S, env: Env = loadEnv()): z.output<S> {
+  return configsOrExit({ section: schema }, env).section;
 }

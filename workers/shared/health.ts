@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { healthStatus } from "../../lib/ops/health.ts";
+import { listenOn } from "./startup.ts";
 
 export interface HealthProbe {
   /** Wall-clock ms of the consume loop's last progress (a processed batch, an idle tick). */
@@ -19,8 +20,8 @@ export function createRegistry(worker: string): Registry {
   return registry;
 }
 
-/** Serves /healthz and /metrics (Prometheus text) on `port`; 0 picks a free port. */
-export function serveHealth(port: number, registry: Registry, probe: HealthProbe, log?: Logger): Promise<Server> {
+/** Serves /healthz and /metrics (Prometheus text) on `port`; 0 picks a free port. A busy port throws PortInUseError. */
+export async function serveHealth(port: number, registry: Registry, probe: HealthProbe, log?: Logger): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === "/healthz") {
       const status = healthStatus({ now: Date.now(), lastProgressAt: probe.lastProgressAt(), lag: probe.lag(), degraded: probe.degraded?.() });
@@ -42,12 +43,7 @@ export function serveHealth(port: number, registry: Registry, probe: HealthProbe
       res.end("not found: try /healthz or /metrics\n");
     }
   });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "0.0.0.0", () => {
-      const address = server.address();
-      log?.info({ healthPort: typeof address === "object" && address ? address.port : port }, "serving /healthz and /metrics");
-      resolve(server);
-    });
-  });
+  const healthPort = await listenOn(server, port, "HEALTH_PORT");
+  log?.info({ healthPort }, "serving /healthz and /metrics");
+  return server;
 }

@@ -68,12 +68,17 @@ export class InfluxSink {
   private flushing: Promise<boolean> | undefined;
   /** Points InfluxDB refused as malformed, per measurement, since start. */
   readonly refused = new Map<string, number>();
+  /** Points refused as malformed since start, all measurements. */
+  get rejectedPoints(): number {
+    let total = 0;
+    for (const count of this.refused.values()) total += count;
+    return total;
+  }
   /** The latest refusal, for health and logs. */
   lastRefusal: { measurement: string; field: string | undefined; message: string } | undefined;
   private generation = 0;
   writeErrors = 0;
   /** Points InfluxDB refused as malformed (HTTP 400/422): dropped one by one, loudly, so they cannot block the rest. */
-  rejectedPoints = 0;
   written = 0;
 
   constructor(private readonly config: InfluxConfig, private readonly options: { maxBufferedPoints: number; log?: Logger; timeoutMs?: number }) {
@@ -124,8 +129,10 @@ export class InfluxSink {
 
   /**
    * Writes everything buffered; true when the buffer is empty after. Never throws;
-   * concurrent calls share one flush. `mayWrite` is asked before each chunk (the
-   * caller's ownership of what it buffered): when it says no, nothing more is written.
+   * concurrent calls share one flush (the first caller's `mayWrite` decides for it:
+   * the metrics worker runs one emit cycle at a time). `mayWrite` is asked before each
+   * chunk (the caller's ownership of what it buffered): when it says no, nothing more
+   * is written.
    */
   flush(mayWrite: () => boolean = () => true): Promise<boolean> {
     this.flushing ??= this.writeBuffered(mayWrite).finally(() => (this.flushing = undefined));
@@ -150,7 +157,6 @@ export class InfluxSink {
             continue;
           }
           const point = chunk[0]!;
-          this.rejectedPoints++;
           this.refused.set(point.measurement, (this.refused.get(point.measurement) ?? 0) + 1);
           const message = (error as Error).message;
           // InfluxDB names the field in a type conflict: `input field "revenue" on measurement "order_window" is type integer, already exists as type float`.

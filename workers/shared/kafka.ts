@@ -1,11 +1,64 @@
+import { createRequire } from "node:module";
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
+import { compressFrame, decompressFrame } from "lz4-napi";
+import { compress as zstdCompress, decompress as zstdDecompress } from "@mongodb-js/zstd";
 import type { Logger } from "pino";
 import type { KafkaConfig } from "../../lib/contract/config.ts";
+import { EXIT } from "./entry-point.ts";
 
+/** What orderpulse's own producers use (dead letters, window values, the simulator's default). */
 export const COMPRESSION = CompressionTypes.GZIP;
+
+/** `--compression` names → kafkajs compression types; Kafka has exactly these five. */
+export const COMPRESSION_BY_NAME = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+  lz4: CompressionTypes.LZ4,
+  zstd: CompressionTypes.ZSTD,
+} as const;
+export type CompressionName = keyof typeof COMPRESSION_BY_NAME;
+
+/** A kafkajs codec: compress gets the encoder holding the record bytes, decompress the batch's compressed records. */
+interface KafkaCodec {
+  compress(encoder: { buffer: Buffer }): Promise<Buffer>;
+  decompress(buffer: Buffer): Promise<Buffer>;
+}
+
+/**
+ * kafkajs reads only gzip by itself and throws "not implemented" on a Snappy,
+ * LZ4 or ZSTD batch, which librdkafka, Java and Go producers commonly send
+ * (issue 9). The codec table is kafkajs's module state, so registering here,
+ * on the first import of this module, covers every Kafka client in the process
+ * (workers, simulator, CLIs, tests' own clients). Libraries: kafkajs-snappy
+ * (pure JS, reads xerial-framed and raw Snappy); lz4-napi (LZ4 frame format,
+ * which Kafka uses since record batch v1) and @mongodb-js/zstd, both prebuilt
+ * Node-API binaries shipped as npm packages (the kafkajs-lz4 and @kafkajs/zstd
+ * codecs need a native compile that fails on Node 20+).
+ */
+function registerCodecs(): void {
+  const require = createRequire(import.meta.url);
+  // Not a named export Node can see in kafkajs's CommonJS; the required module is the one ESM imports share.
+  const { CompressionCodecs } = require("kafkajs") as typeof import("kafkajs");
+  const snappy = require("kafkajs-snappy") as () => KafkaCodec;
+  const lz4: KafkaCodec = {
+    compress: (encoder) => compressFrame(encoder.buffer),
+    decompress: (buffer) => decompressFrame(buffer),
+  };
+  const zstd: KafkaCodec = {
+    compress: (encoder) => zstdCompress(encoder.buffer, 3),
+    decompress: (buffer) => zstdDecompress(buffer),
+  };
+  CompressionCodecs[CompressionTypes.Snappy] = snappy;
+  CompressionCodecs[CompressionTypes.LZ4] = () => lz4;
+  CompressionCodecs[CompressionTypes.ZSTD] = () => zstd;
+}
+registerCodecs();
 
 export class MissingTopicError extends Error {
   override name = "MissingTopicError";
+  /** A configuration problem (KAFKA_TOPIC, or services not set up): exit 2. */
+  readonly exitCode = EXIT.usage;
   constructor(readonly topics: string[], readonly brokers: string[]) {
     super(`topic${topics.length > 1 ? "s" : ""} ${topics.map((t) => `"${t}"`).join(", ")} do${topics.length > 1 ? "" : "es"} not exist on ${brokers.join(",")}; orderpulse never creates topics (npm run services:up and the Docker stack's kafka-init do)`);
   }
@@ -29,7 +82,8 @@ export function createKafka(config: KafkaConfig, clientId: string, log?: Logger)
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => {
       if (!log) return;
-      const { message, ...extra } = entry.log;
+      // kafkajs attaches a stack to every retried connection error: the message says enough, once per line.
+      const { message, stack: _stack, ...extra } = entry.log as typeof entry.log & { stack?: string };
       const level = entry.level <= logLevel.ERROR ? "error" : entry.level === logLevel.WARN ? "warn" : "debug";
       log[level]({ kafka: entry.namespace, ...extra }, message);
     },
@@ -63,6 +117,8 @@ export async function openConsumer(kafka: Kafka, config: KafkaConfig, groupId: s
   await requireTopics(kafka, config.brokers, topics);
   const consumer = kafka.consumer({
     heartbeatInterval: Math.max(100, Math.floor(config.sessionTimeoutMs / 10)),
+    // kafkajs heartbeats between fetches: a fetch may not wait longer than a third of the session.
+    maxWaitTimeInMs: Math.min(config.fetchMaxWaitMs, Math.floor(config.sessionTimeoutMs / 3)),
     rebalanceTimeout: Math.max(config.sessionTimeoutMs * 2, 10_000),
     ...options,
     groupId,
@@ -240,6 +296,8 @@ export interface GroupCommit {
  * timeout and hands its partitions to others, and the member itself learns that
  * only at its next heartbeat (after a stall, a timer may fire first). So a
  * member whose last heartbeat is older than the session timeout owns nothing.
+ * kafkajs does not always say `revoke` first (an UNKNOWN_MEMBER_ID rejoin goes
+ * straight to a join), so a `join` must discard everything too.
  */
 export interface GroupConsumer {
   /** In a group, with partitions to pause, resume and seek. */
@@ -304,7 +362,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
       if (payload.batchSize !== 0) return;
       for (const listener of this.listeners.passed) listener({ topic: payload.topic, partition: payload.partition, offset: Number(payload.lastOffset) });
     });
-    // kafkajs heartbeats every heartbeatInterval, also while every partition is paused (after each empty fetch).
+    // kafkajs heartbeats between fetches (at most every heartbeatInterval), also while every partition is paused
+    // (after each empty fetch, which waits maxWaitTimeInMs: openConsumer keeps that below a third of the session).
     consumer.on(HEARTBEAT, () => (this.lastHeartbeatAt = this.clock()));
     consumer.on(REBALANCING, () => this.revoke("rebalance"));
     consumer.on(CRASH, () => (this.joined = false));

@@ -220,7 +220,7 @@ async function runQuery(snapshot: Snapshot, sql: string, options: Required<Pick<
     const truncated = rows.length > options.maxRows;
     return { columns, rows: truncated ? rows.slice(0, options.maxRows) : rows, truncated };
   } catch (error) {
-    if (error instanceof QueryRejectedError || error instanceof QueryTimeoutError) throw error;
+    if (error instanceof QueryRejectedError || error instanceof QueryTimeoutError || error instanceof QueryFailedError) throw error;
     if (timedOut) throw new QueryTimeoutError(options.timeoutMs, sql);
     const message = messageOf(error);
     // The engine's own refusal (layer 2) reads as a refusal, not as a failure.
