@@ -65,7 +65,7 @@ export interface OffsetSource {
 
 /** One fetched batch, as much of kafkajs's EachBatchPayload as the worker reads. */
 export type BatchPayload = Pick<EachBatchPayload, "resolveOffset" | "heartbeat" | "isRunning" | "isStale"> & {
-  batch: Pick<Batch, "topic" | "partition" | "highWatermark" | "messages" | "firstOffset">;
+  batch: Pick<Batch, "topic" | "partition" | "highWatermark" | "messages" | "firstOffset" | "lastOffset">;
 };
 
 export interface MetricsWorkerIO {
@@ -299,6 +299,9 @@ export class MetricsWorker {
       last = message.offset;
     }
     if (last !== undefined) resolveOffset(last);
+    // Every record handed over is processed: the batch's last offset (control records after the last
+    // data record included, which kafkajs counts but never hands over) is passed too.
+    if (last !== undefined && last === batch.messages.at(-1)?.offset) state.passed(Number(batch.lastOffset()));
     this.lastProgressAt = this.now();
     this.metrics.lag.set({ partition }, state.lag);
     await heartbeat();
