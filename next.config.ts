@@ -1,8 +1,8 @@
 import type { NextConfig } from "next";
 
 const config: NextConfig = {
-  // DuckDB and kafkajs are server-only native/Node packages: never bundle them.
-  serverExternalPackages: ["@duckdb/node-api", "kafkajs", "parquetjs-lite"],
+  // DuckDB, kafkajs and its compression codecs are server-only native/Node packages: never bundle them.
+  serverExternalPackages: ["@duckdb/node-api", "kafkajs", "parquetjs-lite", "@mongodb-js/zstd", "lz4-napi", "kafkajs-snappy"],
 };
 
 export default config;

@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     reporters: ["default", "./tests/support/closing-line-reporter.ts"],
     projects: [
-      { test: { name: "unit", include: ["lib/**/*.test.ts", "workers/**/*.test.ts"], testTimeout: 30_000 } },
+      { test: { name: "unit", include: ["lib/**/*.test.ts", "workers/**/*.test.ts", "app/**/*.test.ts"], testTimeout: 30_000 } },
       // Checks of the repository's own files (Docker stack, Dockerfile): no services needed.
       { test: { name: "config", include: ["tests/config/**/*.test.ts"] } },
       {

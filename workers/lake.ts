@@ -234,7 +234,8 @@ export class LakeWorker {
     this.metrics.lag.set(label, lag);
     this.lastProgressAt = Date.now();
     await this.rotate(partition, heartbeat);
-    await heartbeat();
+    // A rebalance answers the heartbeat with an error: the next fetch rejoins, so it must not end the worker.
+    await heartbeat().catch(() => undefined);
   }
 
   private reportGap(gap: OffsetGap): void {

@@ -283,3 +283,22 @@ export function influxVersionMismatch(config: InfluxConfig, serverVersion: strin
     return `INFLUX_URL=${config.url} is InfluxDB ${serverVersion}, but INFLUX_DB is an InfluxDB 1.x setting: set INFLUX_TOKEN, INFLUX_ORG and INFLUX_BUCKET instead (the Docker stack's values are beside them in .env.example)`;
   return undefined;
 }
+
+/**
+ * The web dashboard. DASHBOARD_TOKEN (for scripts and people) or DASHBOARD_PASSWORD (for people)
+ * turns on access control for every page and route; unset, only loopback may query or act.
+ * FEED_PUBLIC_URL is the browser's feed address behind a proxy (default: the page's host on FEED_PORT).
+ */
+export const dashboardEnvSchema = z
+  .object({
+    DASHBOARD_TOKEN: z.string().min(16, "at least 16 characters").optional(),
+    DASHBOARD_PASSWORD: z.string().min(8, "at least 8 characters").optional(),
+    FEED_PUBLIC_URL: z.url({ message: "a URL such as https://feed.example.com" }).optional(),
+  })
+  .transform((env) => ({
+    /** Every secret that opens the dashboard; empty = no access control. */
+    secrets: [env.DASHBOARD_TOKEN, env.DASHBOARD_PASSWORD].filter((s): s is string => s !== undefined),
+    feedPublicUrl: env.FEED_PUBLIC_URL,
+  }));
+export type DashboardConfig = z.output<typeof dashboardEnvSchema>;
+

@@ -1,0 +1,21 @@
+import { createKafka } from "../../../workers/shared/kafka.ts";
+import { dashboardEnv } from "../../../workers/shared/dashboard-env.ts";
+import { PipelineReader } from "../../../workers/shared/pipeline-reads.ts";
+import { respond } from "../respond.ts";
+
+export const dynamic = "force-dynamic";
+
+// One reader per server process: it keeps the previous offsets (for rates) and the dead-letter tail.
+let reader: PipelineReader | undefined;
+
+/** GET /api/pipeline → PipelineSnapshot (workers/shared/pipeline-reads.ts): each panel `{ ok, data }` or `{ ok: false, reason }`. */
+export function GET() {
+  return respond(async () => {
+    if (!reader) {
+      const env = dashboardEnv();
+      const kafka = env.kafka();
+      reader = new PipelineReader(createKafka(kafka, "orderpulse-dashboard"), kafka, env.influx(), env.lake.lakeDir);
+    }
+    return reader.read(Date.now());
+  });
+}

@@ -1,0 +1,5 @@
+import { PipelineView } from "./pipeline-view.tsx";
+
+export default function PipelinePage() {
+  return <PipelineView />;
+}

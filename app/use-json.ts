@@ -1,0 +1,48 @@
+"use client";
+import { useCallback, useEffect, useRef, useState } from "react";
+
+export interface JsonState<T> {
+  /** The last good answer: kept through later errors, so the page shows it under a banner. */
+  data: T | undefined;
+  error: string | undefined;
+  loading: boolean;
+  refresh: () => void;
+}
+
+/** GETs `url` now, every `everyMs`, on `refresh()`, and when the tab becomes visible again. */
+export function useJson<T>(url: string, everyMs: number): JsonState<T> {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [loading, setLoading] = useState(true);
+  const current = useRef(url);
+  const load = useCallback(async () => {
+    const asked = url;
+    try {
+      const response = await fetch(asked, { cache: "no-store" });
+      const body = (await response.json().catch(() => ({}))) as T & { error?: { message?: string } };
+      if (current.current !== asked) return;
+      if (!response.ok) throw new Error(body.error?.message ?? `HTTP ${response.status}`);
+      setData(body);
+      setError(undefined);
+    } catch (e) {
+      if (current.current === asked) setError((e as Error).message);
+    } finally {
+      if (current.current === asked) setLoading(false);
+    }
+  }, [url]);
+  useEffect(() => {
+    current.current = url;
+    setLoading(true);
+    void load();
+    const timer = setInterval(() => void load(), everyMs);
+    const onVisible = () => {
+      if (document.visibilityState === "visible") void load();
+    };
+    document.addEventListener("visibilitychange", onVisible);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener("visibilitychange", onVisible);
+    };
+  }, [url, everyMs, load]);
+  return { data, error, loading, refresh: () => void load() };
+}

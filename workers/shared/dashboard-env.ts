@@ -1,0 +1,20 @@
+/**
+ * The web app's configuration, read once per server process from the environment (over the
+ * local services' endpoints, as every worker reads it). A bad variable throws ConfigError,
+ * which route handlers answer as a 500 naming the variable.
+ */
+import { dashboardEnvSchema, influxEnvSchema, kafkaEnvSchema, lakeEnvSchema, portsEnvSchema, readConfig, windowEnvSchema } from "../../lib/contract/config.ts";
+import { loadEnv } from "./env.ts";
+
+export function dashboardEnv() {
+  const env = loadEnv();
+  return {
+    dashboard: readConfig(dashboardEnvSchema, env),
+    ports: readConfig(portsEnvSchema, env),
+    window: readConfig(windowEnvSchema, env),
+    lake: readConfig(lakeEnvSchema, env),
+    influx: () => readConfig(influxEnvSchema, env),
+    kafka: () => readConfig(kafkaEnvSchema, env),
+  };
+}
+export type DashboardEnv = ReturnType<typeof dashboardEnv>;

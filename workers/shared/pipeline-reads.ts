@@ -1,0 +1,164 @@
+/**
+ * Everything the Pipeline page shows, read from the broker (admin API), InfluxDB (`pipeline`
+ * measurement) and the lake directory. One instance per web server: it keeps the previous
+ * log-end sample to turn offsets into events per second, and the dead-letter tail.
+ */
+import { resolve } from "node:path";
+import type { Admin, Kafka } from "kafkajs";
+import type { InfluxConfig, KafkaConfig } from "../../lib/contract/config.ts";
+import { isIdle, lagOf, latestPipelineQuery, lagSparklineQuery, consumedRateQuery, ratePerSecond, watermarkDelayMs, type GroupLag, type PartitionOffsets } from "../../lib/web/pipeline.ts";
+import { seriesRows } from "./influxql.ts";
+import { influxRead } from "./live-reads.ts";
+import { committedOffsets, consumerGroups, DeadLetterTail, panel, topicOffsets, type Panel, type Rejection } from "./kafka-admin.ts";
+import { listLakeFiles, liveLakeFiles, statLakeFiles } from "./lake-files.ts";
+
+/** The workers' consumer groups (workers/metrics.ts and workers/lake.ts GROUP_ID). */
+export const WORKER_GROUPS = { metrics: "orderpulse-metrics", lake: "orderpulse-lake" } as const;
+
+export interface PartitionRow extends PartitionOffsets {
+  producedPerSecond: number | null;
+  idle: boolean;
+  watermark: number | null;
+  watermarkDelayMs: number | null;
+  offsetGaps: number;
+  missedMessages: number;
+  /** Max lag per minute over the last hour: [minute start, lag]. */
+  sparkline: [number, number][];
+}
+
+export interface GroupRow {
+  groupId: string;
+  /** From DescribeGroups; null when the broker refused the group listing. */
+  state: string | null;
+  members: number | null;
+  partitions: GroupLag[];
+  totalLag: number;
+}
+
+export interface PipelineSnapshot {
+  at: number;
+  topic: string;
+  partitions: Panel<PartitionRow[]>;
+  /** Why the group listing (state, members) is missing, if the broker refused it. */
+  groupListing: Panel<null>;
+  groups: Panel<GroupRow[]>;
+  rates: Panel<{ inPerSecond: number | null; outPerSecond: number | null }>;
+  deadLetters: Panel<{ topic: string; count: number; perMinute: number | null; latest: Rejection[] }>;
+  lake: Panel<{ lagMessages: number; files: { path: string; partition: number; offsets: number; bytes: number; mtimeMs: number }[] }>;
+}
+
+const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+
+export class PipelineReader {
+  private previousEnds = new Map<string, { at: number; offset: number }>();
+  private previousRates = new Map<string, number | null>();
+  private readonly tail: DeadLetterTail;
+
+  constructor(private readonly kafka: Kafka, private readonly config: KafkaConfig, private readonly influx: InfluxConfig, private readonly lakeDir: string) {
+    this.tail = new DeadLetterTail(kafka, config.dlqTopic);
+  }
+
+  async read(now: number): Promise<PipelineSnapshot> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      return await this.readWith(admin, now);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Produce rate per partition since the previous call (kept across calls that come too quickly). */
+  private rates(topic: string, offsets: PartitionOffsets[], now: number): Map<number, number | null> {
+    const out = new Map<number, number | null>();
+    for (const o of offsets) {
+      const key = `${topic}/${o.partition}`;
+      const before = this.previousEnds.get(key);
+      if (before && now - before.at < 1_000) {
+        out.set(o.partition, this.previousRates.get(key) ?? null);
+        continue;
+      }
+      const rate = ratePerSecond(before, { at: now, offset: o.logEnd });
+      this.previousEnds.set(key, { at: now, offset: o.logEnd });
+      this.previousRates.set(key, rate);
+      out.set(o.partition, rate);
+    }
+    return out;
+  }
+
+  private async readWith(admin: Admin, now: number): Promise<PipelineSnapshot> {
+    const { topic, dlqTopic } = this.config;
+    const offsetsPanel = await panel(() => topicOffsets(admin, topic));
+    const offsets = offsetsPanel.ok ? offsetsPanel.data : [];
+    const produced = this.rates(topic, offsets, now);
+    // Group listing (ListGroups, DescribeGroups) and commits (OffsetFetch) are separate calls: a broker
+    // or ACL refusing the first still lets the workers' lag show.
+    const listing = await panel(() => consumerGroups(admin, "orderpulse-"));
+    const groups = await panel(async () => {
+      const found = listing.ok ? listing.data : [];
+      const known = new Map(found.map((g) => [g.groupId, g]));
+      const others = found.filter((g) => !g.groupId.startsWith("orderpulse-feed-") && !g.groupId.startsWith("orderpulse-dashboard-")).map((g) => g.groupId);
+      const ids = [...new Set([...Object.values(WORKER_GROUPS), ...others])];
+      return Promise.all(
+        ids.map(async (groupId): Promise<GroupRow> => {
+          const committed = await committedOffsets(admin, groupId, topic);
+          const partitions = offsets.map((o) => lagOf(o, committed.get(o.partition) ?? null, produced.get(o.partition) ?? 0));
+          return { groupId, state: known.get(groupId)?.state ?? null, members: known.get(groupId)?.members ?? null, partitions, totalLag: partitions.reduce((s, p) => s + p.lag, 0) };
+        }),
+      );
+    });
+    const metricsLag = new Map(groups.ok ? (groups.data.find((g) => g.groupId === WORKER_GROUPS.metrics)?.partitions ?? []).map((p) => [p.partition, p.lag]) : []);
+
+    const partitions = await panel(async () => {
+      if (!offsetsPanel.ok) throw new Error(offsetsPanel.reason);
+      const [latest, spark] = await Promise.all([influxRead(this.influx, latestPipelineQuery("metrics")), influxRead(this.influx, lagSparklineQuery("metrics", now - 3_600_000))]);
+      const byPartition = new Map(seriesRows(latest).map((r) => [Number(r.partition), r]));
+      const lines = new Map<number, [number, number][]>();
+      for (const r of seriesRows(spark)) {
+        const p = Number(r.partition);
+        if (!lines.has(p)) lines.set(p, []);
+        lines.get(p)!.push([Number(r.time), num(r.lag)]);
+      }
+      return offsets.map((o): PartitionRow => {
+        const r = byPartition.get(o.partition);
+        const watermark = r && typeof r.watermark === "number" ? r.watermark : null;
+        const rate = produced.get(o.partition) ?? null;
+        return {
+          ...o,
+          producedPerSecond: rate,
+          idle: isIdle(rate, metricsLag.get(o.partition) ?? 0),
+          watermark,
+          watermarkDelayMs: watermarkDelayMs(watermark, now),
+          offsetGaps: num(r?.offset_gaps),
+          missedMessages: num(r?.missed),
+          sparkline: lines.get(o.partition) ?? [],
+        };
+      });
+    });
+
+    const rates = await panel(async () => {
+      const rows = seriesRows(await influxRead(this.influx, consumedRateQuery("metrics")));
+      const consumed = rows.reduce((s, r) => s + num(r.consumed), 0);
+      const known = [...produced.values()].filter((r): r is number => r !== null);
+      return { inPerSecond: known.length > 0 ? Math.round(known.reduce((s, r) => s + r, 0) * 10) / 10 : null, outPerSecond: rows.length > 0 ? Math.round((consumed / 60) * 10) / 10 : null };
+    });
+
+    const deadLetters = await panel(async () => {
+      const dlq = await topicOffsets(admin, dlqTopic);
+      const count = dlq.reduce((s, o) => s + (o.logEnd - o.logStart), 0);
+      const rate = this.rates(dlqTopic, dlq, now);
+      const known = [...rate.values()].filter((r): r is number => r !== null);
+      return { topic: dlqTopic, count, perMinute: known.length > 0 ? Math.round(known.reduce((s, r) => s + r, 0) * 600) / 10 : null, latest: await this.tail.read(admin) };
+    });
+
+    const lake = await panel(async () => {
+      const root = resolve(this.lakeDir);
+      const listing = await listLakeFiles(root);
+      const files = (await statLakeFiles(root, liveLakeFiles(listing).filter((f) => f.kind === "orders"))).sort((a, b) => b.mtimeMs - a.mtimeMs).slice(0, 10);
+      const lagMessages = offsets.reduce((s, o) => s + Math.max(0, o.logEnd - Math.max(o.logStart, listing.markers.get(o.partition)?.nextOffset ?? 0)), 0);
+      return { lagMessages, files: files.map((f) => ({ path: f.path, partition: f.partition, offsets: f.lastOffset - f.firstOffset + 1, bytes: f.bytes, mtimeMs: f.mtimeMs })) };
+    });
+
+    return { at: now, topic, partitions, groupListing: listing.ok ? { ok: true, data: null } : listing, groups, rates, deadLetters, lake };
+  }
+}
