@@ -209,8 +209,7 @@ export class FakeMember implements GroupConsumer {
   private lastHeartbeatAt = 0;
   private readonly positions = new Map<number, number>();
   private eachBatch: ((payload: BatchPayload) => Promise<void>) | undefined;
-  // `passed` never fires: the fake log has no control records.
-  private readonly listeners = { join: [] as ((detail: unknown) => void)[], revoke: [] as ((detail: unknown) => void)[], passed: [] as ((detail: unknown) => void)[] };
+  private readonly listeners = { join: [] as ((detail: unknown) => void)[], revoke: [] as ((detail: unknown) => void)[] };
 
   constructor(private readonly group: FakeGroup) {}
 
@@ -261,7 +260,7 @@ export class FakeMember implements GroupConsumer {
     }
   }
 
-  on(event: "join" | "revoke" | "passed", listener: (detail: unknown) => void): void {
+  on(event: "join" | "revoke", listener: (detail: unknown) => void): void {
     this.listeners[event].push(listener);
   }
 

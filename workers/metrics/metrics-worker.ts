@@ -149,10 +149,6 @@ export class MetricsWorker {
   async start(options: { emitTimer?: boolean } = {}): Promise<void> {
     await this.sink.init();
     // Losing the assignment (a rebalance starts, the consumer restarts) and a new one both discard what is not committed.
-    this.consumer.on("passed", (detail) => {
-      const { topic, partition, offset } = detail as { topic: string; partition: number; offset: number };
-      if (topic === this.config.topic) this.partitions.get(partition)?.passed(offset);
-    });
     this.consumer.on("revoke", (reason) => {
       this.assigned = [];
       this.discardUncommitted(String(reason));

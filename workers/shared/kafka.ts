@@ -314,10 +314,8 @@ export interface GroupConsumer {
   /**
    * `join`: partitions assigned (a new generation); detail = the assignment, topic → partitions.
    * `revoke`: they are gone (rebalance started, consumer restarting); detail = the reason.
-   * `passed`: the consumer moved past `offset` of a partition, transaction control records and
-   * aborted records included, which never reach eachBatch; detail = { topic, partition, offset }.
    */
-  on(event: "join" | "revoke" | "passed", listener: (detail: unknown) => void): void;
+  on(event: "join" | "revoke", listener: (detail: unknown) => void): void;
   /** Leaves the group (so a restart is assigned partitions at once) and disconnects. */
   stop(): Promise<void>;
 }
@@ -334,7 +332,7 @@ export function sessionAlive(lastHeartbeatAt: number, now: number, sessionTimeou
 /** A kafkajs consumer, supervised (SupervisedConsumer), as a GroupConsumer. */
 export class KafkaGroupConsumer implements GroupConsumer {
   private readonly supervised: SupervisedConsumer;
-  private readonly listeners = { join: [] as ((detail: unknown) => void)[], revoke: [] as ((detail: unknown) => void)[], passed: [] as ((detail: unknown) => void)[] };
+  private readonly listeners = { join: [] as ((detail: unknown) => void)[], revoke: [] as ((detail: unknown) => void)[] };
   private stopping = false;
   private joined = false;
   private lastHeartbeatAt = 0;
@@ -355,13 +353,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
       onGiveUp,
       isStopping: () => this.stopping,
     });
-    const { GROUP_JOIN, HEARTBEAT, REBALANCING, CRASH, END_BATCH_PROCESS } = consumer.events;
-    // A batch of only control or aborted records never reaches eachBatch: kafkajs resolves it itself and
-    // reports it here with batchSize 0. (A delivered batch is ours to resolve, or not: it says nothing.)
-    consumer.on(END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.batchSize !== 0) return;
-      for (const listener of this.listeners.passed) listener({ topic: payload.topic, partition: payload.partition, offset: Number(payload.lastOffset) });
-    });
+    const { GROUP_JOIN, HEARTBEAT, REBALANCING, CRASH } = consumer.events;
     // kafkajs heartbeats between fetches (at most every heartbeatInterval), also while every partition is paused
     // (after each empty fetch, which waits maxWaitTimeInMs: openConsumer keeps that below a third of the session).
     consumer.on(HEARTBEAT, () => (this.lastHeartbeatAt = this.clock()));
@@ -408,7 +400,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     return this.consumer.commitOffsets(commits);
   }
 
-  on(event: "join" | "revoke" | "passed", listener: (detail: unknown) => void): void {
+  on(event: "join" | "revoke", listener: (detail: unknown) => void): void {
     this.listeners[event].push(listener);
   }
 
