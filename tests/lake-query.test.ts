@@ -349,7 +349,16 @@ describe("hostile SQL", () => {
       ["EXPLAIN ANALYZE runs its statement", `EXPLAIN ANALYZE COPY (SELECT 1) TO '${join(outside, "x.csv")}'`, /only SELECT/],
       ["two statements", "SELECT 1; SELECT 2", /one statement at a time, got 2/],
       ["a write after a select", `SELECT 1; COPY (SELECT 1) TO '${join(outside, "y.csv")}'`, /one statement at a time/],
-      ["dynamic PIVOT (several statements inside)", "PIVOT orders ON country USING sum(amount)", /one statement at a time/],
+      // A dynamic PIVOT is legitimate (its CREATE TYPE comes from DuckDB's parser); its contents pass the gate.
+      ["PIVOT over a file reader", "PIVOT read_text('/etc/passwd') ON filename", /table function read_text is not allowed/],
+      ["PIVOT with an effect", "PIVOT (SELECT 1 AS c) ON c USING sum(write_log('x'))", /function write_log is not allowed/],
+      ["PIVOT with an environment read", "PIVOT (SELECT getenv('HOME') AS c) ON c", /function getenv is not allowed/],
+      ["dynamic PIVOT nested in a SELECT", "SELECT * FROM (PIVOT orders ON country USING sum(amount))", /one statement at a time/],
+      ["a PIVOT then a write", `PIVOT orders ON country USING sum(amount); COPY (SELECT 1) TO '${join(outside, "z.csv")}'`, /one statement at a time/],
+      ["setting that names a path", "SELECT current_setting('allowed_paths')", /current_setting may read only/],
+      ["setting by expression", "SELECT current_setting('allowed_' || 'paths')", /current_setting may read only/],
+      ["home directory", "SELECT current_setting('home_directory')", /current_setting may read only/],
+      ["a function not on the allow-list", "SELECT getvariable('x')", /function getvariable is not allowed/],
       ["no statement", "  -- nothing\n", /no statement to run/],
       ["very long", `SELECT 1 ${" ".repeat(20_000)}`, /limit is 20000/],
     ];
@@ -376,6 +385,10 @@ describe("hostile SQL", () => {
     expect(tables.rows.map(([name]) => name)).toEqual([...LAKE_VIEWS].sort());
     const recursive = await lake.query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT list(i) FROM n");
     expect(recursive.rows).toEqual([[[1, 2, 3]]]);
+    const pivot = await lake.query("PIVOT orders ON country USING count(*) ORDER BY ALL");
+    expect(pivot.columns.map((c) => c.name).slice(-3)).toEqual(["DE", "FR", "US"]);
+    const commented = await lake.query("-- a comment first\nPIVOT (SELECT 'x' AS k, 2 AS v) ON k USING sum(v)");
+    expect(commented.rows).toEqual([["2"]]);
   });
 });
 

@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -95,6 +95,73 @@ describe("query CLI", () => {
     const column = await query(["SELECT no_such_column FROM orders"]);
     expect(column.code).toBe(1);
     expect(column.stderr).toMatch(/query failed: .*no_such_column/);
+  });
+
+  it("takes SQL that starts with a -- comment for the query, and runs a dynamic PIVOT", async () => {
+    const commented = await query(["--csv", "-- orders per country\nSELECT count(*) AS orders FROM orders"]);
+    expect(commented.code, commented.stderr).toBe(0);
+    expect(commented.stdout).toBe(`orders\n${[...ordersByCountry().values()].reduce((a, b) => a + b, 0)}\n`);
+    const pivot = await query(["--csv", "PIVOT (SELECT country FROM orders) ON country USING count(*)"]);
+    expect(pivot.code, pivot.stderr).toBe(0);
+    const counts = ordersByCountry();
+    const [header, values] = pivot.stdout.trim().split("\n");
+    expect(header!.split(",")).toEqual([...counts.keys()].sort());
+    expect(values!.split(",").map(Number)).toEqual([...counts.keys()].sort().map((c) => counts.get(c)));
+  });
+
+  it("stops a query at --timeout and --memory-limit with a clear message", async () => {
+    const slow = await query(["--timeout", "1s", "SELECT count(*) FROM range(1000000000000)"]);
+    expect(slow.code).toBe(1);
+    expect(slow.stderr.trim()).toBe("query stopped at the 1 s time limit");
+    const big = await query(["--memory-limit", "512MB", "SELECT length(list_concat(range(10000000), range(10000000)))"]);
+    expect(big.code).toBe(1);
+    expect(big.stderr.trim()).toBe("query stopped at the 512 MB memory limit");
+  });
+
+  it("kills the query's process within a second of Ctrl-C", async () => {
+    const cli = spawn(process.execPath, ["--import", "tsx", join(ROOT, "workers/cli/query.ts"), "SELECT levenshtein(repeat('a', 200000), repeat('b', 200000))"], {
+      cwd: ROOT,
+      env: { ...process.env, LAKE_DIR: lakeDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    cli.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((done) => cli.on("exit", (code) => done(code)));
+    const childrenOf = (pid: number) =>
+      readdirSync("/proc")
+        .filter((name) => /^\d+$/.test(name))
+        .filter((name) => {
+          try {
+            return readFileSync(`/proc/${name}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1] === String(pid);
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    // The query process is the CLI's child; it is busy once its CPU time grows.
+    let queryPid: number | undefined;
+    const cpuTicks = (pid: number) => {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+      return Number(fields[11]) + Number(fields[12]);
+    };
+    for (let waited = 0; waited < 30_000 && queryPid === undefined; waited += 100) {
+      await new Promise((done) => setTimeout(done, 100));
+      queryPid = childrenOf(cli.pid!).find((pid) => {
+        try {
+          return cpuTicks(pid) > 150; // well past start-up: running the query
+        } catch {
+          return false;
+        }
+      });
+    }
+    expect(queryPid, stderr).toBeDefined();
+    const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+    cli.kill("SIGINT");
+    const interrupted = Date.now();
+    while (alive(queryPid!) && Date.now() - interrupted < 5_000) await new Promise((done) => setTimeout(done, 20));
+    expect(Date.now() - interrupted).toBeLessThan(1_000);
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/interrupted; the query was stopped/);
   });
 
   it("exits 2 on bad arguments", async () => {

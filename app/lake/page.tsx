@@ -1,10 +1,8 @@
+import { LakeExplorer } from "./lake-explorer.tsx";
+
+export const metadata = { title: "Lake · orderpulse" };
+
+/** The Lake SQL explorer: everything runs through /api/query (the bounded query runner). */
 export default function LakePage() {
-  return (
-    <main className="page">
-      <div className="page-head">
-        <h1>Lake</h1>
-      </div>
-      <div className="card">The SQL explorer over the Parquet lake arrives with its own issue. Until then: <code>npm run query -- &quot;SELECT …&quot;</code>.</div>
-    </main>
-  );
+  return <LakeExplorer />;
 }

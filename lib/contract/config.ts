@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseByteSize } from "./byte-size.ts";
 import { DurationError, parseDuration } from "./duration.ts";
 
 /** Environment variables as read from the process: the edge of every worker. */
@@ -219,6 +220,27 @@ export const lakeEnvSchema = z
     businessTz: env.BUSINESS_TZ,
   }));
 export type LakeConfig = z.output<typeof lakeEnvSchema>;
+
+/** Limits of one ad-hoc lake query (design.md, "Lake"): its process is killed at either. */
+export const queryEnvSchema = z
+  .object({
+    QUERY_TIMEOUT: duration("30s").pipe(z.number().min(100, "at least 100ms")),
+    QUERY_MEMORY_LIMIT: z
+      .string()
+      .default("2GB")
+      .transform((text, ctx) => {
+        try {
+          return parseByteSize(text);
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.number().min(256e6, "at least 256MB (the query process itself needs ~180 MB)")),
+    QUERY_EXPORT_MAX_ROWS: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
+  })
+  .transform((env) => ({ timeoutMs: env.QUERY_TIMEOUT, memoryLimitBytes: env.QUERY_MEMORY_LIMIT, exportMaxRows: env.QUERY_EXPORT_MAX_ROWS }));
+export type QueryConfig = z.output<typeof queryEnvSchema>;
 
 export const portsEnvSchema = z
   .object({ FEED_PORT: port(3001), HEALTH_PORT: wholeNumber(0, 65_535, "a port from 0 to 65535 (0 = any free port)").optional(), PORT: port(3000) })

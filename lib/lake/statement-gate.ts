@@ -3,6 +3,7 @@
  * query may call, decided on DuckDB's own syntax tree (`json_serialize_sql`),
  * never on regexes. Pure: the caller asks DuckDB for the tree and passes it in.
  */
+import { ALLOWED_FUNCTIONS } from "./allowed-functions.ts";
 import { LAKE_VIEWS } from "./views.ts";
 
 /** The statement is not allowed here; `reason` says why, in words for the person who wrote it. */
@@ -34,21 +35,32 @@ export const ALLOWED_TABLE_FUNCTIONS: ReadonlySet<string> = new Set([
   "pg_timezone_names",
 ]);
 
-/** Functions with effects beyond their result: reading the environment, writing logs, sleeping past an interrupt. */
-export const DENIED_FUNCTIONS: ReadonlySet<string> = new Set([
-  "getenv", // only in the CLI today; refused here should a build ever carry it
-  "write_log",
-  "sleep_ms",
-  "pg_sleep",
-  "json_execute_serialized_sql",
+/**
+ * Settings `current_setting('…')` may read: none of them names a file or a
+ * directory (allowed_paths, home_directory, extension_directory, temp_directory
+ * … would show server paths).
+ */
+export const ALLOWED_SETTINGS: ReadonlySet<string> = new Set([
+  "timezone",
+  "enable_external_access",
+  "lock_configuration",
+  "threads",
+  "memory_limit",
+  "max_memory",
+  "default_order",
+  "default_null_order",
+  "calendar",
+  "autoload_known_extensions",
+  "autoinstall_known_extensions",
 ]);
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** Table-function and other function names anywhere in a serialized statement. */
-function functionNames(tree: Json): { table: Set<string>; other: Set<string> } {
+function functionNames(tree: Json): { table: Set<string>; other: Set<string>; settings: (string | undefined)[] } {
   const table = new Set<string>();
   const other = new Set<string>();
+  const settings: (string | undefined)[] = [];
   const classified = new Set<object>();
   const visit = (node: Json) => {
     if (Array.isArray(node)) {
@@ -61,11 +73,26 @@ function functionNames(tree: Json): { table: Set<string>; other: Set<string> } {
       table.add(String(fn.function_name).toLowerCase());
       classified.add(fn);
     }
-    if (typeof node.function_name === "string" && !classified.has(node)) other.add(node.function_name.toLowerCase());
+    if (typeof node.function_name === "string" && !classified.has(node)) {
+      const name = node.function_name.toLowerCase();
+      other.add(name);
+      if (name === "current_setting") settings.push(constantText(node));
+    }
     Object.values(node).forEach(visit);
   };
   visit(tree);
-  return { table, other };
+  return { table, other, settings };
+}
+
+/** The single constant text argument of a function call node, lower-cased; undefined when it is anything else. */
+function constantText(call: { [key: string]: Json }): string | undefined {
+  const children = call.children;
+  if (!Array.isArray(children) || children.length !== 1) return undefined;
+  const only = children[0];
+  if (!only || typeof only !== "object" || Array.isArray(only) || only.class !== "CONSTANT") return undefined;
+  const value = only.value;
+  if (!value || typeof value !== "object" || Array.isArray(value) || typeof value.value !== "string") return undefined;
+  return value.value.toLowerCase();
 }
 
 const listNames = (names: Iterable<string>) => [...names].sort().join(", ");
@@ -73,7 +100,8 @@ const listNames = (names: Iterable<string>) => [...names].sort().join(", ");
 /**
  * Checks one statement's syntax tree, as `json_serialize_sql` returned it (a JSON
  * string, or null), against the gate: only SELECT, allow-listed table functions,
- * no denied scalar function.
+ * allow-listed other functions (ALLOWED_FUNCTIONS), current_setting only of
+ * ALLOWED_SETTINGS, named by a constant.
  * @throws QueryRejectedError saying why, in words for the person who wrote `sql`.
  */
 export function checkStatementTree(serialized: unknown, sql: string): void {
@@ -94,14 +122,20 @@ export function checkStatementTree(serialized: unknown, sql: string): void {
       sql,
     );
   }
-  const { table, other } = functionNames(tree);
+  const { table, other, settings } = functionNames(tree);
   const forbiddenTables = [...table].filter((name) => !ALLOWED_TABLE_FUNCTIONS.has(name));
   if (forbiddenTables.length > 0)
     throw new QueryRejectedError(
       `table function ${listNames(forbiddenTables)} is not allowed; query the views (${LAKE_VIEWS.join(", ")}) or use ${listNames(ALLOWED_TABLE_FUNCTIONS)}`,
       sql,
     );
-  const forbidden = [...other].filter((name) => DENIED_FUNCTIONS.has(name));
+  const forbidden = [...other].filter((name) => name !== "current_setting" && !ALLOWED_FUNCTIONS.has(name));
   if (forbidden.length > 0) throw new QueryRejectedError(`function ${listNames(forbidden)} is not allowed`, sql);
+  const hidden = settings.filter((name) => name === undefined || !ALLOWED_SETTINGS.has(name));
+  if (hidden.length > 0)
+    throw new QueryRejectedError(
+      `current_setting may read only ${listNames(ALLOWED_SETTINGS)}, named by a constant (got ${hidden.map((n) => (n === undefined ? "an expression" : `'${n}'`)).join(", ")})`,
+      sql,
+    );
 }
 

@@ -24,6 +24,10 @@ class MemoryLake {
   readonly dead = new Set<number>();
 
   store(pid: number): LakeStore {
+    // A killed process writes nothing more (its code keeps running in this test's one process).
+    const alive = () => {
+      if (this.dead.has(pid)) throw new Error(`process ${pid} is dead`);
+    };
     return {
       lakeDir: ROOT,
       host: "test-host",
@@ -31,12 +35,12 @@ class MemoryLake {
       prepare: async () => {},
       list: async (): Promise<LakeListing> => ({ files: [...this.files.keys()].map((p) => parseLakeFilePath(p)!).filter(Boolean), markers: new Map(this.markers) }),
       temporaries: async () => [],
-      remove: async (paths) => paths.filter((p) => this.files.delete(p)).length,
+      remove: async (paths) => (alive(), paths.filter((p) => this.files.delete(p)).length),
       readMarker: async (partition) => this.markers.get(partition),
-      writeMarker: async (partition, marker) => void this.markers.set(partition, marker),
+      writeMarker: async (partition, marker) => (alive(), void this.markers.set(partition, marker)),
       readLease: async (partition) => this.leases.get(partition),
-      writeLease: async (partition, lease) => void this.leases.set(partition, lease),
-      removeLease: async (partition) => void this.leases.delete(partition),
+      writeLease: async (partition, lease) => (alive(), void this.leases.set(partition, lease)),
+      removeLease: async (partition) => (alive(), void this.leases.delete(partition)),
       holderGone: (holder) => this.dead.has(holder.pid),
       compactionWriterGone: () => false,
     };
@@ -60,10 +64,14 @@ class MemoryLake {
 /** An encoder that "writes" each file into the MemoryLake, optionally waiting for `gate` first (a slow encode). */
 class MemoryEncoder implements ParquetEncoder {
   gate: Promise<void> | undefined;
-  constructor(private readonly lake: MemoryLake) {}
+  constructor(
+    private readonly lake: MemoryLake,
+    private readonly pid: number,
+  ) {}
 
   async write(job: EncodeJob) {
     await this.gate;
+    if (this.lake.dead.has(this.pid)) throw new Error(`process ${this.pid} is dead`);
     const offsets = (job.rows as { kafka_offset: number }[]).map((r) => r.kafka_offset);
     this.lake.files.set(relative(ROOT, job.path), offsets);
     return { rows: job.rows.length, writeMs: 0, handoffMs: 0 };
@@ -84,7 +92,7 @@ class ManualClock implements LakeClock {
   };
 }
 
-function writer(lake: MemoryLake, pid: number, clock: ManualClock, encoder = new MemoryEncoder(lake)) {
+function writer(lake: MemoryLake, pid: number, clock: ManualClock, encoder = new MemoryEncoder(lake, pid)) {
   const flushed: FlushReport[] = [];
   const failed: { partition: number; error: Error }[] = [];
   const w = new LakeWriter(

@@ -45,3 +45,14 @@ export function commandLine(name: string, description: string, help: { exitCodes
     .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage))
     .addHelpText("after", `\nEnvironment (the shell wins over .env, then .orderpulse/services.env): ${help.environment.join(", ")}.\nExit codes: ${help.exitCodes}\n`);
 }
+
+/**
+ * The arguments with a `--` separator put before the first one that is SQL
+ * rather than an option: commander would take `-- comment\nSELECT …` for an
+ * unknown option. An option is `--name` or `--name=value` on one line.
+ */
+export function sqlAfterSeparator(args: readonly string[]): string[] {
+  const at = args.findIndex((arg) => arg === "--" || (arg.startsWith("--") && !/^--[a-z][a-z-]*(=.*)?$/.test(arg)));
+  if (at < 0 || args[at] === "--") return [...args];
+  return [...args.slice(0, at), "--", ...args.slice(at)];
+}

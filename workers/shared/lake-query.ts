@@ -35,6 +35,7 @@ import { resolve } from "node:path";
 import { DuckDBInstance, JsonDuckDBValueConverter, StatementType, type DuckDBConnection } from "@duckdb/node-api";
 import type { LakeFile } from "../../lib/lake/layout.ts";
 import { checkStatementTree, QueryRejectedError } from "../../lib/lake/statement-gate.ts";
+import { pivotProbe } from "../../lib/lake/pivot.ts";
 import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
 import { viewDefinitions } from "../../lib/lake/views.ts";
 import { listLakeFiles, liveLakeFiles } from "./lake-files.ts";
@@ -55,6 +56,38 @@ export interface LakeQueryOptions {
   threads?: number;
   /** How stale the file list may get before a query rescans the lake; default 1000 ms. */
   refreshIntervalMs?: number;
+  /**
+   * The process's working directory is the lake (the query process chdirs there):
+   * views, `allowed_paths` and DuckDB's messages name files relative to it, so no
+   * query can learn where the lake sits on the server. Default false (absolute
+   * paths; messages still show lake-relative ones).
+   */
+  lakeRelativePaths?: boolean;
+}
+
+/** How one query's rows come back: in pages, each awaited (backpressure). */
+export interface QueryStreamOptions {
+  /** At most this many rows are delivered; `truncated` says there were more. */
+  maxRows: number;
+  /** Rows per onRows call; default 1000. */
+  pageRows?: number;
+  /** Called once, before any rows. */
+  onColumns?: (columns: QueryColumn[]) => void | Promise<void>;
+  onRows: (rows: unknown[][]) => void | Promise<void>;
+  /**
+   * After maxRows, keep counting (not converting) rows for at most this many ms
+   * so rowCount can be the whole result's; default 0 (stop at maxRows + 1).
+   */
+  countForMs?: number;
+}
+
+export interface QueryStreamSummary {
+  columns: QueryColumn[];
+  /** Rows delivered plus those counted after maxRows; exact when rowCountExact. */
+  rowCount: number;
+  /** False when counting stopped early (countForMs, or at maxRows + 1): the result has at least rowCount rows. */
+  rowCountExact: boolean;
+  truncated: boolean;
 }
 
 export interface QueryColumn {
@@ -72,6 +105,8 @@ export interface QueryResult {
 
 export interface Lake {
   query(sql: string): Promise<QueryResult>;
+  /** Runs `sql` delivering its rows in pages. Errors as query(). */
+  stream(sql: string, options: QueryStreamOptions): Promise<QueryStreamSummary>;
   /** Rescans the lake now, so files written a moment ago are visible to the next query. */
   refresh(): Promise<void>;
   close(): void;
@@ -137,6 +172,7 @@ interface SandboxSettings {
   businessTz: string;
   memoryLimit: string;
   threads: number;
+  lakeRelativePaths: boolean;
 }
 
 async function openSnapshot(lakeDir: string, live: LakeFile[], settings: SandboxSettings): Promise<Snapshot> {
@@ -154,10 +190,10 @@ async function openSnapshot(lakeDir: string, live: LakeFile[], settings: Sandbox
   const setup = await instance.connect();
   try {
     await setup.run("SET GLOBAL TimeZone = 'UTC'");
-    for (const view of viewDefinitions(lakeDir, live, settings.businessTz)) await setup.run(view);
+    for (const view of viewDefinitions(settings.lakeRelativePaths ? "" : lakeDir, live, settings.businessTz)) await setup.run(view);
     // Order matters: allowed_paths can only be set while external access is on,
     // and nothing at all can be set once the configuration is locked.
-    const paths = live.map((file) => resolve(lakeDir, file.path));
+    const paths = live.map((file) => (settings.lakeRelativePaths ? file.path : resolve(lakeDir, file.path)));
     if (paths.length > 0) await setup.run(`SET GLOBAL allowed_paths = [${paths.map(literal).join(", ")}]`);
     await setup.run("SET GLOBAL enable_external_access = false");
     await setup.run("SET GLOBAL lock_configuration = true");
@@ -183,49 +219,100 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function runQuery(snapshot: Snapshot, sql: string, options: Required<Pick<LakeQueryOptions, "timeoutMs" | "maxRows">>): Promise<QueryResult> {
+/** DuckDB's message with the lake's absolute path taken out: messages never show where the lake sits. */
+function lakeRelative(message: string, lakeDir: string): string {
+  return message.replaceAll(`${lakeDir}/`, "").replaceAll(lakeDir, ".");
+}
+
+async function runQuery(
+  snapshot: Snapshot,
+  sql: string,
+  limits: { timeoutMs: number; lakeDir: string },
+  sink: QueryStreamOptions,
+): Promise<QueryStreamSummary> {
   snapshot.acquire();
   let connection: DuckDBConnection | undefined;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     connection?.interrupt();
-  }, options.timeoutMs);
+  }, limits.timeoutMs);
+  const failed = (message: string, cause: unknown) => new QueryFailedError(lakeRelative(message, limits.lakeDir), sql, { cause });
   try {
     connection = await snapshot.instance.connect();
-    if (timedOut) throw new QueryTimeoutError(options.timeoutMs, sql);
+    if (timedOut) throw new QueryTimeoutError(limits.timeoutMs, sql);
     const statements = await connection.extractStatements(sql).catch((error: unknown) => {
       const message = messageOf(error);
-      if (/Parser Error/.test(message)) throw new QueryFailedError(message.replace(/^Failed to extract statements: /, ""), sql, { cause: error });
+      if (/Parser Error/.test(message)) throw failed(message.replace(/^Failed to extract statements: /, ""), error);
       // The bindings report "no statement at all" (blank, only comments, only `;`) as a bare native error.
       throw new QueryRejectedError("the query has no statement to run", sql);
     });
-    if (statements.count !== 1) throw new QueryRejectedError(`one statement at a time, got ${statements.count}`, sql);
-    const serialized = (await connection.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR)", [sql])).getRows()[0]?.[0];
+    // A dynamic PIVOT is one statement that DuckDB's parser expands into CREATE TYPE … AS ENUM
+    // statements and a SELECT; the gate judges it by its static probe (lib/lake/pivot.ts).
+    const probe = statements.count > 1 ? pivotProbe(sql) : undefined;
+    if (statements.count !== 1 && (!probe || statements.count - 1 > probe.dynamicColumns))
+      throw new QueryRejectedError(`one statement at a time, got ${statements.count}`, sql);
+    const serialized = (await connection.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR)", [probe?.sql ?? sql])).getRows()[0]?.[0];
     checkStatementTree(serialized, sql);
-    const prepared = await statements.prepare(0);
+    if (probe && (JSON.parse(String(serialized)) as { statements?: unknown[] }).statements?.length !== 1)
+      throw new QueryRejectedError(`one statement at a time, got ${statements.count}`, sql);
+    for (let i = 0; i < statements.count - 1; i++) {
+      const enumType = await statements.prepare(i);
+      if (enumType.statementType !== StatementType.CREATE) throw new QueryRejectedError(`one statement at a time, got ${statements.count}`, sql);
+      await enumType.run();
+    }
+    const prepared = await statements.prepare(statements.count - 1);
     if (prepared.statementType !== StatementType.SELECT)
       throw new QueryRejectedError(`only SELECT queries are allowed (statement type ${StatementType[prepared.statementType]})`, sql);
     const result = await prepared.stream();
     const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
-    const rows: unknown[][] = [];
-    // Streaming: DuckDB computes chunks as they are pulled, so a huge result costs maxRows + 1 rows.
-    while (rows.length <= options.maxRows) {
-      if (timedOut) throw new QueryTimeoutError(options.timeoutMs, sql);
+    await sink.onColumns?.(columns);
+    const pageRows = sink.pageRows ?? 1_000;
+    let page: unknown[][] = [];
+    let delivered = 0;
+    let counted = 0;
+    let ended = false;
+    // Streaming: DuckDB computes chunks as they are pulled, so a huge result costs
+    // maxRows + 1 rows (or what countForMs lets it count), never the whole.
+    while (delivered + page.length <= sink.maxRows) {
+      if (timedOut) throw new QueryTimeoutError(limits.timeoutMs, sql);
       const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      for (const row of chunk.convertRows(JsonDuckDBValueConverter)) rows.push(row);
+      if (!chunk || chunk.rowCount === 0) {
+        ended = true;
+        break;
+      }
+      for (const row of chunk.convertRows(JsonDuckDBValueConverter)) {
+        if (delivered + page.length < sink.maxRows) page.push(row);
+        else counted++;
+      }
+      while (page.length >= pageRows) {
+        const full = page.slice(0, pageRows);
+        page = page.slice(pageRows);
+        delivered += full.length;
+        await sink.onRows(full);
+      }
+      if (counted > 0) break;
     }
-    if (timedOut) throw new QueryTimeoutError(options.timeoutMs, sql);
-    const truncated = rows.length > options.maxRows;
-    return { columns, rows: truncated ? rows.slice(0, options.maxRows) : rows, truncated };
+    if (page.length > 0) {
+      delivered += page.length;
+      await sink.onRows(page);
+    }
+    const countUntil = Date.now() + (sink.countForMs ?? 0);
+    while (!ended && counted > 0 && Date.now() < countUntil) {
+      if (timedOut) throw new QueryTimeoutError(limits.timeoutMs, sql);
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) ended = true;
+      else counted += chunk.rowCount;
+    }
+    if (timedOut) throw new QueryTimeoutError(limits.timeoutMs, sql);
+    return { columns, rowCount: delivered + counted, rowCountExact: ended, truncated: counted > 0 };
   } catch (error) {
     if (error instanceof QueryRejectedError || error instanceof QueryTimeoutError || error instanceof QueryFailedError) throw error;
-    if (timedOut) throw new QueryTimeoutError(options.timeoutMs, sql);
+    if (timedOut) throw new QueryTimeoutError(limits.timeoutMs, sql);
     const message = messageOf(error);
     // The engine's own refusal (layer 2) reads as a refusal, not as a failure.
-    if (/^Permission Error/i.test(message)) throw new QueryRejectedError(`access denied: ${message}`, sql);
-    throw new QueryFailedError(message, sql, { cause: error });
+    if (/^Permission Error/i.test(message)) throw new QueryRejectedError(`access denied: ${lakeRelative(message, limits.lakeDir)}`, sql);
+    throw failed(message, error);
   } finally {
     clearTimeout(timer);
     connection?.closeSync();
@@ -246,8 +333,9 @@ export async function openLake(lakeDir: string, options: LakeQueryOptions): Prom
     businessTz: options.businessTz ?? "UTC",
     memoryLimit: options.memoryLimit ?? "512MB",
     threads: options.threads ?? 2,
+    lakeRelativePaths: options.lakeRelativePaths ?? false,
   };
-  const limits = { timeoutMs: options.timeoutMs, maxRows: options.maxRows };
+  const limits = { timeoutMs: options.timeoutMs, maxRows: options.maxRows, lakeDir: root };
   const maxQueryLength = options.maxQueryLength ?? 20_000;
   const refreshIntervalMs = options.refreshIntervalMs ?? 1_000;
   if (!(limits.timeoutMs > 0) || !Number.isInteger(limits.maxRows) || limits.maxRows < 0)
@@ -300,23 +388,50 @@ export async function openLake(lakeDir: string, options: LakeQueryOptions): Prom
     return rescan;
   };
 
+  const stream = async (sql: string, sink: QueryStreamOptions): Promise<QueryStreamSummary> => {
+    if (closed) throw new Error("the lake is closed");
+    if (typeof sql !== "string") throw new QueryRejectedError("the query must be text", String(sql));
+    if (sql.length > maxQueryLength) throw new QueryRejectedError(`the query is ${sql.length} characters long; the limit is ${maxQueryLength}`, sql);
+    if (!Number.isInteger(sink.maxRows) || sink.maxRows < 0) throw new RangeError(`maxRows must be a non-negative integer (got ${sink.maxRows})`);
+    if (Date.now() - scannedAt >= refreshIntervalMs) await rescanLake();
+    // Columns go out with the first page (or at the end): a retry below must not announce them twice.
+    let started = false;
+    let columns: QueryColumn[] | undefined;
+    const announce = async () => {
+      if (columns && !started) await sink.onColumns?.(columns);
+      started = true;
+    };
+    const tracked: QueryStreamOptions = {
+      ...sink,
+      onColumns: (c) => void (columns = c),
+      onRows: async (rows) => {
+        await announce();
+        await sink.onRows(rows);
+      },
+    };
+    const finished = async (summary: QueryStreamSummary) => {
+      await announce();
+      return summary;
+    };
+    try {
+      return await finished(await runQuery(current, sql, limits, tracked));
+    } catch (error) {
+      // A compaction may have deleted a file since the last scan: DuckDB then reports it
+      // missing, or (trying it as a directory) not allowed. If the lake changed, retry once
+      // (only when no rows went out yet: a retry must not deliver a row twice).
+      const engineError = error instanceof QueryFailedError || (error instanceof QueryRejectedError && error.reason.startsWith("access denied"));
+      if (!engineError || started || !(await rescanLake())) throw error;
+      return finished(await runQuery(current, sql, limits, tracked));
+    }
+  };
+
   return {
     async query(sql: string): Promise<QueryResult> {
-      if (closed) throw new Error("the lake is closed");
-      if (typeof sql !== "string") throw new QueryRejectedError("the query must be text", String(sql));
-      if (sql.length > maxQueryLength)
-        throw new QueryRejectedError(`the query is ${sql.length} characters long; the limit is ${maxQueryLength}`, sql);
-      if (Date.now() - scannedAt >= refreshIntervalMs) await rescanLake();
-      try {
-        return await runQuery(current, sql, limits);
-      } catch (error) {
-        // A compaction may have deleted a file since the last scan: DuckDB then reports it
-        // missing, or (trying it as a directory) not allowed. If the lake changed, retry once.
-        const engineError = error instanceof QueryFailedError || (error instanceof QueryRejectedError && error.reason.startsWith("access denied"));
-        if (!engineError || !(await rescanLake())) throw error;
-        return runQuery(current, sql, limits);
-      }
+      const rows: unknown[][] = [];
+      const summary = await stream(sql, { maxRows: limits.maxRows, onRows: (page) => void rows.push(...page) });
+      return { columns: summary.columns, rows, truncated: summary.truncated };
     },
+    stream,
     async refresh(): Promise<void> {
       await rescanLake();
     },

@@ -1,0 +1,89 @@
+"use client";
+/**
+ * A chart of the result, chosen by its shape: one value → a big number; a
+ * time (DATE/TIMESTAMP) first column with numeric columns → lines (time, text,
+ * number → one line per text value, e.g. revenue by country and hour); a text
+ * first column with numeric columns → bars; anything else → no chart.
+ * Animation is off: results change as a whole.
+ */
+import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { isNumericType, type ResultColumn } from "./result-table.tsx";
+
+const COLORS = ["#38bdf8", "#f472b6", "#a3e635", "#fbbf24", "#c084fc", "#fb7185"];
+const MAX_POINTS = 2_000;
+
+export type ChartKind = "number" | "line" | "bar" | "none";
+
+/** Which chart fits a result with these columns and this many rows. */
+export function chartKind(columns: ResultColumn[], rowCount: number): ChartKind {
+  if (rowCount === 1 && columns.length === 1 && isNumericType(columns[0]!.type)) return "number";
+  if (columns.length < 2 || rowCount === 0 || !columns.slice(1).some((c) => isNumericType(c.type))) return "none";
+  if (/^(DATE|TIMESTAMP|TIME)/.test(columns[0]!.type)) return "line";
+  if (/^VARCHAR|^ENUM|^BOOLEAN/.test(columns[0]!.type) || isNumericType(columns[0]!.type)) return "bar";
+  return "none";
+}
+
+export function ResultChart({ columns, rows }: { columns: ResultColumn[]; rows: unknown[][] }) {
+  const kind = chartKind(columns, rows.length);
+  if (kind === "none") return <p style={{ color: "#64748b", fontSize: 13 }}>No chart for this shape (a time or text column first, then numbers).</p>;
+  if (kind === "number") {
+    const value = Number(rows[0]![0]);
+    return (
+      <div data-testid="big-number" style={{ fontSize: 56, fontWeight: 700, padding: "24px 8px", fontVariantNumeric: "tabular-nums" }}>
+        {Number.isFinite(value) ? value.toLocaleString("en-US") : String(rows[0]![0])}
+        <div style={{ fontSize: 14, fontWeight: 400, color: "#94a3b8" }}>{columns[0]!.name}</div>
+      </div>
+    );
+  }
+  const { series, data } = kind === "line" && columns.length === 3 && !isNumericType(columns[1]!.type) && isNumericType(columns[2]!.type) ? byCategory(rows) : byColumn(columns, rows);
+  const Chart = kind === "line" ? LineChart : BarChart;
+  return (
+    <div data-testid={`chart-${kind}`} style={{ width: "100%", height: 300 }}>
+      <ResponsiveContainer>
+        <Chart data={data} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
+          <CartesianGrid stroke="#1e293b" />
+          <XAxis dataKey="x" stroke="#94a3b8" fontSize={11} />
+          <YAxis stroke="#94a3b8" fontSize={11} />
+          <Tooltip contentStyle={{ background: "#0f172a", border: "1px solid #334155" }} />
+          <Legend />
+          {series.map((s, i) =>
+            kind === "line" ? (
+              <Line key={s.name} dataKey={s.name} stroke={COLORS[i]} dot={false} isAnimationActive={false} />
+            ) : (
+              <Bar key={s.name} dataKey={s.name} fill={COLORS[i]} isAnimationActive={false} />
+            ),
+          )}
+        </Chart>
+      </ResponsiveContainer>
+      {rows.length > MAX_POINTS && <p style={{ color: "#64748b", fontSize: 12 }}>Chart shows the first {MAX_POINTS.toLocaleString("en-US")} rows.</p>}
+    </div>
+  );
+}
+
+interface ChartData {
+  series: { name: string }[];
+  data: Record<string, string | number | null>[];
+}
+
+/** One series per numeric column after the first. */
+function byColumn(columns: ResultColumn[], rows: unknown[][]): ChartData {
+  const series = columns.map((c, i) => ({ ...c, index: i })).slice(1).filter((c) => isNumericType(c.type)).slice(0, COLORS.length);
+  const data = rows.slice(0, MAX_POINTS).map((row) => Object.fromEntries([["x", String(row[0])], ...series.map((s) => [s.name, row[s.index] === null ? null : Number(row[s.index])])]));
+  return { series, data };
+}
+
+/** Rows of (x, category, value): one series per category (the largest ones), one point per x. */
+function byCategory(rows: unknown[][]): ChartData {
+  const totals = new Map<string, number>();
+  for (const [, category, value] of rows) totals.set(String(category), (totals.get(String(category)) ?? 0) + Number(value ?? 0));
+  const series = [...totals].sort((a, b) => b[1] - a[1]).slice(0, COLORS.length).map(([name]) => ({ name }));
+  const points = new Map<string, Record<string, string | number | null>>();
+  for (const [x, category, value] of rows) {
+    const key = String(x);
+    if (!points.has(key) && points.size >= MAX_POINTS) continue;
+    const point = points.get(key) ?? { x: key };
+    point[String(category)] = value === null ? null : Number(value);
+    points.set(key, point);
+  }
+  return { series, data: [...points.values()] };
+}
