@@ -7,10 +7,13 @@ export default defineConfig({
     reporters: ["default", "./tests/support/closing-line-reporter.ts"],
     projects: [
       { test: { name: "unit", include: ["lib/**/*.test.ts", "workers/**/*.test.ts", "app/**/*.test.ts"], testTimeout: 30_000 } },
+      // Checks of the repository's own files (Docker stack, Dockerfile): no services needed.
+      { test: { name: "config", include: ["tests/config/**/*.test.ts"] } },
       {
         test: {
           name: "integration",
           include: ["tests/**/*.test.ts"],
+          exclude: ["tests/config/**"],
           globalSetup: ["tests/support/global-setup.ts"],
           // Every Kafka client a test builds reads every codec (the codecs register on import).
           setupFiles: ["tests/support/kafka-codecs.ts"],

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     console.error("\ndemo: stopping…");
     await stopStack(stack);
     if (!servicesWereUp) {
-      const stopped = await servicesDown();
+      const { stopped } = await servicesDown();
       if (stopped.length) console.error(`demo: stopped ${stopped.join(", ")}`);
     }
     process.exit(code);

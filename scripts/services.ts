@@ -1,23 +1,23 @@
 /**
  * `npm run services:up` / `services:down` / `services:status`: the local dev
- * services. Kafka is librdkafka's mock cluster (a test broker: in memory, about
- * 5 MiB kept per partition) behind our launcher; InfluxDB is Debian's 1.x server.
+ * services. Kafka is a real Apache Kafka broker (KRaft, one node, jars from
+ * Maven Central: scripts/kafka/broker.ts); InfluxDB is Debian's 1.x server.
  * Endpoints go to .orderpulse/services.env, which workers and tests read.
  * If KAFKA_BROKERS / INFLUX_URL are already set, those services are used as they are.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { parseEnvFile, SERVICES_DIR, SERVICES_ENV_FILE } from "../workers/shared/env.ts";
 import { influxCommand } from "../workers/shared/influxql.ts";
+import { createTopics, devTopics, KAFKA_VERSION, kafkaAlive, readKafkaBroker, startKafka, stopKafka } from "./kafka/broker.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const LAUNCHER_SOURCE = join(ROOT, "scripts/kafka-mock/launcher.c");
 export const LAUNCHER_BINARY = join(SERVICES_DIR, "bin/kafka-mock");
-const KAFKA_DIR = join(SERVICES_DIR, "kafka");
 const INFLUX_DIR = join(SERVICES_DIR, "influxdb");
 const INFLUX_DB = "orderpulse";
 
@@ -37,8 +37,8 @@ interface Requirement {
 
 const onPath = (command: string) => spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
 
-const REQUIREMENTS: Record<"kafka" | "influx" | "testTools", Requirement[]> = {
-  kafka: [
+const REQUIREMENTS: Record<"kafkaMock" | "influx" | "testTools", Requirement[]> = {
+  kafkaMock: [
     { what: "a C compiler", present: () => onPath("cc"), debianPackage: "gcc" },
     { what: "librdkafka's mock cluster headers", present: () => existsSync("/usr/include/librdkafka/rdkafka_mock.h"), debianPackage: "librdkafka-dev" },
   ],
@@ -132,39 +132,42 @@ export function controlBroker(address: string, command: string, timeoutMs = 3_00
   });
 }
 
-// ---------- Kafka dev broker ----------
+// ---------- librdkafka mock cluster (only for tests that inject protocol error codes) ----------
 
-const TOPICS_FILE = "topics.json";
-
+/**
+ * librdkafka's mock cluster behind scripts/kafka-mock/launcher.c. Not Kafka: it
+ * auto-creates topics, keeps ~5 MiB per partition and has no CreateTopics. Kept
+ * only because its control channel makes a broker answer chosen error codes
+ * (tests/broker-errors.test.ts), which no real broker can be made to do.
+ */
 export function buildLauncher(): string {
-  ensurePackages(REQUIREMENTS.kafka);
+  ensurePackages(REQUIREMENTS.kafkaMock);
   if (existsSync(LAUNCHER_BINARY) && statSync(LAUNCHER_BINARY).mtimeMs >= statSync(LAUNCHER_SOURCE).mtimeMs) return LAUNCHER_BINARY;
   mkdirSync(dirname(LAUNCHER_BINARY), { recursive: true });
   const result = spawnSync("cc", ["-O2", "-Wall", "-o", LAUNCHER_BINARY, LAUNCHER_SOURCE, "-lrdkafka"], { encoding: "utf8" });
-  if (result.status !== 0) throw new ServiceError(`building the Kafka dev broker failed:\n${result.stderr}`);
+  if (result.status !== 0) throw new ServiceError(`building the Kafka mock broker failed:\n${result.stderr}`);
   return LAUNCHER_BINARY;
 }
 
-export interface BrokerInfo {
+export interface MockBrokerInfo {
   bootstrap: string;
   control: string;
   pid: number;
 }
 
-export function readBrokerInfo(readyFile: string): BrokerInfo | undefined {
+function readMockBrokerInfo(readyFile: string): MockBrokerInfo | undefined {
   if (!existsSync(readyFile)) return undefined;
   const env = parseEnvFile(readFileSync(readyFile, "utf8"));
   if (!env.BOOTSTRAP || !env.CONTROL || !env.PID) return undefined;
   return { bootstrap: env.BOOTSTRAP, control: env.CONTROL, pid: Number(env.PID) };
 }
 
-/** Starts a launcher process in the background and waits until its topics are served. */
-export async function startBroker(options: { dir: string; topics: Record<string, number>; brokers?: number }): Promise<BrokerInfo> {
+/** Starts a mock cluster in the background and waits until its topics are served. */
+export async function startMockBroker(options: { dir: string; topics: Record<string, number>; brokers?: number }): Promise<MockBrokerInfo> {
   const binary = buildLauncher();
   mkdirSync(options.dir, { recursive: true });
   const readyFile = join(options.dir, "ready");
   rmSync(readyFile, { force: true });
-  writeFileSync(join(options.dir, TOPICS_FILE), JSON.stringify(options.topics));
   const log = openSync(join(options.dir, "broker.log"), "a");
   const args = ["--brokers", String(options.brokers ?? 1), "--ready-file", readyFile];
   for (const [topic, partitions] of Object.entries(options.topics)) args.push("--topic", `${topic}:${partitions}`);
@@ -173,44 +176,41 @@ export async function startBroker(options: { dir: string; topics: Record<string,
   let exited: number | null = null;
   child.once("exit", (code) => (exited = code ?? -1));
   for (let i = 0; i < 150; i++) {
-    const info = readBrokerInfo(readyFile);
+    const info = readMockBrokerInfo(readyFile);
     if (info && (await controlBroker(info.control, "ping").catch(() => "")) === "ok") return info;
     if (exited !== null) break;
     await sleep(100);
   }
   child.kill("SIGKILL");
-  throw new ServiceError(`the Kafka dev broker did not start; see ${join(options.dir, "broker.log")}`);
+  throw new ServiceError(`the Kafka mock broker did not start; see ${join(options.dir, "broker.log")}`);
 }
 
-export async function stopBroker(info: BrokerInfo): Promise<void> {
+export async function stopMockBroker(info: MockBrokerInfo): Promise<void> {
   await stopProcess(info.pid, "kafka-mock");
 }
 
-/** The topics a launcher in `dir` was started with. */
-export function brokerTopics(dir: string): Record<string, number> | undefined {
-  const file = join(dir, TOPICS_FILE);
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as Record<string, number>;
-  } catch {
-    return undefined; // missing or unreadable: the layout is unknown
-  }
-}
+// ---------- Apache Kafka dev broker ----------
 
-const describeTopics = (topics: Record<string, number>) => Object.entries(topics).map(([t, p]) => `${t}:${p}`).join(", ");
+/** The dev broker's own directory: server.properties, data/, server.log, ready. */
+export const KAFKA_BROKER_DIR = join(SERVICES_DIR, "kafka/broker");
 
 async function kafkaUp(topic: string, partitions: number): Promise<Record<string, string>> {
-  const wanted = { [topic]: partitions, [`${topic}.dlq`]: 2, [`${topic}.metrics`]: 4 };
-  const running = readBrokerInfo(join(KAFKA_DIR, "ready"));
-  if (running && isAlive(running.pid, "kafka-mock") && (await controlBroker(running.control, "ping").catch(() => "")) === "ok") {
-    const served = brokerTopics(KAFKA_DIR) ?? {};
-    const missing = Object.entries(wanted).filter(([t, p]) => served[t] !== p);
-    // The mock broker cannot add topics or partitions: reusing it would silently run with the wrong layout.
-    if (missing.length > 0)
-      throw new ServiceError(`the running Kafka dev broker (pid ${running.pid}) serves ${describeTopics(served) || "unknown topics"}, not ${describeTopics(Object.fromEntries(missing))}; run \`npm run services:down\` first to start it afresh (its data is lost)`);
-    return { KAFKA_BROKERS: running.bootstrap, KAFKA_MOCK_CONTROL: running.control };
+  const wanted = devTopics(topic, partitions);
+  const recorded = readKafkaBroker(KAFKA_BROKER_DIR);
+  if (recorded && kafkaAlive(recorded.pid)) {
+    try {
+      await createTopics(recorded.bootstrap, wanted);
+    } catch (error) {
+      // Kafka can add partitions but never remove them, and more partitions move keys: refuse rather than guess.
+      throw new ServiceError(`the running Kafka dev broker (pid ${recorded.pid}) does not match: ${(error as Error).message}; run \`npm run services:down -- --reset\` to start it afresh (its data is deleted)`);
+    }
+    return { KAFKA_BROKERS: recorded.bootstrap };
   }
-  const info = await startBroker({ dir: KAFKA_DIR, topics: wanted });
-  return { KAFKA_BROKERS: info.bootstrap, KAFKA_MOCK_CONTROL: info.control };
+  if (recorded)
+    console.error(`services: the Kafka dev broker (pid ${recorded.pid}, started ${new Date(recorded.startedAt).toISOString()}) is no longer running; see ${join(KAFKA_BROKER_DIR, "server.log")}. Starting it again on its data (same cluster id, same port)`);
+  const broker = await startKafka({ dir: KAFKA_BROKER_DIR, topics: wanted });
+  console.error(`services: Apache Kafka ${KAFKA_VERSION} (KRaft, pid ${broker.pid}) answered on ${broker.bootstrap} after ${broker.startMs} ms`);
+  return { KAFKA_BROKERS: broker.bootstrap };
 }
 
 // ---------- InfluxDB 1.x ----------
@@ -305,14 +305,86 @@ export async function servicesUp(options: { topic: string; partitions: number })
   return endpoints;
 }
 
-export async function servicesDown(): Promise<string[]> {
+/** When `pid` started (epoch ms), from /proc: its start tick after the machine's boot time. */
+function processStartedAt(pid: number): number | undefined {
+  try {
+    const ticks = Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[19]);
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))![1]);
+    return bootSeconds * 1000 + (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** orderpulse processes of this checkout (workers, one-shot tools, simulator, web) other than this one. */
+export function orderpulseProcesses(): { pid: number; command: string }[] {
+  const found: { pid: number; command: string }[] = [];
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid || pid === process.ppid) continue;
+    try {
+      const command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      const ours = command.includes(`${ROOT}/`) || cwd === ROOT;
+      if (ours && /(workers\/[\w/-]+\.ts|next (dev|start))/.test(command)) found.push({ pid, command });
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+export interface ServiceStatus {
+  name: string;
+  state: "running" | "dead" | "stopped" | "external";
+  pid?: number;
+  address?: string;
+  since?: number;
+  detail?: string;
+}
+
+/** What runs, where and since when: the dev broker, InfluxDB, and orderpulse processes using them. */
+export async function servicesStatus(): Promise<{ services: ServiceStatus[]; users: { pid: number; command: string }[] }> {
+  const services: ServiceStatus[] = [];
+  const broker = readKafkaBroker(KAFKA_BROKER_DIR);
+  const kafka = `Apache Kafka ${KAFKA_VERSION} dev broker`;
+  if (process.env.KAFKA_BROKERS) services.push({ name: "Kafka", state: "external", address: process.env.KAFKA_BROKERS, detail: "KAFKA_BROKERS is set: services:up uses it as it is" });
+  else if (!broker) services.push({ name: kafka, state: "stopped", detail: `data in ${KAFKA_BROKER_DIR}` });
+  else
+    services.push({
+      name: kafka,
+      state: kafkaAlive(broker.pid) ? "running" : "dead",
+      pid: broker.pid,
+      address: broker.bootstrap,
+      since: broker.startedAt,
+      detail: `cluster ${broker.clusterId}, data ${join(KAFKA_BROKER_DIR, "data")}, log ${join(KAFKA_BROKER_DIR, "server.log")}`,
+    });
+  const pidFile = join(INFLUX_DIR, "influxd.pid");
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : undefined;
+  const url = existsSync(join(INFLUX_DIR, "url")) ? readFileSync(join(INFLUX_DIR, "url"), "utf8").trim() : undefined;
+  if (process.env.INFLUX_URL) services.push({ name: "InfluxDB", state: "external", address: process.env.INFLUX_URL, detail: "INFLUX_URL is set: services:up uses it as it is" });
+  else if (!pid) services.push({ name: "InfluxDB 1.x", state: "stopped", detail: `data in ${INFLUX_DIR}` });
+  else {
+    const alive = isAlive(pid, "influxd") && (await influxPing(url ?? ""));
+    services.push({ name: "InfluxDB 1.x", state: alive ? "running" : "dead", pid, address: url, since: alive ? processStartedAt(pid) : undefined, detail: `data ${INFLUX_DIR}, log ${join(INFLUX_DIR, "influxd.log")}` });
+  }
+  return { services, users: orderpulseProcesses() };
+}
+
+/**
+ * Stops the dev broker (a controlled shutdown) and InfluxDB. Returns what it
+ * stopped and the orderpulse processes still running (they lose their services:
+ * the caller warns). With `reset`, both services' data is deleted too.
+ */
+export async function servicesDown(options: { reset?: boolean } = {}): Promise<{ stopped: string[]; users: { pid: number; command: string }[] }> {
+  const users = orderpulseProcesses();
   const stopped: string[] = [];
-  const broker = readBrokerInfo(join(KAFKA_DIR, "ready"));
-  if (broker && isAlive(broker.pid, "kafka-mock")) {
-    await stopBroker(broker);
+  const broker = readKafkaBroker(KAFKA_BROKER_DIR);
+  if (broker && kafkaAlive(broker.pid)) {
+    await stopKafka(broker);
     stopped.push(`Kafka dev broker (pid ${broker.pid})`);
   }
-  rmSync(join(KAFKA_DIR, "ready"), { force: true });
+  rmSync(join(KAFKA_BROKER_DIR, "ready"), { force: true });
   const pidFile = join(INFLUX_DIR, "influxd.pid");
   const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : undefined;
   if (pid && isAlive(pid, "influxd")) {
@@ -321,12 +393,13 @@ export async function servicesDown(): Promise<string[]> {
   }
   rmSync(pidFile, { force: true });
   rmSync(SERVICES_ENV_FILE, { force: true });
-  return stopped;
+  if (options.reset) for (const dir of [KAFKA_BROKER_DIR, INFLUX_DIR]) rmSync(dir, { recursive: true, force: true });
+  return { stopped, users };
 }
 
 const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 if (isMain) {
-  const program = new Command("services").description("Local dev services: Kafka test broker and InfluxDB 1.x");
+  const program = new Command("services").description(`Local dev services: Apache Kafka ${KAFKA_VERSION} (KRaft, one node) and InfluxDB 1.x`);
   program
     .command("up")
     .description("start (or reuse) the services, wait until healthy, record endpoints in .orderpulse/services.env")
@@ -339,14 +412,28 @@ if (isMain) {
     .action(async (opts: { topic: string; partitions: number }) => {
       const endpoints = await servicesUp(opts);
       for (const [k, v] of Object.entries(endpoints)) console.log(`${k}=${v}`);
-      console.error(`services: up (endpoints recorded in ${SERVICES_ENV_FILE}); Kafka here is a test broker, the Docker stack runs Apache Kafka`);
+      console.error(`services: up (endpoints recorded in ${SERVICES_ENV_FILE})`);
     });
   program
     .command("down")
-    .description("stop the local services")
-    .action(async () => {
-      const stopped = await servicesDown();
+    .description("stop the local services (warns about orderpulse processes still using them)")
+    .option("--reset", "also delete their data: the broker's topics and cluster id, InfluxDB's databases (the Kafka jars stay)")
+    .action(async (opts: { reset?: boolean }) => {
+      const { stopped, users } = await servicesDown(opts);
+      for (const user of users) console.error(`services: warning: orderpulse process ${user.pid} (${user.command}) is still running and loses its services`);
       console.error(stopped.length ? `services: stopped ${stopped.join(", ")}` : "services: nothing was running");
+      if (opts.reset) console.error(`services: deleted the data in ${KAFKA_BROKER_DIR} and ${INFLUX_DIR}`);
+    });
+  program
+    .command("status")
+    .description("what runs, where, since when; and which orderpulse processes run")
+    .action(async () => {
+      const { services, users } = await servicesStatus();
+      for (const s of services)
+        console.log([s.name.padEnd(30), s.state.padEnd(8), s.pid ? `pid ${s.pid}` : "", s.address ?? "", s.since ? `since ${new Date(s.since).toISOString()}` : "", s.detail ?? ""].filter(Boolean).join("  "));
+      if (users.length === 0) console.log("no orderpulse processes running");
+      for (const user of users) console.log(`orderpulse process ${user.pid}: ${user.command}`);
+      if (services.some((s) => s.state === "dead")) process.exitCode = 1;
     });
   program.parseAsync().catch((error: Error) => {
     console.error(`services: ${error.message}`);

@@ -1,16 +1,21 @@
+/**
+ * The librdkafka mock cluster's control channel, which tests/broker-errors.test.ts
+ * relies on to inject protocol error codes: no Apache Kafka broker can be told
+ * to fail a request type with a chosen code, so this one test tool stays a mock.
+ */
 import { afterAll, describe, expect, it } from "vitest";
 import { Kafka, logLevel } from "kafkajs";
-import { controlBroker, startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { controlBroker, startMockBroker, stopMockBroker, type MockBrokerInfo } from "../scripts/services.ts";
 import { tempDir } from "./support/processes.ts";
 
-let broker: BrokerInfo | undefined;
+let broker: MockBrokerInfo | undefined;
 afterAll(async () => {
-  if (broker) await stopBroker(broker);
+  if (broker) await stopMockBroker(broker);
 });
 
-describe("dev broker control channel", () => {
+describe("mock broker control channel", () => {
   it("takes a broker down and up again, injects request errors, and answers bad commands with an error", async () => {
-    broker = await startBroker({ dir: tempDir("control"), topics: { orders: 2 } });
+    broker = await startMockBroker({ dir: tempDir("control"), topics: { orders: 2 } });
     const kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, connectionTimeout: 1_000, requestTimeout: 2_000, retry: { retries: 1, initialRetryTime: 100 } });
     const send = async () => {
       const producer = kafka.producer({ allowAutoTopicCreation: false });

@@ -1,8 +1,11 @@
 /**
  * Kafka errors the workers must survive without losing or double-counting
- * anything, injected on the real (dev) broker through the launcher's `fail`
- * command. kafkajs stops a consumer for good after an error it deems
- * non-retriable, such as INVALID_REQUEST to a SyncGroup: the dev broker's answer
+ * anything, injected through the librdkafka mock cluster's `fail` command.
+ * Why the mock and not Apache Kafka: a real broker cannot be made to answer a
+ * chosen request with a chosen error code (INVALID_REQUEST to a SyncGroup,
+ * MESSAGE_TOO_LARGE to a Produce, a refused OffsetCommit) on demand; the mock's
+ * control channel can. Every other integration test runs on Apache Kafka. kafkajs stops a consumer for good after an error it deems
+ * non-retriable, such as INVALID_REQUEST to a SyncGroup: the mock's answer
  * when a member's session ran out mid-rebalance (seen in CI with two metrics
  * workers). Each worker restarts its consumer in-process and replays from its
  * last commit; it exits only when restarts keep failing. Refused commits and
@@ -12,7 +15,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
-import { controlBroker, freePort, startBroker, stopBroker } from "../scripts/services.ts";
+import { controlBroker, freePort, startMockBroker, stopMockBroker } from "../scripts/services.ts";
 import { CONSUMER_RESTARTS } from "../workers/shared/kafka.ts";
 import { FeedClient } from "./support/feed-client.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
@@ -36,8 +39,8 @@ const worker = (script: string, env: Record<string, string | undefined>) => trac
 /** A broker of its own holding a seeded stream (by default with malformed messages and duplicates), and the env to run workers on it. */
 async function setUp(name: string, chaos = ["--duplicates", "0.02", "--malformed", "0.02"]) {
   const dir = tempDir(name);
-  const broker = await startBroker({ dir: join(dir, "broker"), topics: { orders: 2, "orders.dlq": 1, "orders.metrics": 2 } });
-  cleanup.push(() => stopBroker(broker));
+  const broker = await startMockBroker({ dir: join(dir, "broker"), topics: { orders: 2, "orders.dlq": 1, "orders.metrics": 2 } });
+  cleanup.push(() => stopMockBroker(broker));
   const truth = join(dir, "truth.ndjson");
   const produced = await runScript(
     "workers/simulator.ts",
@@ -51,7 +54,7 @@ async function setUp(name: string, chaos = ["--duplicates", "0.02", "--malformed
   return { broker, influx, env, fail, summary: parseSummary(produced.stdout), expected: truthByWindow(truth, TEST_WINDOW_MS) };
 }
 
-describe("Kafka errors (injected on the real dev broker)", () => {
+describe("Kafka errors (injected on the librdkafka mock cluster)", () => {
   it("a consumer kafkajs gives up on is restarted in-process by the metrics, lake and feed workers, and nothing is lost", async () => {
     const { env, influx, fail, summary, expected } = await setUp("consumer-restart");
     const failNextSyncGroups = (count: number) => fail(SYNC_GROUP, INVALID_REQUEST, count);

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort, startBroker, stopBroker } from "../scripts/services.ts";
+import { freePort } from "../scripts/services.ts";
+import { startKafka, stopKafka } from "../scripts/kafka/broker.ts";
 import { FeedClient } from "./support/feed-client.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";
 import { hotPathSettled, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
@@ -17,8 +18,8 @@ afterAll(async () => {
 describe("live feed (socket.io)", () => {
   it("sends a snapshot equal to InfluxDB on connect, then updates marked partial or final", async () => {
     const dir = tempDir("feed");
-    const broker = await startBroker({ dir, topics: { orders: 4, "orders.dlq": 1, "orders.metrics": 2 } });
-    cleanup.push(() => stopBroker(broker));
+    const broker = await startKafka({ dir, topics: { orders: 4, "orders.dlq": 1, "orders.metrics": 2 } });
+    cleanup.push(() => stopKafka(broker));
     const influx = { version: 1 as const, url: servicesEnv().INFLUX_URL!, database: `feed_${Date.now()}` };
     const env = { KAFKA_BROKERS: broker.bootstrap, INFLUX_URL: influx.url, INFLUX_DB: influx.database, ...WINDOW_ENV };
     const simulate = async (seed: number, start: number, count: number, truth: string) => {

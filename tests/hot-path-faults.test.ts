@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort, startBroker, startInflux, stopBroker, stopInflux, type BrokerInfo, type InfluxInfo } from "../scripts/services.ts";
+import { freePort, startInflux, stopInflux, type InfluxInfo } from "../scripts/services.ts";
+import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { FeedClient } from "./support/feed-client.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
@@ -16,9 +17,9 @@ afterAll(async () => {
   for (const step of cleanup.reverse()) await step().catch(() => undefined);
 });
 
-async function broker(): Promise<BrokerInfo> {
-  const b = await startBroker({ dir: tempDir("faults-broker"), topics: TOPICS });
-  cleanup.push(() => stopBroker(b));
+async function broker(): Promise<KafkaBroker> {
+  const b = await startKafka({ dir: tempDir("faults-broker"), topics: TOPICS });
+  cleanup.push(() => stopKafka(b));
   return b;
 }
 const worker = (script: string, env: Record<string, string | undefined>) => trackedWorker(cleanup, script, env);
@@ -28,7 +29,7 @@ describe("hot path under faults", () => {
   it("two metrics workers, one killed midway: feed totals and InfluxDB equal a single-worker run", async () => {
     const dir = tempDir("two-workers");
     const shared = servicesEnv();
-    const produce = async (b: BrokerInfo, truth: string) => {
+    const produce = async (b: KafkaBroker, truth: string) => {
       const run = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "20", "--count", "12000", "--seed", "5", "--start", "2026-11-20T12:00:00Z", "--truth", truth, ...CHAOS], { KAFKA_BROKERS: b.bootstrap, ...WINDOW_ENV });
       expect(run.code, run.stderr).toBe(0);
       return parseSummary(run.stdout);

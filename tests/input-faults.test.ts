@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Kafka, logLevel, type IHeaders, type Producer } from "kafkajs";
 import { goldDayFiles } from "../lib/batch/daily-kpis.ts";
-import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { listLakeFiles } from "../workers/shared/lake-files.ts";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
@@ -119,14 +119,14 @@ async function readTopic(bootstrap: string, topic: string, expected: number): Pr
 }
 
 describe("real-world input through both workers", () => {
-  let broker: BrokerInfo;
+  let broker: KafkaBroker;
   let dir: string;
   let producer: Producer;
 
   beforeAll(async () => {
     dir = tempDir("input-faults");
-    broker = await startBroker({ dir: join(dir, "broker"), topics: TOPICS });
-    cleanup.push(() => stopBroker(broker));
+    broker = await startKafka({ dir: join(dir, "broker"), topics: TOPICS });
+    cleanup.push(() => stopKafka(broker));
     producer = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
     cleanup.push(() => producer.disconnect());

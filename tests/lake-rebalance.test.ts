@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kafka, logLevel } from "kafkajs";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { listLakeFiles } from "../workers/shared/lake-files.ts";
-import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { parseSummary, runScript, tempDir } from "./support/processes.ts";
 import { LakeWorkerProcess, temporaryFiles } from "./support/lake-worker.ts";
 
@@ -18,19 +18,19 @@ const EVENTS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("lake workers: rebalances between live writers", () => {
-  let broker: BrokerInfo;
+  let broker: KafkaBroker;
   let dir: string;
   const workers: LakeWorkerProcess[] = [];
   const lakes: Lake[] = [];
 
   beforeAll(async () => {
     dir = tempDir("lake-rebalance");
-    broker = await startBroker({ dir: join(dir, "broker"), topics: { orders: PARTITIONS, "orders.dlq": 1, "orders.metrics": 1 } });
+    broker = await startKafka({ dir: join(dir, "broker"), topics: { orders: PARTITIONS, "orders.dlq": 1, "orders.metrics": 1 } });
   });
   afterAll(async () => {
     for (const lake of lakes) lake.close();
     for (const worker of workers) await worker.kill9();
-    if (broker) await stopBroker(broker);
+    if (broker) await stopKafka(broker);
   });
 
   it(`lands ${EVENTS} messages exactly once while partitions move between live workers mid-flush`, async () => {

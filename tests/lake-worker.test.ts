@@ -16,7 +16,8 @@ import { openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { listLakeFiles } from "../workers/shared/lake-files.ts";
 import { INVALID_TABLE, ORDERS_TABLE } from "../lib/lake/schema.ts";
 import { Prng } from "../lib/sim/prng.ts";
-import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { createTopics, startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
+import { FAST_RETENTION_BROKER, retentionSettled, SMALL_RETENTION } from "./support/retention.ts";
 import { statLakeFiles } from "../workers/shared/lake-files.ts";
 import { ROOT, runScript, tempDir } from "./support/processes.ts";
 import { sqlLiteral as sqlString } from "../lib/lake/sql.ts";
@@ -93,14 +94,14 @@ async function caughtUp(lakeDir: string, high: number[]): Promise<boolean> {
 const scan = (files: string[]) => `read_parquet([${files.map(sqlString).join(", ")}], hive_partitioning = false)`;
 
 describe("lake worker and compactor on a dev broker", () => {
-  let broker: BrokerInfo;
+  let broker: KafkaBroker;
   let dir: string;
   let producer: Producer;
   let duck: DuckDBInstance;
   let db: DuckDBConnection;
   const children: Child[] = [];
   const lakes: Lake[] = [];
-  const brokers: BrokerInfo[] = [];
+  const brokers: KafkaBroker[] = [];
 
   const start = (script: string, env: Record<string, string>, args: string[] = []) => {
     const child = new Child(script, env, args);
@@ -122,7 +123,9 @@ describe("lake worker and compactor on a dev broker", () => {
 
   beforeAll(async () => {
     dir = tempDir("lake-worker");
-    broker = await startBroker({ dir: join(dir, "broker"), topics: { orders: 4, gappy: 1, compact: 8, "orders.dlq": 1, "orders.metrics": 1 } });
+    // Retention is checked every 500 ms so the gap test's small topic loses its oldest segments quickly.
+    broker = await startKafka({ dir: join(dir, "broker"), config: FAST_RETENTION_BROKER, topics: { orders: 4, compact: 8, "orders.dlq": 1, "orders.metrics": 1 } });
+    await createTopics(broker.bootstrap, { gappy: 1 }, SMALL_RETENTION);
     brokers.push(broker);
     producer = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
@@ -136,7 +139,7 @@ describe("lake worker and compactor on a dev broker", () => {
     db?.closeSync();
     duck?.closeSync();
     for (const child of children) await child.kill9();
-    for (const b of brokers) await stopBroker(b);
+    for (const b of brokers) await stopKafka(b);
   });
 
   const ordersLake = () => join(dir, "lake-orders");
@@ -216,7 +219,7 @@ describe("lake worker and compactor on a dev broker", () => {
   });
 
   it("refuses, with a clear message, a lake written from another Kafka cluster or topic", async () => {
-    const other = await startBroker({ dir: join(dir, "broker-2"), topics: { orders: 4 } });
+    const other = await startKafka({ dir: join(dir, "broker-2"), topics: { orders: 4 } });
     brokers.push(other);
     const refused = await runScript("workers/lake.ts", [], { ...lakeEnv(ordersLake()), KAFKA_BROKERS: other.bootstrap }, 60_000);
     expect(refused.code).toBe(3);
@@ -238,13 +241,16 @@ describe("lake worker and compactor on a dev broker", () => {
   });
 
   it("reports an offset gap loudly: log line, metric and a lake record", async () => {
-    // The dev broker keeps about 5 MiB per partition: 9 MB of uncompressed orders push the oldest out.
+    // 1 MiB segments and 1 MiB kept: 9 MB of uncompressed orders make retention delete the oldest segments.
     const padding = "x".repeat(30_000);
     for (let batch = 0; batch < 10; batch++)
       await producer.send({
         topic: "gappy",
         messages: Array.from({ length: 30 }, (_, i) => ({ value: text({ ...validOrder, order_id: `gap-${batch}-${i}`, padding }), timestamp: String(RECORD_TIME) })),
       });
+    await retentionSettled(broker.bootstrap, "gappy");
+    // Retention may have removed everything but the empty active segment: what follows the gap is what reveals it.
+    await producer.send({ topic: "gappy", messages: Array.from({ length: 10 }, (_, i) => ({ value: text({ ...validOrder, order_id: `after-gap-${i}` }), timestamp: String(RECORD_TIME) })) });
     const { low, high } = await partitionEnds(broker.bootstrap, "gappy");
     expect(low[0]).toBeGreaterThan(0);
     const lakeDir = join(dir, "lake-gappy");
@@ -265,11 +271,17 @@ describe("lake worker and compactor on a dev broker", () => {
   });
 
   it("compacts killed midway without readers ever seeing a row twice, and a rerun finishes the job", async () => {
-    // Many small files over three event hours: 40k events over 100 simulated minutes, 250-row files.
-    const simulated = await runScript("workers/simulator.ts", ["--rate", "0", "--count", "40000", "--sim-rate", "7", "--seed", String(SEED), "--start", "2026-11-20T08:50:00Z", "--malformed", "0.01", "--duplicates", "0.02", "--topic", "compact"], { KAFKA_BROKERS: broker.bootstrap });
-    expect(simulated.code, simulated.stderr).toBe(0);
+    // Many small files: 40k events paced at 4000/s (10 s of event time), 250-row files.
+    // A real broker hands a caught-up reader thousands of records per fetch (one file each), so the
+    // lake reads while the simulator writes: small fetches, small files.
     const lakeDir = join(dir, "lake-compact");
-    await landAll(lakeDir, "compact", { LAKE_ROTATE_ROWS: "250", LAKE_ROTATE_AGE: "2s" });
+    const landing = start("workers/lake.ts", { ...lakeEnv(lakeDir, "compact"), LAKE_ROTATE_ROWS: "250", LAKE_ROTATE_AGE: "2s" });
+    await landing.waitFor(async () => /partitions recovered/.test(landing.output), "partition assignment");
+    const simulated = await runScript("workers/simulator.ts", ["--rate", "4000", "--count", "40000", "--seed", String(SEED), "--start", "2026-11-20T08:50:00Z", "--malformed", "0.01", "--duplicates", "0.02", "--topic", "compact"], { KAFKA_BROKERS: broker.bootstrap });
+    expect(simulated.code, simulated.stderr).toBe(0);
+    const { high } = await partitionEnds(broker.bootstrap, "compact");
+    await landing.waitFor(() => caughtUp(lakeDir, high), "catch-up");
+    expect(await landing.stop(), landing.output.slice(-2000)).toBe(0);
     const before = await listLakeFiles(lakeDir);
     const nextOffsets = new Map([...before.markers].map(([p, m]) => [p, m.nextOffset]));
     const planned = planCompaction(await statLakeFiles(lakeDir, before.files), nextOffsets, { now: Date.now(), quietMs: 0, offsetsPerFile: 200_000 });

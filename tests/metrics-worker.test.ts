@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
 import { dumpHotPath, expectTotalsEqualTruth, hotPathSettled, readDeadLetters, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, WorkerProcess } from "./support/workers.ts";
 
@@ -10,15 +10,15 @@ const CHAOS = ["--duplicates", "0.04", "--late", "0.03", "--out-of-order", "0.15
 const START = "2026-11-20T09:00:00.000Z";
 const TOPICS = { orders: 4, "orders.dlq": 2, "orders.metrics": 2 };
 
-const brokers: BrokerInfo[] = [];
+const brokers: KafkaBroker[] = [];
 const workers: WorkerProcess[] = [];
 afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null) await w.kill("SIGKILL");
-  for (const b of brokers) await stopBroker(b);
+  for (const b of brokers) await stopKafka(b);
 });
 
-async function broker(): Promise<BrokerInfo> {
-  const b = await startBroker({ dir: tempDir("metrics-broker"), topics: TOPICS });
+async function broker(): Promise<KafkaBroker> {
+  const b = await startKafka({ dir: tempDir("metrics-broker"), topics: TOPICS });
   brokers.push(b);
   return b;
 }
@@ -35,13 +35,13 @@ function startWorker(script: string, env: Record<string, string | undefined>): W
 }
 
 /** Produces the same seeded stream (byte-identical, same partitions and offsets) to a broker. */
-async function simulate(b: BrokerInfo, truthFile: string, count = 6_000) {
+async function simulate(b: KafkaBroker, truthFile: string, count = 6_000) {
   const run = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "20", "--count", String(count), "--seed", "11", "--start", START, "--truth", truthFile, ...CHAOS], { KAFKA_BROKERS: b.bootstrap, ...WINDOW_ENV });
   expect(run.code, run.stderr).toBe(0);
   return parseSummary(run.stdout);
 }
 
-describe("metrics worker (real dev broker, real InfluxDB)", () => {
+describe("metrics worker (Apache Kafka, real InfluxDB)", () => {
   it("matches the truth for every window: on-time + late = truth, duplicates and dead letters exact", async () => {
     const b = await broker();
     const dir = tempDir("metrics");

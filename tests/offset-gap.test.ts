@@ -1,28 +1,26 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { Kafka, logLevel } from "kafkajs";
-import { freePort, startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { freePort } from "../scripts/services.ts";
+import { createTopics, startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
+import { FAST_RETENTION_BROKER, retentionSettled, SMALL_RETENTION } from "./support/retention.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";
 import { waitFor, WorkerProcess } from "./support/workers.ts";
 
-let broker: BrokerInfo | undefined;
+let broker: KafkaBroker | undefined;
 let worker: WorkerProcess | undefined;
 afterAll(async () => {
   if (worker?.child.exitCode === null) await worker.kill("SIGKILL");
-  if (broker) await stopBroker(broker);
+  if (broker) await stopKafka(broker);
 });
 
 describe("offset gaps", () => {
   it("reports data removed by retention before it was read: log line, metric and pipeline point", async () => {
-    // The dev broker keeps about 5 MiB per partition: 200k orders on one partition push the oldest out.
-    broker = await startBroker({ dir: tempDir("gap"), topics: { orders: 1, "orders.dlq": 1, "orders.metrics": 1 } });
-    const run = await runScript("workers/simulator.ts", ["--rate", "0", "--count", "200000", "--seed", "4"], { KAFKA_BROKERS: broker.bootstrap });
+    // Retention on a real broker: 1 MiB segments (Kafka 4's minimum), 1 MiB kept, checked every 500 ms.
+    broker = await startKafka({ dir: tempDir("gap"), config: FAST_RETENTION_BROKER, topics: { "orders.dlq": 1, "orders.metrics": 1 } });
+    await createTopics(broker.bootstrap, { orders: 1 }, SMALL_RETENTION);
+    const run = await runScript("workers/simulator.ts", ["--rate", "0", "--count", "60000", "--seed", "4"], { KAFKA_BROKERS: broker.bootstrap });
     expect(run.code, run.stderr).toBe(0);
-    const admin = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    const [offsets] = await admin.fetchTopicOffsets("orders");
-    await admin.disconnect();
-    const removed = Number(offsets!.low);
+    const removed = await retentionSettled(broker.bootstrap, "orders");
     expect(removed).toBeGreaterThan(0);
 
     const influx = { version: 1 as const, url: servicesEnv().INFLUX_URL!, database: `gap_${Date.now()}` };

@@ -1,19 +1,20 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort, startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { freePort } from "../scripts/services.ts";
+import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { influxCommand, influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";
 import { waitFor, WorkerProcess } from "./support/workers.ts";
 
-let broker: BrokerInfo | undefined;
+let broker: KafkaBroker | undefined;
 let worker: WorkerProcess | undefined;
 afterAll(async () => {
   if (worker?.child.exitCode === null) await worker.kill("SIGKILL");
-  if (broker) await stopBroker(broker);
+  if (broker) await stopKafka(broker);
 });
 
 describe("InfluxDB refusing points", () => {
   it("is counted per measurement in /metrics and the pipeline measurement, names the field, and turns health degraded", async () => {
-    broker = await startBroker({ dir: tempDir("refused"), topics: { orders: 1, "orders.dlq": 1, "orders.metrics": 1 } });
+    broker = await startKafka({ dir: tempDir("refused"), topics: { orders: 1, "orders.dlq": 1, "orders.metrics": 1 } });
     const influx = { version: 1 as const, url: servicesEnv().INFLUX_URL!, database: `refused_${Date.now()}` };
     // Someone wrote order_window.revenue as an integer before, in the same shard (InfluxDB 1.x fixes a field's type per
     // shard group, a week by default): every float revenue of that week is a field-type conflict.

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kafka, logLevel } from "kafkajs";
 import { decodeOrder } from "../lib/contract/order.ts";
-import { startBroker, stopBroker, type BrokerInfo } from "../scripts/services.ts";
+import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { kcatRead, kcatTopics, parseSummary, runScript, tempDir } from "./support/processes.ts";
 
 const SKEW_MS = 600_000;
@@ -45,15 +45,15 @@ async function readAll(bootstrap: string, topic: string, expected: number): Prom
 }
 
 describe("simulator -> dev broker -> consumers", () => {
-  let broker: BrokerInfo;
+  let broker: KafkaBroker;
   let dir: string;
 
   beforeAll(async () => {
     dir = tempDir("sim");
-    broker = await startBroker({ dir, topics: { orders: 4, "orders.dlq": 1, "orders.metrics": 1, other: 2 } });
+    broker = await startKafka({ dir, topics: { orders: 4, "orders.dlq": 1, "orders.metrics": 1, other: 2 } });
   });
   afterAll(async () => {
-    if (broker) await stopBroker(broker);
+    if (broker) await stopKafka(broker);
   });
 
   const simulate = (args: string[]) => runScript("workers/simulator.ts", args, { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: "orders" });

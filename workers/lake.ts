@@ -25,7 +25,7 @@ import { requireLakeDirectory } from "./shared/lake-state.ts";
 import { waitForKafka } from "./shared/startup.ts";
 import { LAKE_USAGE } from "./shared/worker-usage.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
-import { createKafka, openConsumer, requireTopics, SupervisedConsumer } from "./shared/kafka.ts";
+import { createKafka, LogStartOffsets, openConsumer, requireTopics, SupervisedConsumer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { compactLake, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
 import { ThreadEncoder } from "./lake/encoder.ts";
@@ -70,6 +70,7 @@ export class LakeWorker {
   private compaction: Promise<void> | undefined;
   private readonly compactionAbort = new AbortController();
   private stopping = false;
+  private readonly logStart: LogStartOffsets;
   private consumedSinceStats = 0;
   private loopSample = performance.eventLoopUtilization();
   lastProgressAt = Date.now();
@@ -83,6 +84,7 @@ export class LakeWorker {
     private readonly onFatal: (error: Error) => void,
   ) {
     const { lake, kafka: kafkaConfig, clusterId, maxEventSkewMs } = settings;
+    this.logStart = new LogStartOffsets(kafka, log);
     this.writer = new LakeWriter(
       {
         origin: { clusterId, topic: kafkaConfig.topic },
@@ -214,7 +216,10 @@ export class LakeWorker {
     let last: string | undefined;
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
-      const result = this.writer.append(partition, { offset: Number(message.offset), value: message.value, timestamp: Number(message.timestamp) }, ingestedAt);
+      const offset = Number(message.offset);
+      // Offsets jumped: only those below the log start are lost (transactions and compaction leave holes too).
+      const logStart = offset > this.writer.nextOffset(partition) ? await this.logStart.of(this.topic, partition) : undefined;
+      const result = this.writer.append(partition, { offset, value: message.value, timestamp: Number(message.timestamp) }, ingestedAt, logStart);
       last = message.offset;
       if (result.status === "skipped") continue;
       this.consumedSinceStats++;
@@ -442,6 +447,7 @@ export class LakeWorker {
     clearTimeout(this.compactionTimer);
     this.compactionAbort.abort();
     await Promise.race([this.consumer?.disconnect().catch(() => undefined), sleep(2_000)]);
+    await Promise.race([this.logStart.close(), sleep(1_000)]);
     await this.encoder.close();
   }
 
@@ -465,6 +471,7 @@ export class LakeWorker {
     // Leaving the group waits for the fetch in flight (up to kafkajs's fetch wait): give it the rest of the shutdown
     // time, or a restart waits a whole session timeout for partitions.
     await Promise.race([this.consumer?.disconnect(), sleep(Math.max(1_000, startedAt + SHUTDOWN_MS - 500 - Date.now()))]);
+    await Promise.race([this.logStart.close(), sleep(1_000)]);
     await until(this.compaction);
     await this.encoder.close();
   }

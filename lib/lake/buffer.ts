@@ -111,13 +111,14 @@ export class PartitionBuffer {
   /**
    * Takes one message. Offsets must arrive in increasing order; one below the
    * next expected offset is skipped, one above it records a gap first.
-   * `gap` is set when this message revealed one.
+   * `gap` is set when this message revealed one: only offsets below
+   * `logStartOffset` (the partition's, read when the offsets jumped) are lost.
    */
-  add(message: LakeMessage, ingestedAt: number): AddResult & { gap?: OffsetGap } {
+  add(message: LakeMessage, ingestedAt: number, logStartOffset?: number): AddResult & { gap?: OffsetGap } {
     const { offset } = message;
     if (offset < this.next) return { status: "skipped" };
     this.openedAt ??= ingestedAt;
-    const gap = offsetGap(this.partition, this.next, offset);
+    const gap = offsetGap(this.partition, this.next, offset, logStartOffset);
     if (gap) {
       this.gaps.push(gap);
       this.invalid.push(gapRow(gap, this.topic, ingestedAt));

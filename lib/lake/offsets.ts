@@ -19,9 +19,17 @@ export interface OffsetGap {
 
 export const gapSize = (gap: OffsetGap): number => gap.lastMissing - gap.firstMissing + 1;
 
-/** The gap between the offset the lake expected next and the one Kafka delivered, if any. */
-export function offsetGap(partition: number, expected: number, received: number): OffsetGap | undefined {
-  return received > expected ? { partition, firstMissing: expected, lastMissing: received - 1 } : undefined;
+/**
+ * The offsets the lake expected but Kafka no longer has: from `expected` up to
+ * the delivered offset or the partition's log-start offset, whichever is lower.
+ * Offsets skipped at or above the log start are not losses: transaction control
+ * records, aborted transactional records (read_committed) and compacted-away
+ * records leave such holes. `logStartOffset` undefined = unknown: the whole jump
+ * counts (better a false alarm than a silent loss).
+ */
+export function offsetGap(partition: number, expected: number, received: number, logStartOffset?: number): OffsetGap | undefined {
+  const end = Math.min(received, logStartOffset ?? received);
+  return end > expected ? { partition, firstMissing: expected, lastMissing: end - 1 } : undefined;
 }
 
 /** The lake's record of a gap: an `orders_invalid` row at the first missing offset, with no payload. */

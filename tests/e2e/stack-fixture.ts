@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "@playwright/test";
-import { freePort, servicesDown, servicesUp, startBroker, stopBroker } from "../../scripts/services.ts";
+import { freePort, servicesDown, servicesUp } from "../../scripts/services.ts";
+import { startKafka, stopKafka } from "../../scripts/kafka/broker.ts";
 import { ensureWebBuild, ROOT, startStack, stopStack, type StackProcess, type StackRole } from "../../scripts/stack.ts";
 import { loadEnv, SERVICES_ENV_FILE } from "../../workers/shared/env.ts";
 
@@ -36,7 +37,7 @@ export async function startE2EStack(roles: StackRole[], extraEnv: Record<string,
   await servicesUp({ topic: process.env.KAFKA_TOPIC || "orders", partitions: 8 });
   if (roles.includes("web")) ensureWebBuild();
   const dir = mkdtempSync(join(tmpdir(), "orderpulse-e2e-"));
-  const broker = await startBroker({ dir: join(dir, "kafka"), topics: { orders: 8, "orders.dlq": 1, "orders.metrics": 2 } });
+  const broker = await startKafka({ dir: join(dir, "kafka"), topics: { orders: 8, "orders.dlq": 1, "orders.metrics": 2 } });
   const env = {
     ...E2E_WINDOW_ENV,
     KAFKA_BROKERS: broker.bootstrap,
@@ -51,7 +52,7 @@ export async function startE2EStack(roles: StackRole[], extraEnv: Record<string,
     ...extraEnv,
   };
   const processes = await startStack(roles, env, join(dir, "logs")).catch(async (error: Error) => {
-    await stopBroker(broker);
+    await stopKafka(broker);
     throw error;
   });
   return {
@@ -61,7 +62,7 @@ export async function startE2EStack(roles: StackRole[], extraEnv: Record<string,
     processes,
     stop: async () => {
       await stopStack(processes);
-      await stopBroker(broker);
+      await stopKafka(broker);
       if (!servicesWereUp && !process.env.ORDERPULSE_KEEP_SERVICES) await servicesDown();
     },
   };

@@ -68,9 +68,12 @@ export function parseSummary(stdout: string): Record<string, number> {
   );
 }
 
-/** Topic names and partition counts ("orders:8") as kcat, an independent client, lists them. */
+/** Topic names and partition counts ("orders:8") as kcat, an independent client, lists them; Kafka's internal `__` topics left out. */
 export function kcatTopics(bootstrap: string): string[] {
   const result = spawnSync("kcat", ["-b", bootstrap, "-L", "-J"], { encoding: "utf8", timeout: 20_000 });
   if (result.status !== 0) throw new Error(`kcat -L failed (${result.status}): ${result.stderr}`);
-  return (JSON.parse(result.stdout).topics as { topic: string; partitions: unknown[] }[]).map((t) => `${t.topic}:${t.partitions.length}`).sort();
+  return (JSON.parse(result.stdout).topics as { topic: string; partitions: unknown[] }[])
+    .filter((t) => !t.topic.startsWith("__"))
+    .map((t) => `${t.topic}:${t.partitions.length}`)
+    .sort();
 }

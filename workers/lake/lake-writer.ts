@@ -252,8 +252,8 @@ export class LakeWriter {
     return this.slot(partition).buffer.nextOffset;
   }
 
-  append(partition: number, message: LakeMessage, ingestedAt: number): AddResult & { gap?: OffsetGap } {
-    return this.slot(partition).buffer.add(message, ingestedAt);
+  append(partition: number, message: LakeMessage, ingestedAt: number, logStartOffset?: number): AddResult & { gap?: OffsetGap } {
+    return this.slot(partition).buffer.add(message, ingestedAt, logStartOffset);
   }
 
   stats(partition: number): BufferStats {

@@ -298,7 +298,7 @@ export class FakeMember implements GroupConsumer {
     const generation = this.generation;
     // kafkajs catches an error thrown by eachBatch and fetches the unresolved records again.
     await this.eachBatch({
-      batch: { topic: this.group.topic.name, partition, highWatermark: String(log.length), messages, firstOffset: () => messages[0]?.offset ?? null },
+      batch: { topic: this.group.topic.name, partition, highWatermark: String(log.length), messages, firstOffset: () => messages[0]?.offset ?? null, lastOffset: () => messages.at(-1)?.offset ?? String(log.length - 1) },
       resolveOffset: (offset: string) => {
         if (this.generation === generation && this.positions.get(partition) === from) this.positions.set(partition, Number(offset) + 1);
       },

@@ -58,13 +58,14 @@ export interface RecordProducer {
 /** kafkajs Admin's surface the worker uses: committed offsets and log-end offsets. */
 export interface OffsetSource {
   fetchOffsets(request: { groupId: string; topics: string[] }): Promise<{ topic: string; partitions: { partition: number; offset: string; metadata: string | null }[] }[]>;
-  fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string }[]>;
+  /** `low` = the log-start offset (kafkajs gives it; a source without it makes every offset jump a gap). */
+  fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string; low?: string }[]>;
   disconnect(): Promise<void>;
 }
 
 /** One fetched batch, as much of kafkajs's EachBatchPayload as the worker reads. */
 export type BatchPayload = Pick<EachBatchPayload, "resolveOffset" | "heartbeat" | "isRunning" | "isStale"> & {
-  batch: Pick<Batch, "topic" | "partition" | "highWatermark" | "messages" | "firstOffset">;
+  batch: Pick<Batch, "topic" | "partition" | "highWatermark" | "messages" | "firstOffset" | "lastOffset">;
 };
 
 export interface MetricsWorkerIO {
@@ -263,10 +264,16 @@ export class MetricsWorker {
     }
     if (this.partitions.get(partition) !== state) return; // rebuilt meanwhile: kafkajs delivers these again
 
+    // Offsets jumped: only those below the log start are lost (transaction markers, aborted
+    // transactions and compaction leave holes too), so ask for the log start once.
+    const jumped = decoded.some(({ offset }, i) => offset > (i === 0 ? state.nextExpectedOffset : decoded[i - 1]!.offset + 1));
+    const logStart = jumped ? await this.logStartOffset(partition) : undefined;
+    if (this.partitions.get(partition) !== state) return; // rebuilt meanwhile: kafkajs delivers these again
+
     // Pass 2: the engine.
     let last: string | undefined;
     for (const { message, offset, result } of decoded) {
-      if (offset > state.nextExpectedOffset) this.reportGap(state, offset);
+      if (offset > state.nextExpectedOffset) this.reportGap(state, Math.min(offset, logStart ?? offset));
       if (result.ok) {
         const kind = state.engine.ingest({ offset, order: result.order });
         if (kind === "late") {
@@ -288,13 +295,29 @@ export class MetricsWorker {
       last = message.offset;
     }
     if (last !== undefined) resolveOffset(last);
+    // Every record handed over is processed: the batch's last offset (control records after the last
+    // data record included, which kafkajs counts but never hands over) is passed too.
+    if (last !== undefined && last === batch.messages.at(-1)?.offset) state.passed(Number(batch.lastOffset()));
     this.lastProgressAt = this.now();
     this.metrics.lag.set({ partition }, state.lag);
     await heartbeat();
   }
 
+  /** The partition's log-start offset, or undefined when the broker does not say (then a jump counts whole). */
+  private async logStartOffset(partition: number): Promise<number | undefined> {
+    try {
+      const low = (await this.offsets.fetchTopicOffsets(this.config.topic)).find((o) => o.partition === partition)?.low;
+      return low === undefined ? undefined : Number(low);
+    } catch (error) {
+      this.log.warn({ topic: this.config.topic, partition, err: (error as Error).message }, "could not read the log-start offset; an offset jump counts as a gap");
+      return undefined;
+    }
+  }
+
+  /** `offset` = where the removed range ends: the delivered offset or the log start, whichever is lower. */
   private reportGap(state: PartitionState, offset: number): void {
     const missed = offset - state.nextExpectedOffset;
+    if (missed <= 0) return;
     state.offsetGaps++;
     state.missedMessages += missed;
     this.metrics.gaps.inc({ partition: state.partition });

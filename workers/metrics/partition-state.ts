@@ -30,7 +30,15 @@ export class PartitionState {
     this.lastRecordAt = now;
   }
 
+  /** The last offset the consumer has moved past, control records and aborted records included. */
+  private passedOffset = -1;
+
+  passed(offset: number): void {
+    if (offset > this.passedOffset) this.passedOffset = offset;
+  }
+
   get lag(): number {
-    return Math.max(0, this.logEndOffset - Math.max(this.lastProcessedOffset + 1, this.resumeOffset));
+    // passedOffset: kafkajs moves past control and aborted records without handing them over.
+    return Math.max(0, this.logEndOffset - Math.max(this.lastProcessedOffset + 1, this.resumeOffset, this.passedOffset + 1));
   }
 }

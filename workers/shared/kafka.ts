@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import { compressFrame, decompressFrame } from "lz4-napi";
 import { compress as zstdCompress, decompress as zstdDecompress } from "@mongodb-js/zstd";
 import type { Logger } from "pino";
@@ -60,7 +60,7 @@ export class MissingTopicError extends Error {
   /** A configuration problem (KAFKA_TOPIC, or services not set up): exit 2. */
   readonly exitCode = EXIT.usage;
   constructor(readonly topics: string[], readonly brokers: string[]) {
-    super(`topic${topics.length > 1 ? "s" : ""} ${topics.map((t) => `"${t}"`).join(", ")} do${topics.length > 1 ? "" : "es"} not exist on ${brokers.join(",")}; orderpulse never creates topics (the dev broker launcher and the Docker init step do)`);
+    super(`topic${topics.length > 1 ? "s" : ""} ${topics.map((t) => `"${t}"`).join(", ")} do${topics.length > 1 ? "" : "es"} not exist on ${brokers.join(",")}; orderpulse never creates topics (npm run services:up and the Docker stack's kafka-init do)`);
   }
 }
 
@@ -161,7 +161,7 @@ type TopicPartitions = Parameters<Consumer["pause"]>[0];
 /**
  * A kafkajs consumer that is restarted in-process when kafkajs stops it for
  * good. kafkajs restarts only after errors it deems retriable; a group error
- * such as INVALID_REQUEST to a SyncGroup (the dev broker's answer to a member
+ * such as INVALID_REQUEST to a SyncGroup (librdkafka's mock cluster's answer to a member
  * whose session ran out mid-rebalance) stops it forever. A restart rejoins the
  * group and replays from the last commit, as after any rebalance. More than
  * CONSUMER_RESTARTS within CONSUMER_RESTART_WINDOW_MS means something is really
@@ -239,6 +239,43 @@ export class SupervisedConsumer {
         .then(() => (isStopping() ? undefined : this.consumer.run(config)))
         .catch((reconnectError: Error) => this.restart(reconnectError));
     }, delayMs);
+  }
+}
+
+/**
+ * The log-start offsets of a topic's partitions, asked of the broker
+ * (ListOffsets, earliest) when a worker sees offsets jump. Only offsets below
+ * the log start were removed by retention; a jump above it is a transaction
+ * marker, an aborted transaction or compaction. One admin client, connected on
+ * first use. `undefined` when the broker does not answer (the caller then counts
+ * the whole jump: a false alarm rather than a silent loss).
+ */
+export class LogStartOffsets {
+  private admin: Admin | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly log: Logger,
+  ) {}
+
+  async of(topic: string, partition: number): Promise<number | undefined> {
+    try {
+      if (!this.admin) {
+        const admin = this.kafka.admin();
+        await admin.connect();
+        this.admin = admin;
+      }
+      const found = (await this.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition);
+      return found ? Number(found.low) : undefined;
+    } catch (error) {
+      this.log.warn({ topic, partition, err: (error as Error).message }, "could not read the log-start offset; an offset jump counts as a gap");
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.admin?.disconnect().catch(() => undefined);
+    this.admin = undefined;
   }
 }
 
