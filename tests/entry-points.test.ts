@@ -88,7 +88,7 @@ describe("--help on every npm entry point", () => {
 
   it("shows units and defaults with units", async () => {
     const query = await script("workers/cli/query.ts", ["--help"], {});
-    expect(query.stdout).toMatch(/--timeout <duration> +stop the query after this long, with a unit: 500ms, 30s,\s+2m \(default: 30s\)/);
+    expect(query.stdout).toMatch(/--timeout <duration> +stop the query after this long, with a unit: 500ms,\s+30s, 2m \(QUERY_TIMEOUT\) \(default: 30s\)/);
     const metrics = await script("workers/metrics.ts", ["--help"], {});
     expect(metrics.stdout).toMatch(/^ {2}WATERMARK_DELAY +watermark = max event time - this; later events are late \(default 2m\)$/m);
     expect(metrics.stdout).toMatch(/^Exit codes: 0 stopped cleanly; 1 failure/m);
