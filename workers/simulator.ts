@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { Command, Option } from "commander";
 import type { Message, Producer } from "kafkajs";
 import { connectEnvSchema, kafkaEnvSchema, windowEnvSchema } from "../lib/contract/config.ts";
-import { MESSAGE_KINDS, OrderGenerator, type MessageKind, type SimMessage } from "../lib/sim/order-generator.ts";
+import { MESSAGE_KINDS, OrderGenerator, type ChaosRates, type MessageKind, type SimMessage } from "../lib/sim/order-generator.ts";
 import { configsOrExit, loadEnv } from "./shared/env.ts";
 import { EXIT, runMain } from "./shared/entry-point.ts";
 import { COMPRESSION_BY_NAME, createKafka, openProducer, type CompressionName } from "./shared/kafka.ts";
@@ -40,7 +40,8 @@ const program = new Command("simulate")
   .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage))
   .addHelpText("after", "\nEnvironment: KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_SSL, KAFKA_SASL_*, WINDOW_SIZE, WATERMARK_DELAY, MAX_EVENT_SKEW, CONNECT_TIMEOUT.\nExit codes: 0 sent; 1 a send failed or Kafka stayed unreachable for CONNECT_TIMEOUT; 2 bad arguments, configuration or a missing topic.\n");
 
-interface Options {
+/** The command line: pacing and output, plus the chaos fractions the generator takes. */
+interface Options extends ChaosRates {
   rate: number;
   simRate: number;
   count?: number;
@@ -48,12 +49,6 @@ interface Options {
   seed?: number;
   start?: number;
   topic?: string;
-  duplicates: number;
-  late: number;
-  outOfOrder: number;
-  malformed: number;
-  nulls: number;
-  skew: number;
   truth?: string;
   compression: CompressionName;
   batch: number;
