@@ -57,15 +57,16 @@ describe("lake worker: exactly once across kill -9", () => {
       170_000,
     );
 
-    // Kill moments spread over the backlog: each incarnation runs until the lake holds a random share of it
-    // (and it has committed a flush of its own), then a random few hundred ms more, mid-stream.
+    // Kill moments spread over the backlog: each incarnation runs until it has recovered its partitions and the lake
+    // holds a random share of the backlog, then a random few hundred ms more, mid-stream.
     const shares = Array.from({ length: KILLS }, () => 0.05 + 0.8 * prng.next()).sort((a, b) => a - b);
     const committed = async () => [...(await listLakeFiles(lakeDir)).markers.values()].reduce((sum, m) => sum + m.nextOffset, 0);
     const kills: string[] = [];
     for (const share of shares) {
       const worker = new LakeWorkerProcess(workerEnv);
       workers.push(worker);
-      await worker.waitForLog(/"msg":"flushed"/, 60_000);
+      // Up and owning partitions (it may have nothing left to flush when the backlog is already in the lake).
+      await worker.waitForLog(/"msg":"(flushed|partitions recovered)/, 60_000);
       while ((await committed()) < share * EVENTS) {
         if (worker.child.exitCode !== null) throw new Error(`lake worker exited:\n${worker.output.slice(-3000)}`);
         await sleep(50);
