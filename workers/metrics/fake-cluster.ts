@@ -40,16 +40,25 @@ export class FakeTopic {
   }
 }
 
-/** What InfluxDB holds: the last point per series and timestamp; every write is checked by `onWrite`. */
+/**
+ * What InfluxDB holds: the last point per series and timestamp. A partial value over
+ * a final one is a violation when its writer does not own the partition at that
+ * moment (a stale worker). The owner's own replay after a failed commit or a
+ * takeover may rewrite a final value it cannot know is final (only the commit says
+ * so) before writing it final again: `rewrites` counts those.
+ */
 export class FakeInflux {
   readonly points = new Map<string, InfluxPoint>();
   readonly violations: string[] = [];
+  rewrites = 0;
 
-  write(point: InfluxPoint): void {
+  write(point: InfluxPoint, writerOwns: (partition: number) => boolean = () => true): void {
     const key = `${point.measurement},${Object.entries(point.tags).sort().join(",")} ${point.timestampNs}`;
     const previous = this.points.get(key);
-    if (point.measurement === "order_window" && previous?.fields.final?.value === 1 && point.fields.final?.value === 0)
-      this.violations.push(`final window ${key} overwritten by a partial value`);
+    if (point.measurement === "order_window" && previous?.fields.final?.value === 1 && point.fields.final?.value === 0) {
+      if (writerOwns(Number(point.tags.partition))) this.rewrites++;
+      else this.violations.push(`final window ${key} overwritten by a partial value from a worker that no longer owns partition ${point.tags.partition}`);
+    }
     this.points.set(key, point);
   }
 }
@@ -62,6 +71,9 @@ export class FakeSink implements WindowSink {
   readonly refused = new Map<string, number>();
   lastRefusal = undefined;
   between: (() => void) | undefined;
+
+  /** Whether the writing worker's member owns a partition right now (set by the test's cluster). */
+  owner: (partition: number) => boolean = () => true;
 
   constructor(
     private readonly influx: FakeInflux,
@@ -104,7 +116,7 @@ export class FakeSink implements WindowSink {
         this.writeErrors++;
         return false;
       }
-      for (const point of this.buffer.splice(0, this.chunkSize)) this.influx.write(point);
+      for (const point of this.buffer.splice(0, this.chunkSize)) this.influx.write(point, this.owner);
     }
     return true;
   }

@@ -38,6 +38,7 @@ async function cluster(workers: number, windows: WindowConfig = WINDOWS) {
   for (let i = 0; i < workers; i++) {
     const member = group.member();
     const sink = new FakeSink(influx);
+    sink.owner = (partition) => member.running && !member.expelled && member.assigned.includes(partition);
     const producer = new FakeProducer();
     const worker = new MetricsWorker({ consumer: member, producer, offsets: group, sink, now: clock.now, log: silent, registry: new Registry() }, TOPICS, windows);
     await worker.start({ emitTimer: false });
