@@ -161,7 +161,14 @@ export class LakeWorker {
         if (next.size > 0) await this.checkNotAheadOfTopic(next);
         this.seekToMarkers(next);
         // kafkajs keeps pauses across a rebalance: one a failed flush set must not outlive the assignment.
-        if (this.assigned.length > 0) this.control?.resume([{ topic: this.topic, partitions: this.assigned }]);
+        // (Not while stopping: kafkajs throws once its group is gone.)
+        if (this.assigned.length > 0 && !this.stopping) {
+          try {
+            this.control?.resume([{ topic: this.topic, partitions: this.assigned }]);
+          } catch (error) {
+            this.log.warn({ err: (error as Error).message }, "could not resume the assigned partitions");
+          }
+        }
         this.log.info({ nextOffsets: Object.fromEntries(next) }, "partitions recovered; resuming from the lake's commit markers");
       });
     this.opening.catch((error: Error) => {
