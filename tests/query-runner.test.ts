@@ -31,9 +31,13 @@ function runner(options: Partial<QueryRunnerOptions> = {}): QueryRunner {
 /** Samples the RSS of every process `runner` has, every 5 ms, until stopped; the peak in bytes. */
 function watchPeak(target: QueryRunner): { stop: () => number } {
   let peak = 0;
-  const timer = setInterval(() => {
+  const sample = () => {
     for (const pid of target.pids()) peak = Math.max(peak, residentBytes(pid) ?? 0);
-  }, 5);
+  };
+  // A first sample at once: a query that the data limit stops within milliseconds can end
+  // before a loaded machine runs the first timer tick, and the peak would read 0.
+  sample();
+  const timer = setInterval(sample, 5);
   return {
     stop: () => {
       clearInterval(timer);
