@@ -3,7 +3,7 @@
  * against `next dev` over a generated lake whose truth the test knows.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -18,6 +18,8 @@ let serverLog = "";
 let browser: Browser;
 let page: Page;
 let base: string;
+/** Beside the end-to-end run's screenshots, so one folder shows every page. */
+const SCREENSHOTS = join(ROOT, "artifacts/e2e/screenshots");
 
 const freePort = () =>
   new Promise<number>((done, fail) => {
@@ -133,5 +135,28 @@ describe("the Lake page", () => {
     await expect.poll(() => page.getByTestId("history").locator("tbody tr").first().innerText()).toMatch(/cancelled/);
     expect(await page.locator(".cm-content").innerText()).toMatch(/^SELECT levenshtein/);
     await page.screenshot({ path: join(ROOT, "test-results", "lake-page.png"), fullPage: true });
+  });
+
+  it("follows the shell's type scale on a wall screen and its light theme", async () => {
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await typeQuery("SELECT country, count(*) AS orders, sum(amount) AS revenue FROM orders GROUP BY country ORDER BY revenue DESC");
+    await page.getByRole("button", { name: /^Run/ }).click();
+    await expect.poll(() => page.getByTestId("result-summary").innerText()).toMatch(/rows? · /);
+    const fontSize = (selector: string) => page.locator(selector).first().evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
+    const laptop = { cell: await fontSize("[role=cell]"), editor: await fontSize(".cm-content") };
+    await page.screenshot({ path: join(SCREENSHOTS, "lake-laptop.png") });
+    await page.setViewportSize({ width: 2560, height: 1440 });
+    // The shell's wall-screen scale (a larger root font) reaches the editor and the result table too.
+    await expect.poll(() => fontSize("[role=cell]")).toBeGreaterThan(laptop.cell * 1.2);
+    expect(await fontSize(".cm-content")).toBeGreaterThan(laptop.editor * 1.2);
+    await page.screenshot({ path: join(SCREENSHOTS, "lake-wall.png") });
+    await page.setViewportSize({ width: 1440, height: 900 });
+    const background = () => page.locator(".result-table").evaluate((e) => getComputedStyle(e).backgroundColor);
+    const dark = await background();
+    await page.getByTestId("theme-toggle").click();
+    await expect.poll(background).not.toBe(dark);
+    expect(await page.locator(".cm-editor").evaluate((e) => getComputedStyle(e).backgroundColor)).not.toBe("rgb(40, 44, 52)");
+    await page.screenshot({ path: join(SCREENSHOTS, "lake-light.png") });
+    await page.getByTestId("theme-toggle").click();
   });
 });

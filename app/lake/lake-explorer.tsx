@@ -8,7 +8,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { EXAMPLE_QUERIES } from "./examples.ts";
 import { ResultChart } from "./result-chart.tsx";
-import { ResultTable, smallButton, type ResultColumn } from "./result-table.tsx";
+import { ResultTable, type ResultColumn } from "./result-table.tsx";
 import { SqlEditor } from "./sql-editor.tsx";
 
 interface Answer {
@@ -99,106 +99,108 @@ export function LakeExplorer() {
   const csvHref = `/api/query.csv?${new URLSearchParams({ sql })}`;
 
   return (
-    <main style={{ display: "grid", gridTemplateColumns: "260px 1fr", gap: 16, padding: 16, minHeight: "100vh", boxSizing: "border-box" }}>
-      <aside style={{ fontSize: 13, overflow: "auto" }}>
-        <h2 style={h2}>Views</h2>
-        {!schema && !error && <p style={{ color: "#64748b" }}>Loading…</p>}
-        <ul data-testid="schema" style={{ listStyle: "none", padding: 0, margin: 0 }}>
-          {(schema ?? []).map((view) => (
-            <li key={view.name} style={{ marginBottom: 6 }}>
-              <details>
-                <summary style={{ cursor: "pointer" }}>
-                  <code>{view.name}</code> <span style={{ color: "#64748b" }}>{view.rows === null ? "" : `${number(view.rows)} rows`}</span>
-                </summary>
-                <ul style={{ listStyle: "none", paddingLeft: 14, margin: "4px 0" }}>
-                  {view.columns.map((c) => (
-                    <li key={c.name} style={{ display: "flex", justifyContent: "space-between", gap: 8 }}>
-                      <code>{c.name}</code>
-                      <span style={{ color: "#64748b" }}>{c.type}</span>
-                    </li>
-                  ))}
-                </ul>
-              </details>
-            </li>
-          ))}
-        </ul>
-        <h2 style={h2}>Examples</h2>
-        <ul style={{ listStyle: "none", padding: 0, margin: 0 }}>
-          {EXAMPLE_QUERIES.map((example) => (
-            <li key={example.title}>
-              <button type="button" onClick={() => setSql(example.sql)} style={{ ...linkButton }}>
-                {example.title}
-              </button>
-            </li>
-          ))}
-        </ul>
-      </aside>
-
-      <section style={{ minWidth: 0 }}>
-        <h1 style={{ fontSize: 20, margin: "0 0 12px" }}>Lake SQL</h1>
-        <SqlEditor value={sql} onChange={setSql} onRun={run} schema={completion} />
-        <div style={{ display: "flex", gap: 8, alignItems: "center", margin: "8px 0" }}>
-          <button type="button" onClick={run} disabled={Boolean(running)} style={primaryButton}>
-            {running ? "Running…" : "Run"} <span style={{ opacity: 0.7, fontSize: 11 }}>Ctrl+Enter</span>
-          </button>
-          <button type="button" onClick={cancel} disabled={!running} style={{ ...smallButton, padding: "6px 12px", opacity: running ? 1 : 0.5 }}>
-            Cancel
-          </button>
-          <a href={csvHref} download="query.csv" style={{ ...smallButton, padding: "6px 12px", textDecoration: "none" }}>
-            Download CSV
-          </a>
-          {answer && !error && (
-            <span data-testid="result-summary" style={{ color: "#94a3b8", fontSize: 13 }}>
-              {summaryLine(answer)}
-            </span>
-          )}
-        </div>
-        {error && (
-          <div role="alert" data-testid="query-error" style={{ background: "#450a0a", border: "1px solid #b91c1c", color: "#fecaca", borderRadius: 6, padding: "8px 12px", whiteSpace: "pre-wrap", fontSize: 13 }}>
-            <strong>{error.code.replace("_", " ")}</strong>: {error.message}
-          </div>
-        )}
-        {answer && (
-          <div style={{ marginTop: 8, opacity: error ? 0.4 : 1 }}>
-            <div style={{ display: "flex", gap: 4, marginBottom: 6 }}>
-              {(["table", "chart"] as const).map((t) => (
-                <button key={t} type="button" onClick={() => setTab(t)} style={{ ...smallButton, background: tab === t ? "#334155" : "#1e293b" }}>
-                  {t === "table" ? "Table" : "Chart"}
-                </button>
-              ))}
-            </div>
-            {tab === "table" ? <ResultTable columns={answer.columns} rows={answer.rows} /> : <ResultChart columns={answer.columns} rows={answer.rows} />}
-          </div>
-        )}
-        <h2 style={{ ...h2, marginTop: 20 }}>History</h2>
-        <table data-testid="history" style={{ fontSize: 12, borderCollapse: "collapse", width: "100%" }}>
-          <thead>
-            <tr style={{ color: "#94a3b8", textAlign: "left" }}>
-              <th style={cell}>When</th>
-              <th style={cell}>Status</th>
-              <th style={{ ...cell, textAlign: "right" }}>Duration</th>
-              <th style={{ ...cell, textAlign: "right" }}>Rows</th>
-              <th style={cell}>SQL</th>
-            </tr>
-          </thead>
-          <tbody>
-            {history.slice(0, 20).map((entry) => (
-              <tr key={`${entry.at}-${entry.sql}`} style={{ borderTop: "1px solid #1e293b", cursor: "pointer" }} onClick={() => setSql(entry.sql)}>
-                <td style={cell}>{new Date(entry.at).toISOString().slice(11, 19)}</td>
-                <td style={{ ...cell, color: entry.status === "ok" ? "#86efac" : "#fca5a5" }}>{entry.status}</td>
-                <td style={{ ...cell, textAlign: "right" }}>{number(entry.durationMs)} ms</td>
-                <td style={{ ...cell, textAlign: "right" }}>{entry.rows === null ? "" : number(entry.rows)}</td>
-                <td style={{ ...cell, fontFamily: "monospace", maxWidth: 520, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>{entry.sql}</td>
-              </tr>
+    <main className="page">
+      <div className="lake-layout">
+        <aside className="card lake-aside">
+          <h2>Views</h2>
+          {!schema && !error && <p className="muted">Loading…</p>}
+          <ul data-testid="schema" className="plain">
+            {(schema ?? []).map((view) => (
+              <li key={view.name}>
+                <details>
+                  <summary>
+                    <code>{view.name}</code> <span className="muted">{view.rows === null ? "" : `${number(view.rows)} rows`}</span>
+                  </summary>
+                  <ul className="plain lake-columns">
+                    {view.columns.map((c) => (
+                      <li key={c.name}>
+                        <code>{c.name}</code>
+                        <span className="muted">{c.type}</span>
+                      </li>
+                    ))}
+                  </ul>
+                </details>
+              </li>
             ))}
-          </tbody>
-        </table>
-      </section>
+          </ul>
+          <h2>Examples</h2>
+          <ul className="plain">
+            {EXAMPLE_QUERIES.map((example) => (
+              <li key={example.title}>
+                <button type="button" className="link" onClick={() => setSql(example.sql)}>
+                  {example.title}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </aside>
+
+        <section className="lake-main">
+          <div className="page-head">
+            <h1>Lake SQL</h1>
+          </div>
+          <SqlEditor value={sql} onChange={setSql} onRun={run} schema={completion} />
+          <div className="toolbar">
+            <button type="button" className="primary" onClick={run} disabled={Boolean(running)}>
+              {running ? "Running…" : "Run"} <span className="key-hint">Ctrl+Enter</span>
+            </button>
+            <button type="button" onClick={cancel} disabled={!running}>
+              Cancel
+            </button>
+            <a href={csvHref} download="query.csv" className="button">
+              Download CSV
+            </a>
+            {answer && !error && (
+              <span data-testid="result-summary" className="muted">
+                {summaryLine(answer)}
+              </span>
+            )}
+          </div>
+          {error && (
+            <div role="alert" data-testid="query-error" className="banner query-error">
+              <strong>{error.code.replace("_", " ")}</strong>: {error.message}
+            </div>
+          )}
+          {answer && (
+            // A new set of columns starts unsorted (the sort is by column position).
+            <div className={error ? "result stale" : "result"}>
+              <div className="segmented">
+                {(["table", "chart"] as const).map((t) => (
+                  <button key={t} type="button" aria-pressed={tab === t} onClick={() => setTab(t)}>
+                    {t === "table" ? "Table" : "Chart"}
+                  </button>
+                ))}
+              </div>
+              {tab === "table" ? <ResultTable key={answer.columns.map((c) => c.name).join("\u0000")} columns={answer.columns} rows={answer.rows} /> : <ResultChart columns={answer.columns} rows={answer.rows} />}
+            </div>
+          )}
+          <div className="card lake-history">
+            <h2>History</h2>
+            <table data-testid="history" className="data">
+              <thead>
+                <tr>
+                  <th>When</th>
+                  <th className="left">Status</th>
+                  <th>Duration</th>
+                  <th>Rows</th>
+                  <th className="left">SQL</th>
+                </tr>
+              </thead>
+              <tbody>
+                {history.slice(0, 20).map((entry) => (
+                  <tr key={`${entry.at}-${entry.sql}`} className="clickable" onClick={() => setSql(entry.sql)}>
+                    <td>{new Date(entry.at).toISOString().slice(11, 19)}</td>
+                    <td className={entry.status === "ok" ? "left good" : "left bad"}>{entry.status}</td>
+                    <td>{number(entry.durationMs)} ms</td>
+                    <td>{entry.rows === null ? "" : number(entry.rows)}</td>
+                    <td className="left sql-cell">{entry.sql}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      </div>
     </main>
   );
 }
-
-const h2 = { fontSize: 13, textTransform: "uppercase", letterSpacing: 1, color: "#94a3b8", margin: "12px 0 6px" } as const;
-const cell = { padding: "4px 8px" } as const;
-const linkButton = { background: "none", border: "none", color: "#38bdf8", cursor: "pointer", padding: "2px 0", fontSize: 13, textAlign: "left" } as const;
-const primaryButton = { background: "#0284c7", color: "white", border: "none", borderRadius: 4, padding: "6px 14px", cursor: "pointer", fontWeight: 600 } as const;

@@ -25,26 +25,26 @@ export function chartKind(columns: ResultColumn[], rowCount: number): ChartKind 
 
 export function ResultChart({ columns, rows }: { columns: ResultColumn[]; rows: unknown[][] }) {
   const kind = chartKind(columns, rows.length);
-  if (kind === "none") return <p style={{ color: "#64748b", fontSize: 13 }}>No chart for this shape (a time or text column first, then numbers).</p>;
+  if (kind === "none") return <p className="muted">No chart for this shape (a time or text column first, then numbers).</p>;
   if (kind === "number") {
     const value = Number(rows[0]![0]);
     return (
-      <div data-testid="big-number" style={{ fontSize: 56, fontWeight: 700, padding: "24px 8px", fontVariantNumeric: "tabular-nums" }}>
+      <div data-testid="big-number" className="big-number">
         {Number.isFinite(value) ? value.toLocaleString("en-US") : String(rows[0]![0])}
-        <div style={{ fontSize: 14, fontWeight: 400, color: "#94a3b8" }}>{columns[0]!.name}</div>
+        <div className="muted">{columns[0]!.name}</div>
       </div>
     );
   }
   const { series, data } = kind === "line" && columns.length === 3 && !isNumericType(columns[1]!.type) && isNumericType(columns[2]!.type) ? byCategory(rows) : byColumn(columns, rows);
   const Chart = kind === "line" ? LineChart : BarChart;
   return (
-    <div data-testid={`chart-${kind}`} style={{ width: "100%", height: 300 }}>
+    <div data-testid={`chart-${kind}`} className="result-chart">
       <ResponsiveContainer>
         <Chart data={data} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
-          <CartesianGrid stroke="#1e293b" />
-          <XAxis dataKey="x" stroke="#94a3b8" fontSize={11} />
-          <YAxis stroke="#94a3b8" fontSize={11} />
-          <Tooltip contentStyle={{ background: "#0f172a", border: "1px solid #334155" }} />
+          <CartesianGrid stroke="var(--grid)" />
+          <XAxis dataKey="x" stroke="var(--muted)" fontSize="0.75rem" />
+          <YAxis stroke="var(--muted)" fontSize="0.75rem" />
+          <Tooltip contentStyle={{ background: "var(--panel)", border: "1px solid var(--border)", color: "var(--text)" }} />
           <Legend />
           {series.map((s, i) =>
             kind === "line" ? (
@@ -55,7 +55,7 @@ export function ResultChart({ columns, rows }: { columns: ResultColumn[]; rows: 
           )}
         </Chart>
       </ResponsiveContainer>
-      {rows.length > MAX_POINTS && <p style={{ color: "#64748b", fontSize: 12 }}>Chart shows the first {MAX_POINTS.toLocaleString("en-US")} rows.</p>}
+      {rows.length > MAX_POINTS && <p className="muted">Chart shows the first {MAX_POINTS.toLocaleString("en-US")} rows.</p>}
     </div>
   );
 }

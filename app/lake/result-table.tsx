@@ -8,7 +8,7 @@
  */
 import { flexRender, getCoreRowModel, getSortedRowModel, useReactTable, type ColumnDef, type SortingState } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 
 export interface ResultColumn {
   name: string;
@@ -21,7 +21,19 @@ export const isNumericType = (type: string) => NUMERIC.test(type);
 export const cellText = (value: unknown): string =>
   value === null || value === undefined ? "NULL" : typeof value === "object" ? JSON.stringify(value) : String(value);
 
-const ROW_HEIGHT = 28;
+/** Row height in rem: the virtualiser needs pixels, so it follows the root font size (larger on a wall screen). */
+const ROW_HEIGHT_REM = 1.9;
+
+function useRemPixels(): number {
+  const [rem, setRem] = useState(15);
+  useEffect(() => {
+    const read = () => setRem(parseFloat(getComputedStyle(document.documentElement).fontSize) || 15);
+    read();
+    window.addEventListener("resize", read);
+    return () => window.removeEventListener("resize", read);
+  }, []);
+  return rem;
+}
 
 export function ResultTable({ columns, rows }: { columns: ResultColumn[]; rows: unknown[][] }) {
   const [sorting, setSorting] = useState<SortingState>([]);
@@ -55,14 +67,16 @@ export function ResultTable({ columns, rows }: { columns: ResultColumn[]; rows: 
   });
   const sorted = table.getRowModel().rows;
   const scroller = useRef<HTMLDivElement>(null);
-  const virtualizer = useVirtualizer({ count: sorted.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
+  const rowHeight = Math.round(ROW_HEIGHT_REM * useRemPixels());
+  const virtualizer = useVirtualizer({ count: sorted.length, getScrollElement: () => scroller.current, estimateSize: () => rowHeight, overscan: 12 });
+  useEffect(() => virtualizer.measure(), [rowHeight, virtualizer]);
   // One template for every row (each row is its own grid): widths from the header and the first rows' text.
   const template = useMemo(
     () =>
       columns
         .map((c, i) => {
           const longest = Math.max(c.name.length + 2, ...rows.slice(0, 200).map((row) => cellText(row[i]).length));
-          return `${Math.min(420, Math.max(64, Math.round(longest * 7.6) + 24))}px`;
+          return `${Math.min(30, Math.max(4.5, Math.round(longest * 0.6 * 10) / 10 + 1.8))}em`;
         })
         .join(" "),
     [columns, rows],
@@ -77,13 +91,13 @@ export function ResultTable({ columns, rows }: { columns: ResultColumn[]; rows: 
 
   return (
     <div>
-      <div style={{ display: "flex", justifyContent: "flex-end", marginBottom: 4 }}>
-        <button type="button" onClick={copy} style={smallButton}>
+      <div className="result-actions">
+        <button type="button" onClick={copy}>
           {copied ? "Copied" : "Copy rows"}
         </button>
       </div>
-      <div ref={scroller} data-testid="result-table" role="table" style={{ height: 360, overflow: "auto", border: "1px solid #334155", borderRadius: 6, fontSize: 13 }}>
-        <div role="row" style={{ display: "grid", gridTemplateColumns: template, position: "sticky", top: 0, background: "#1e293b", zIndex: 1, minWidth: "100%", width: "max-content" }}>
+      <div ref={scroller} data-testid="result-table" role="table" className="result-table">
+        <div role="row" className="result-row result-head" style={{ gridTemplateColumns: template }}>
           {table.getHeaderGroups()[0]!.headers.map((header) => {
             const direction = header.column.getIsSorted();
             const numeric = isNumericType(columns[Number(header.id)]!.type);
@@ -94,7 +108,7 @@ export function ResultTable({ columns, rows }: { columns: ResultColumn[]; rows: 
                 aria-sort={direction === "asc" ? "ascending" : direction === "desc" ? "descending" : "none"}
                 onClick={header.column.getToggleSortingHandler()}
                 title={columns[Number(header.id)]!.type}
-                style={{ padding: "6px 10px", fontWeight: 600, cursor: "pointer", userSelect: "none", textAlign: numeric ? "right" : "left", whiteSpace: "nowrap" }}
+                className={numeric ? "numeric" : undefined}
               >
                 {flexRender(header.column.columnDef.header, header.getContext())}
                 {direction === "asc" ? " ▲" : direction === "desc" ? " ▼" : ""}
@@ -102,24 +116,21 @@ export function ResultTable({ columns, rows }: { columns: ResultColumn[]; rows: 
             );
           })}
         </div>
-        <div style={{ height: virtualizer.getTotalSize(), position: "relative", minWidth: "100%", width: "max-content" }}>
+        <div className="result-body" style={{ height: virtualizer.getTotalSize() }}>
           {virtualizer.getVirtualItems().map((item) => {
             const row = sorted[item.index]!;
             return (
               <div
                 key={row.id}
                 role="row"
-                style={{ display: "grid", gridTemplateColumns: template, position: "absolute", top: 0, transform: `translateY(${item.start}px)`, height: ROW_HEIGHT, width: "100%", background: item.index % 2 ? "#111c33" : "transparent" }}
+                className={item.index % 2 ? "result-row odd" : "result-row"}
+                style={{ gridTemplateColumns: template, transform: `translateY(${item.start}px)`, height: rowHeight }}
               >
                 {row.getVisibleCells().map((cell) => {
                   const value = cell.getValue();
                   const numeric = isNumericType(columns[Number(cell.column.id)]!.type);
                   return (
-                    <div
-                      key={cell.id}
-                      role="cell"
-                      style={{ padding: "5px 10px", whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis", textAlign: numeric ? "right" : "left", color: value === null ? "#64748b" : undefined, fontVariantNumeric: "tabular-nums" }}
-                    >
+                    <div key={cell.id} role="cell" className={[numeric ? "numeric" : "", value === null ? "null" : ""].join(" ").trim() || undefined}>
                       {cellText(value)}
                     </div>
                   );
@@ -132,5 +143,3 @@ export function ResultTable({ columns, rows }: { columns: ResultColumn[]; rows: 
     </div>
   );
 }
-
-export const smallButton = { background: "#1e293b", color: "#e2e8f0", border: "1px solid #334155", borderRadius: 4, padding: "3px 10px", cursor: "pointer", fontSize: 12 } as const;

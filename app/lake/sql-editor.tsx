@@ -6,7 +6,7 @@
  */
 import CodeMirror, { keymap, Prec } from "@uiw/react-codemirror";
 import { PostgreSQL, sql } from "@codemirror/lang-sql";
-import { useMemo } from "react";
+import { useEffect, useMemo, useState } from "react";
 
 export interface SqlEditorProps {
   value: string;
@@ -14,6 +14,20 @@ export interface SqlEditorProps {
   onRun: () => void;
   /** View name → its column names, for completion. */
   schema: Record<string, string[]>;
+}
+
+/** The shell's theme (`data-theme` on <html>), followed as the user toggles it. */
+function useShellTheme(): "dark" | "light" {
+  const [theme, setTheme] = useState<"dark" | "light">("dark");
+  useEffect(() => {
+    const root = document.documentElement;
+    const read = () => setTheme(root.dataset.theme === "light" ? "light" : "dark");
+    read();
+    const observer = new MutationObserver(read);
+    observer.observe(root, { attributes: true, attributeFilter: ["data-theme"] });
+    return () => observer.disconnect();
+  }, []);
+  return theme;
 }
 
 export function SqlEditor({ value, onChange, onRun, schema }: SqlEditorProps) {
@@ -24,9 +38,10 @@ export function SqlEditor({ value, onChange, onRun, schema }: SqlEditorProps) {
     ],
     [schema, onRun],
   );
+  const theme = useShellTheme();
   return (
-    <div data-testid="sql-editor" style={{ border: "1px solid #334155", borderRadius: 6, overflow: "hidden" }}>
-      <CodeMirror value={value} onChange={onChange} extensions={extensions} theme="dark" height="180px" basicSetup={{ lineNumbers: true, foldGutter: false }} />
+    <div data-testid="sql-editor" className="sql-editor">
+      <CodeMirror value={value} onChange={onChange} extensions={extensions} theme={theme} height="12rem" basicSetup={{ lineNumbers: true, foldGutter: false }} />
     </div>
   );
 }
