@@ -100,6 +100,14 @@ describe("simulator -> dev broker -> consumers", () => {
       partitionOf.set(result.order.orderId, m.partition);
     }
 
+    // Each partition's log is in the order generated: record timestamps (the simulated arrival times, which
+    // never go back) never decrease along the offsets. A batch that overtook an earlier one would break this.
+    for (let p = 0; p < 4; p++) {
+      const log = messages.filter((m) => m.partition === p).sort((a, b) => Number(a.offset) - Number(b.offset));
+      const backwards = log.findIndex((m, i) => i > 0 && m.timestamp < log[i - 1]!.timestamp);
+      expect(backwards, `partition ${p} goes back in time at offset ${log[backwards]?.offset}`).toBe(-1);
+    }
+
     // Interop: librdkafka's kcat sees the same messages, keys and partitions.
     const viaKcat = kcatRead(broker.bootstrap, "orders");
     expect(viaKcat.sort()).toEqual(messages.map((m) => `${m.partition} ${m.key ?? ""}`).sort());

@@ -223,7 +223,7 @@ export class MetricsWorker {
     const state = new PartitionState(partition, engine, offset, this.now());
     state.logEndOffset = logEnd;
     this.partitions.set(partition, state);
-    this.log.info({ partition, offset, resumed: Boolean(entry?.metadata) }, "partition ready");
+    this.log.info({ partition, offset, logEndOffset: logEnd, resumed: Boolean(entry?.metadata) }, "partition ready");
     return state;
   }
 
@@ -417,7 +417,9 @@ export class MetricsWorker {
    */
   private advanceIfEmpty(state: PartitionState, now: number): void {
     if (state.lag > 0 || this.paused || now - state.lastRecordAt < this.windows.idleTimeoutMs) return;
-    state.engine.advanceEmpty(now);
+    const first = state.engine.stats().watermark === null;
+    if (state.engine.advanceEmpty(now) && first)
+      this.log.info({ partition: state.partition, logEndOffset: state.logEndOffset, resumeOffset: state.resumeOffset, quietMs: now - state.lastRecordAt }, "empty partition: its watermark follows the wall clock");
   }
 
   private get refusedTotal(): number {
