@@ -201,9 +201,14 @@ export class FakeGroup implements OffsetSource {
     }));
   }
 
+  /** The next this many log-end reads answer 0 for every partition (a stale or wrong answer). */
+  staleLogEnds = 0;
+
   async fetchTopicOffsets(_topic: string) {
     await Promise.resolve();
-    return this.topic.partitions.map((log, partition) => ({ partition, high: String(log.length) }));
+    const stale = this.staleLogEnds > 0;
+    if (stale) this.staleLogEnds--;
+    return this.topic.partitions.map((log, partition) => ({ partition, high: String(stale ? 0 : log.length) }));
   }
 
   async disconnect(): Promise<void> {}

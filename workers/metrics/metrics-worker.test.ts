@@ -291,6 +291,25 @@ describe("MetricsWorker driven by fakes", () => {
     for (const w of empty) expect(w.watermark).toBe(clock.ms - WINDOWS.watermarkDelayMs);
   });
 
+  it("a partition whose log end first reads 0 (a stale answer) is not taken for empty: its watermark never jumps to the wall clock", async () => {
+    const { topic, group, influx, nodes, clock } = await cluster(1, { ...WINDOWS, idleTimeoutMs: 1_000 });
+    const [a] = nodes as [Node];
+    for (let i = 0; i < 10; i++) topic.append(1, recordValue(1, i, 5), T0 + 30 * MIN);
+    clock.ms = T0 + 30 * MIN; // a backlog: the wall clock is well past the records' event times
+    await a.worker.emitCycle(); // the first cycle samples log ends before anything is assigned
+    group.rebalance([0, 0, 0]);
+    group.staleLogEnds = 3; // the reads made when the three partitions' states are created
+    await a.worker.emitCycle();
+    group.tick(2_000); // quiet for longer than IDLE_TIMEOUT, and the next periodic refresh is still ahead
+    await a.worker.emitCycle();
+    for (let round = 0; round < 10 && (await a.member.deliver(1, 4)); round++) await a.worker.emitCycle();
+    group.tick(10 * MIN);
+    await a.worker.emitCycle();
+    await a.worker.emitCycle();
+    expect([...influx.points.values()].filter((p) => p.measurement === MEASUREMENTS.anomaly)).toEqual([]);
+    for (const [start, w] of oracle(topic, true)[1]!.finals) expect(influx.points.get(windowKey(1, start))?.fields).toMatchObject({ final: { value: 1 }, orders: { value: w.orders } });
+  });
+
   it("a restarted worker takes no idle ticks while it replays, even long after the crash, and closes windows by idleness after an invalid tail", async () => {
     const windows = { ...WINDOWS, idleTimeoutMs: 30_000 };
     const { topic, group, influx, nodes, clock } = await cluster(2, windows);
