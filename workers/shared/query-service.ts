@@ -1,8 +1,8 @@
 /**
  * The web's side of the query runner: one QueryRunner per server process (from
  * LAKE_DIR, BUSINESS_TZ, QUERY_TIMEOUT, QUERY_MEMORY_LIMIT), cancellation by a
- * client-chosen query id, the query history (kept in memory, newest first,
- * the last HISTORY_SIZE), and the mapping of every query error to an HTTP
+ * client-chosen query id, the query history (QueryHistory: on disk beside the
+ * audit log, the newest HISTORY_SIZE), and the mapping of every query error to an HTTP
  * status and `{ error: { code, message } }` (design.md, "HTTP API").
  */
 import { z } from "zod";
@@ -11,26 +11,16 @@ import { QueryRejectedError } from "../../lib/lake/statement-gate.ts";
 import { loadEnv } from "./env.ts";
 import { QueryFailedError } from "./lake-query.ts";
 import { QueryBusyError, QueryCancelledError, QueryLimitError, QueryProcessError, QueryRunner } from "./query-runner.ts";
+import { QUERY_HISTORY_FILE, QueryHistory, type HistoryEntry } from "./query-history.ts";
 
 export const HISTORY_SIZE = 200;
-
-export interface HistoryEntry {
-  sql: string;
-  /** `ok`, or the error code. */
-  status: string;
-  /** Epoch ms when the query was asked for. */
-  at: number;
-  durationMs: number;
-  /** Rows of the result (a lower bound when it was counted only partly); null when it failed. */
-  rows: number | null;
-  kind: "json" | "csv";
-}
+export type { HistoryEntry } from "./query-history.ts";
 
 interface QueryService {
   runner: QueryRunner;
   config: QueryConfig;
   running: Map<string, AbortController>;
-  history: HistoryEntry[];
+  history: QueryHistory;
 }
 
 const GLOBAL_KEY = Symbol.for("orderpulse.query-service");
@@ -47,16 +37,14 @@ export function queryService(): QueryService {
     runner: new QueryRunner({ lakeDir: lake.lakeDir, businessTz: lake.businessTz, timeoutMs: config.timeoutMs, memoryLimitBytes: config.memoryLimitBytes }),
     config,
     running: new Map(),
-    history: [],
+    history: new QueryHistory(QUERY_HISTORY_FILE, HISTORY_SIZE, (error) => console.error(`query history: ${error.message}`)),
   };
   holder[GLOBAL_KEY] = service;
   return service;
 }
 
 export function recordHistory(entry: HistoryEntry): void {
-  const { history } = queryService();
-  history.unshift(entry);
-  history.length = Math.min(history.length, HISTORY_SIZE);
+  queryService().history.record(entry);
 }
 
 /** Runs `body` with an AbortSignal that fires on `outer` (the request's) or on a cancel of `id`. */
