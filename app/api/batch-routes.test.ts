@@ -25,8 +25,9 @@ const { GET: preview } = await import("./batch/backfill/route.ts");
 const { GET: runDetails } = await import("./batch/runs/[id]/route.ts");
 const { GET: kpis } = await import("./batch/kpis/route.ts");
 const { GET: reconcile } = await import("./reconcile/route.ts");
+const { GET: audit } = await import("./audit/route.ts");
 const { runStore } = await import("../../workers/shared/batch-service.ts");
-const { readAudit } = await import("../../workers/shared/audit-log.ts");
+const { appendAudit, readAudit } = await import("../../workers/shared/audit-log.ts");
 const { WHO_HEADER } = await import("../../lib/web/access.ts");
 const { goldDayFiles } = await import("../../lib/batch/daily-kpis.ts");
 
@@ -86,6 +87,20 @@ describe("overview and run details", () => {
     expect(ok).toMatchObject({ status: 200, body: { run: { id: first!.id, job: "batch_daily", log: "" } } });
     expect((await runDetails(get("/api/batch/runs/x"), { params: Promise.resolve({ id: "x" }) })).status).toBe(400);
     expect(await json(await runDetails(get("/api/batch/runs/999"), { params: Promise.resolve({ id: "999" }) }))).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
+  });
+
+  it("shows the lake's server path in a run's log and error as $LAKE_DIR", async () => {
+    const store = runStore();
+    const run = store.enqueue("batch_daily", "2026-10-01", "manual", 0);
+    store.start(run.id, 1);
+    store.finish(run.id, 2, { status: "failed", exitCode: 1, rows: null, quality: null, error: `exit 1: cannot read ${lakeDir}/orders`, log: `wrote ${lakeDir}/gold/daily_kpis/date=2026-10-01/daily_kpis.csv` });
+    const { body } = await json(await runDetails(get(`/api/batch/runs/${run.id}`), { params: Promise.resolve({ id: String(run.id) }) }));
+    expect(body.run).toMatchObject({ log: "wrote $LAKE_DIR/gold/daily_kpis/date=2026-10-01/daily_kpis.csv", error: "exit 1: cannot read $LAKE_DIR/orders" });
+    const overviewText = JSON.stringify((await json(await overview(get("/api/batch")))).body);
+    expect(overviewText).toContain("cannot read $LAKE_DIR/orders");
+    expect(overviewText).not.toContain(lakeDir);
+    // Not queued: the backfill below does not count it.
+    expect(store.get(run.id)!.status).toBe("failed");
   });
 });
 
@@ -188,5 +203,16 @@ describe("gold daily_kpis of a day", () => {
     expect((body.columns as { name: string }[]).map((c) => c.name)).toEqual(["date", "business_tz", "orders", "revenue", "aov", "customers", "items", "late", "duplicates", "invalid"]);
     expect(Math.abs((body.computedAt as number) - Date.now())).toBeLessThan(60_000);
     expect(readFileSync(file).length).toBeGreaterThan(0);
+  });
+});
+
+describe("audit log on the Batch page", () => {
+  it("leaves out reads of the audit log itself with reads=false, keeping the limit for the rest", async () => {
+    await appendAudit({ who: "127.0.0.1", what: "GET /api/audit", outcome: "allowed" });
+    const all = await json(await audit(get("/api/audit?limit=1")));
+    expect((all.body.entries as { what: string }[]).map((e) => e.what)).toEqual(["GET /api/audit"]);
+    const actions = await json(await audit(get("/api/audit?limit=2&reads=false")));
+    expect((actions.body.entries as { what: string }[]).map((e) => e.what)).toEqual(["reconcile repair", "reconcile repair"]);
+    expect((await audit(get("/api/audit?reads=maybe"))).status).toBe(400);
   });
 });

@@ -2,9 +2,9 @@
 import type { AuditEntry } from "../../workers/shared/audit-log.ts";
 import { useJson } from "../use-json.ts";
 
-/** The audit log (newest first): every query, run now, backfill, cancel and repair, who asked and how it went. */
+/** The audit log (newest first): every query, run now, backfill, cancel and repair, who asked and how it went (its own reads left out). */
 export function AuditCard() {
-  const { data, error, loading } = useJson<{ entries: AuditEntry[] }>("/api/audit?limit=40", 5_000);
+  const { data, error, loading } = useJson<{ entries: AuditEntry[] }>("/api/audit?limit=40&reads=false", 10_000);
   return (
     <div className="card" data-testid="audit">
       <h2>Audit log</h2>
@@ -19,7 +19,7 @@ export function AuditCard() {
             <thead>
               <tr>
                 <th>When (UTC)</th>
-                <th>Who</th>
+                <th className="text">Who</th>
                 <th className="text">What</th>
                 <th>Outcome</th>
                 <th className="text">Detail</th>
@@ -29,7 +29,7 @@ export function AuditCard() {
               {data.entries.map((e, i) => (
                 <tr key={`${e.at}-${i}`} data-testid="audit-row">
                   <td>{e.at.replace("T", " ").slice(0, 19)}</td>
-                  <td>{e.who}</td>
+                  <td className="text">{e.who}</td>
                   <td className="text">{e.what}</td>
                   <td>
                     <span className={`tag outcome-${e.outcome}`}>{e.outcome}</span>

@@ -311,7 +311,7 @@ export function BatchView() {
       <div className="page-head">
         <h1>Batch</h1>
         {data && (
-          <span className={`pill ${data.scheduler.running ? "" : "pill-bad"}`} data-testid="scheduler-state" data-running={String(data.scheduler.running)}>
+          <span className={`pill ${data.scheduler.running ? "pill-good" : "pill-bad"}`} data-testid="scheduler-state" data-running={String(data.scheduler.running)}>
             {data.scheduler.running ? `scheduler running` : "scheduler not running"}
           </span>
         )}

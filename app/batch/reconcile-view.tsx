@@ -31,7 +31,8 @@ const utcTime = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace(
 function Value({ cell, measure }: { cell: ComparisonCell; measure: ViewMeasure }) {
   const miss = cell.mismatches.find((m) => m.measure === measure);
   const lake = formatMeasure(measure, cell.expected[measure]);
-  if (!miss) return <td data-field={measure}>{lake}</td>;
+  // No order_window point on either side (a window with late or duplicate events only).
+  if (!miss) return <td data-field={measure}>{cell.expected[measure] === null ? "—" : lake}</td>;
   return (
     <td data-field={measure} className="mismatch" data-mismatch="true" title={`lake ${lake} · InfluxDB ${formatMeasure(measure, cell.actual[measure])}`}>
       <div>

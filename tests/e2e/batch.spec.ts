@@ -108,6 +108,17 @@ test("Batch: run daily KPIs for a day from the page; it succeeds with the truth'
   // The day's reconcile never ran: the day is not done, only its KPIs are.
   await expect(plan.locator("tbody tr").nth(1)).toContainText("Reconcile");
   await expect(page.getByTestId("backfill-run")).toContainText("Backfill 2 days");
+
+  // Queue it and cancel after the current day at once: the scheduler has started at most the first day
+  // (a run takes seconds), so the last day's reconcile never starts and shows skipped.
+  await page.getByTestId("backfill-run").click();
+  await expect(page.getByTestId("action-message")).toContainText("backfill queued 3 run(s)");
+  await page.getByTestId("cancel-queued").click();
+  await expect(page.getByTestId("action-message")).toContainText(/^skipped [12] queued run\(s\)/);
+  await expect(cell(page, date, "reconcile")).toHaveAttribute("data-status", "skipped");
+  await expect(cell(page, date, "batch_daily")).toHaveAttribute("data-status", "success");
+  for (const what of ["batch backfill", "batch cancel"]) await expect(page.getByTestId("audit").getByTestId("audit-row").filter({ hasText: what }).first()).toContainText("ok", { timeout: 15_000 });
+  await screenshots(page, "batch-backfill-cancelled");
 });
 
 /** The reconciliation view's rows for the truth's range. */

@@ -8,7 +8,8 @@
  * started from the page survives a web restart, and the page reads progress and
  * outcomes from the history as the CLI `worker:scheduler history` does.
  */
-import { businessDay, localDateOf } from "../../lib/contract/business-day.ts";
+import { resolve } from "node:path";
+import { localDateOf } from "../../lib/contract/business-day.ts";
 import { alignRange, type TimeRange } from "../../lib/batch/reconcile.ts";
 import { backfillPlan, historyGrid, JOBS, REPAIR_JOB, type BackfillDay, type GridDay, type Job, type Run } from "../../lib/ops/schedule.ts";
 import { LEASE_TTL_MS } from "../ops/scheduler-loop.ts";
@@ -26,7 +27,10 @@ export function runStore(): RunStore {
 
 /** A run without its log (the overview lists many). */
 export type RunSummary = Omit<Run, "log">;
-const summary = ({ log: _log, ...run }: Run): RunSummary => run;
+const summary = (run: Run): RunSummary => {
+  const { log: _log, ...rest } = shownRun(run);
+  return rest;
+};
 
 export interface SchedulerState {
   /** A scheduler renewed the lease within LEASE_TTL_MS: queued runs will start. */
@@ -105,8 +109,8 @@ export function queueRepair(range: TimeRange, now: number, store = runStore(), b
   return store.enqueue(REPAIR_JOB, localDateOf(range.fromMs, businessTz), "manual", now, range);
 }
 
-/** The UTC range of a business day (the page's "this day" shortcuts). */
-export const dayRange = (date: string, businessTz: string): TimeRange => {
-  const day = businessDay(date, businessTz);
-  return { fromMs: day.startMs, toMs: day.endMs };
-};
+/** A run as the page shows it: the lake's server path in its log and error reads `$LAKE_DIR` (server paths are never shown). */
+export function shownRun(run: Run, lakeDir = dashboardEnv().lake.lakeDir): Run {
+  const hide = (text: string) => text.replaceAll(resolve(lakeDir), "$LAKE_DIR");
+  return { ...run, log: hide(run.log), error: run.error === null ? null : hide(run.error) };
+}
