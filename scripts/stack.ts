@@ -102,7 +102,8 @@ function newestSource(paths: string[]): number {
 /** Runs `next build` unless a build newer than every source it depends on exists; throws if the build fails. */
 export function ensureWebBuild(log: (line: string) => void = console.error): void {
   const buildId = join(ROOT, ".next/BUILD_ID");
-  const sources = newestSource(["app", "lib", "proxy.ts", "workers/shared", "next.config.ts", "package.json"]);
+  // The Batch page's routes bundle the scheduler's run store (workers/ops) and the batch steps (workers/batch) too.
+  const sources = newestSource(["app", "lib", "proxy.ts", "workers/shared", "workers/ops", "workers/batch", "next.config.ts", "package.json"]);
   if (existsSync(buildId) && statSync(buildId).mtimeMs > sources) return;
   log("building the web app (next build)…");
   const result = spawnSync(process.execPath, [join(ROOT, "node_modules/next/dist/bin/next"), "build"], { cwd: ROOT, stdio: ["ignore", 2, 2], env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });

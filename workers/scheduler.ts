@@ -12,6 +12,9 @@
  *   history [--limit N]                          print the history
  *   cancel                                       skip every queued run (the current one finishes)
  *   (none)                                       run the scheduler; --once: run what is due and queued, then exit
+ * The Batch page queues runs into the same history (run now, backfill, cancel, and
+ * `reconcile_repair`: reconcile --repair over a range); this process runs them all.
+ * With HEALTH_PORT set it answers /healthz and /metrics like the other workers.
  * Exit codes: 0 ok; 1 a run failed (with --once) or the history cannot be used; 2 bad arguments or configuration.
  */
 import { hostname } from "node:os";

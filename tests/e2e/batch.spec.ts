@@ -114,7 +114,7 @@ test("Batch: run daily KPIs for a day from the page; it succeeds with the truth'
   await page.getByTestId("backfill-run").click();
   await expect(page.getByTestId("action-message")).toContainText("backfill queued 3 run(s)");
   await page.getByTestId("cancel-queued").click();
-  await expect(page.getByTestId("action-message")).toContainText(/^skipped [12] queued run\(s\)/);
+  await expect(page.getByTestId("action-message")).toContainText(/^skipped [1-3] queued run\(s\)/);
   await expect(cell(page, date, "reconcile")).toHaveAttribute("data-status", "skipped");
   await expect(cell(page, date, "batch_daily")).toHaveAttribute("data-status", "success");
   for (const what of ["batch backfill", "batch cancel"]) await expect(page.getByTestId("audit").getByTestId("audit-row").filter({ hasText: what }).first()).toContainText("ok", { timeout: 15_000 });
