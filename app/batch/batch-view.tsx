@@ -1,6 +1,6 @@
 "use client";
 import { useEffect, useState } from "react";
-import { JOBS, type BackfillDay, type Job, type Run, type RunStatus } from "../../lib/ops/schedule.ts";
+import { addDays, JOBS, type BackfillDay, type Job, type Run, type RunStatus } from "../../lib/ops/schedule.ts";
 import { agoText, durationText } from "../../lib/web/batch-view.ts";
 import type { GoldDay } from "../../workers/batch/gold-reads.ts";
 import type { BatchOverview, RunSummary } from "../../workers/shared/batch-service.ts";
@@ -11,10 +11,6 @@ const JOB_LABEL: Record<string, string> = { batch_daily: "Daily KPIs", reconcile
 const STATUSES: readonly (RunStatus | "missing")[] = ["success", "failed", "running", "queued", "skipped", "missing"];
 const whole = new Intl.NumberFormat("en-US");
 const utc = (ms: number | null) => (ms === null ? "—" : new Date(ms).toISOString().replace("T", " ").slice(0, 19));
-
-function addDays(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-}
 
 export function StatusLegend() {
   return (
