@@ -27,13 +27,13 @@ export async function respond(handler: () => Promise<unknown>): Promise<NextResp
 
 const rangeQuery = z.object({ range: rangeSchema });
 
-/** The `range` query parameter (15m, 1h, 6h, 24h, 7d; default 1h); throws ZodError (answered 400) otherwise. */
-export function rangeOf(request: Request): RangeName {
-  return rangeQuery.parse(Object.fromEntries(new URL(request.url).searchParams)).range;
-}
-
 /** The query string as an object, for a zod schema. */
 export const searchParams = (request: Request) => Object.fromEntries(new URL(request.url).searchParams);
+
+/** The `range` query parameter (15m, 1h, 6h, 24h, 7d; default 1h); throws ZodError (answered 400) otherwise. */
+export function rangeOf(request: Request): RangeName {
+  return rangeQuery.parse(searchParams(request)).range;
+}
 
 /**
  * An action route (under /api/actions/, so loopback-only without DASHBOARD_TOKEN): runs it like

@@ -18,7 +18,6 @@ export type Job = (typeof JOBS)[number];
  */
 export const REPAIR_JOB = "reconcile_repair" as const;
 export type RunJob = Job | typeof REPAIR_JOB;
-export const RUN_JOBS = [...JOBS, REPAIR_JOB] as const;
 
 /** A repair's range: window starts in [fromMs, toMs), epoch ms UTC. */
 export interface RunRange {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { readAudit } from "../../../workers/shared/audit-log.ts";
-import { respond } from "../respond.ts";
+import { respond, searchParams } from "../respond.ts";
 
 export const dynamic = "force-dynamic";
 
@@ -12,7 +12,7 @@ const AUDIT_READ = "GET /api/audit";
 /** GET /api/audit?limit=100&reads=true|false → { entries: [{ at, who, what, outcome, detail? }] }, newest first; `reads=false` leaves out reads of the audit log itself. */
 export function GET(request: Request) {
   return respond(async () => {
-    const { limit, reads } = query.parse(Object.fromEntries(new URL(request.url).searchParams));
+    const { limit, reads } = query.parse(searchParams(request));
     return { entries: await readAudit(limit, undefined, reads === "true" ? undefined : (e) => e.what !== AUDIT_READ) };
   });
 }
