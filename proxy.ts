@@ -4,7 +4,7 @@
  * the web server (workers/web.ts) records it in x-forwarded-for, replacing whatever the client sent.
  */
 import { NextResponse, type NextRequest } from "next/server";
-import { decideAccess, isSensitivePath, SESSION_COOKIE } from "./lib/web/access.ts";
+import { decideAccess, isSensitivePath, SESSION_COOKIE, WHO_HEADER } from "./lib/web/access.ts";
 import { appendAudit } from "./workers/shared/audit-log.ts";
 import { accessSecrets } from "./workers/shared/session.ts";
 
@@ -24,7 +24,11 @@ export async function proxy(request: NextRequest) {
   if (isSensitivePath(path)) {
     await appendAudit({ who: decision.allow ? decision.who : (peerAddress ?? "unknown"), what: `${request.method} ${path}`, outcome: decision.allow ? "allowed" : "refused", detail: decision.allow ? undefined : decision.reason });
   }
-  if (decision.allow) return NextResponse.next();
+  if (decision.allow) {
+    const headers = new Headers(request.headers);
+    headers.set(WHO_HEADER, decision.who);
+    return NextResponse.next({ request: { headers } });
+  }
   if (decision.redirectToLogin) {
     // The Host the browser used: request.url carries the bind address (0.0.0.0). Next wants an absolute URL here.
     const origin = `${request.headers.get("x-forwarded-proto") ?? "http"}://${request.headers.get("host") ?? request.nextUrl.host}`;

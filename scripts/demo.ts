@@ -1,6 +1,6 @@
 /**
  * `npm run demo`: the whole product on this machine, no Docker. Starts the local services
- * (installing what they need with apt when run as root), the metrics, lake and feed workers,
+ * (installing what they need with apt when run as root), the metrics, lake, feed, scheduler and alerts workers,
  * the built web app and the simulator at a realistic rate with some late, duplicate and
  * malformed orders, then prints the URL. Ctrl-C stops everything it started.
  */
@@ -28,14 +28,14 @@ async function main(): Promise<void> {
   const feedPort = await freePort(Number(process.env.FEED_PORT) || 3001);
   const env = { PORT: String(webPort), FEED_PORT: String(feedPort), LAKE_DIR: process.env.LAKE_DIR ?? join(SERVICES_DIR, "demo-lake"), HEALTH_PORT: "0" };
   const logDir = join(SERVICES_DIR, "demo-logs");
-  const roles: StackRole[] = ["metrics", "lake", "feed", "web"];
+  const roles: StackRole[] = ["metrics", "lake", "feed", "scheduler", "alerts", "web"];
   const stack = await startStack(roles, env, logDir);
   const simulator = new StackProcess("simulator", env, join(logDir, "simulator.log"), ["--rate", String(opts.rate), "--late", "0.02", "--duplicates", "0.02", "--malformed", "0.01", "--out-of-order", "0.05", "--nulls", "0.02"]);
   await simulator.start();
   stack.set("simulator", simulator);
 
   console.log(`\norderpulse demo: http://localhost:${webPort}/  (feed on port ${feedPort}, ${opts.rate} orders/s)`);
-  console.log(`logs: ${logDir}/{metrics,lake,feed,web,simulator}.log · Ctrl-C stops everything`);
+  console.log(`logs: ${logDir}/{metrics,lake,feed,scheduler,alerts,web,simulator}.log · Ctrl-C stops everything`);
 
   let stopping = false;
   const stop = async (code: number) => {

@@ -1,5 +1,5 @@
 /**
- * The local stack as child processes: the metrics, lake and feed workers and the built web
+ * The local stack as child processes: the metrics, lake, feed, scheduler and alerts workers and the built web
  * app (workers/web.ts), each with its output in a log file. `npm run demo` and the Playwright
  * suite start it the same way; the services (Kafka, InfluxDB) come from scripts/services.ts.
  */
@@ -15,12 +15,14 @@ export const STACK_SCRIPTS = {
   lake: "workers/lake.ts",
   feed: "workers/feed.ts",
   web: "workers/web.ts",
+  scheduler: "workers/scheduler.ts",
+  alerts: "workers/alerts.ts",
   simulator: "workers/simulator.ts",
 } as const;
 export type StackRole = keyof typeof STACK_SCRIPTS;
 
 /** What each long-running process logs once it serves: start-up is done when this appears. */
-const READY: Partial<Record<StackRole, RegExp>> = { feed: /feed listening/, web: /dashboard listening/ };
+const READY: Partial<Record<StackRole, RegExp>> = { feed: /feed listening/, web: /dashboard listening/, scheduler: /scheduler started/, alerts: /alerts worker started/ };
 
 export class StackProcessError extends Error {
   override name = "StackProcessError";
@@ -100,7 +102,8 @@ function newestSource(paths: string[]): number {
 /** Runs `next build` unless a build newer than every source it depends on exists; throws if the build fails. */
 export function ensureWebBuild(log: (line: string) => void = console.error): void {
   const buildId = join(ROOT, ".next/BUILD_ID");
-  const sources = newestSource(["app", "lib", "proxy.ts", "workers/shared", "next.config.ts", "package.json"]);
+  // The Batch page's routes bundle the scheduler's run store (workers/ops) and the batch steps (workers/batch) too.
+  const sources = newestSource(["app", "lib", "proxy.ts", "workers/shared", "workers/ops", "workers/batch", "next.config.ts", "package.json"]);
   if (existsSync(buildId) && statSync(buildId).mtimeMs > sources) return;
   log("building the web app (next build)…");
   const result = spawnSync(process.execPath, [join(ROOT, "node_modules/next/dist/bin/next"), "build"], { cwd: ROOT, stdio: ["ignore", 2, 2], env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });

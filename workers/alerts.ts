@@ -11,7 +11,7 @@
  * Exit codes: 0 stopped cleanly (or rules valid with --check); 1 failed; 2 bad arguments, configuration or rules.
  */
 import { Command } from "commander";
-import { alertsEnvSchema, influxEnvSchema } from "../lib/contract/config.ts";
+import { alertsEnvSchema, influxEnvSchema, portsEnvSchema } from "../lib/contract/config.ts";
 import { formatDuration } from "../lib/contract/duration.ts";
 import { AlertRulesError, type AlertRules } from "../lib/ops/alert-rules.ts";
 import { loadAlertRules } from "./ops/alert-config.ts";
@@ -19,6 +19,7 @@ import { readAlertInputs, readFiringAlerts } from "./ops/alert-inputs.ts";
 import { AlertEvaluator } from "./ops/alert-loop.ts";
 import { WebhookPoster } from "./ops/webhook.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
+import { createRegistry, serveHealth } from "./shared/health.ts";
 import { InfluxSink } from "./shared/influx-sink.ts";
 import { createLogger } from "./shared/log.ts";
 import { stopOnSignals } from "./shared/shutdown.ts";
@@ -74,6 +75,11 @@ async function run(options: { check: boolean }): Promise<void> {
   log.info({ interval: rules.interval, restoredFiring: restored?.size ?? 0, webhook: Boolean(webhook) }, "alerts worker started");
   let timer: NodeJS.Timeout | undefined;
   let failing = false;
+  // /healthz: the evaluation loop runs; an InfluxDB it cannot read is a degraded state, not a reason to restart.
+  let lastEvaluationAt = Date.now();
+  const { healthPort } = configOrExit(portsEnvSchema, env);
+  if (healthPort !== undefined)
+    await serveHealth(healthPort, createRegistry("alerts"), { lastProgressAt: () => lastEvaluationAt, lag: () => 0, degraded: () => (failing ? "InfluxDB cannot be read: alert states unchanged" : undefined) }, log);
   const loop = async () => {
     try {
       await evaluator.evaluate();
@@ -84,6 +90,7 @@ async function run(options: { check: boolean }): Promise<void> {
       if (!failing) log.warn({ err: (error as Error).message.split("\n")[0] }, "evaluation failed; alert states unchanged, retrying every interval");
       failing = true;
     }
+    lastEvaluationAt = Date.now();
     timer = setTimeout(loop, rules.interval);
   };
   void loop();

@@ -12,12 +12,15 @@
  *   history [--limit N]                          print the history
  *   cancel                                       skip every queued run (the current one finishes)
  *   (none)                                       run the scheduler; --once: run what is due and queued, then exit
+ * The Batch page queues runs into the same history (run now, backfill, cancel, and
+ * `reconcile_repair`: reconcile --repair over a range); this process runs them all.
+ * With HEALTH_PORT set it answers /healthz and /metrics like the other workers.
  * Exit codes: 0 ok; 1 a run failed (with --once) or the history cannot be used; 2 bad arguments or configuration.
  */
 import { hostname } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { BusinessDayError, parseBusinessDate } from "../lib/contract/business-day.ts";
-import { lakeEnvSchema, schedulerEnvSchema } from "../lib/contract/config.ts";
+import { lakeEnvSchema, portsEnvSchema, schedulerEnvSchema } from "../lib/contract/config.ts";
 import { formatTable } from "../lib/cli/text-table.ts";
 import { backfillPlan, JOBS, parseSchedule, ScheduleError, type Job, type Run } from "../lib/ops/schedule.ts";
 import { cliJobRunner } from "./ops/job-runner.ts";
@@ -25,6 +28,7 @@ import { RunStore, runStorePath } from "./ops/run-store.ts";
 import { BatchScheduler } from "./ops/scheduler-loop.ts";
 import { wholeNumberArg } from "./shared/cli-args.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
+import { createRegistry, serveHealth } from "./shared/health.ts";
 import { createLogger } from "./shared/log.ts";
 import { stopOnSignals } from "./shared/shutdown.ts";
 
@@ -80,6 +84,10 @@ async function serve(options: { once: boolean }): Promise<void> {
     fail((error as Error).message, 1);
   }
   log.info({ schedule: batchSchedule, businessTz, history: store.file }, "scheduler started");
+  // /healthz: the process serves and its loop ticks (queued runs are the history's, not Kafka lag: always 0 here).
+  let lastTickAt = Date.now();
+  const { healthPort } = configOrExit(portsEnvSchema, env);
+  if (healthPort !== undefined && !options.once) await serveHealth(healthPort, createRegistry("scheduler"), { lastProgressAt: () => lastTickAt, lag: () => 0 }, log);
   if (options.once) {
     const startedAt = Date.now();
     await scheduler.tick();
@@ -93,7 +101,10 @@ async function serve(options: { once: boolean }): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const loop = () => {
     scheduler.tick().then(
-      () => (timer = setTimeout(loop, TICK_MS)),
+      () => {
+        lastTickAt = Date.now();
+        timer = setTimeout(loop, TICK_MS);
+      },
       (error: Error) => {
         log.error({ err: error.message }, "scheduler stopped");
         process.exit(1);

@@ -1,10 +1,16 @@
+import { BatchView } from "./batch-view.tsx";
+import { ReconcileView } from "./reconcile-view.tsx";
+import { AuditCard } from "./audit-card.tsx";
+
+export const metadata = { title: "Batch · orderpulse" };
+
+/** Daily KPIs and reconcile runs (history, run now, backfill), the gold table of a day, the hot/cold reconciliation, and the audit log. */
 export default function BatchPage() {
   return (
     <main className="page">
-      <div className="page-head">
-        <h1>Batch</h1>
-      </div>
-      <div className="card">Daily KPIs, reconcile runs and their history arrive with their own issue. Until then: <code>npm run batch:daily</code> and <code>npm run reconcile</code>.</div>
+      <BatchView />
+      <ReconcileView />
+      <AuditCard />
     </main>
   );
 }

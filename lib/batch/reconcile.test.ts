@@ -4,6 +4,7 @@ import {
   addToBreakdown,
   compareBreakdowns,
   compareWindows,
+  comparisonCells,
   ExpectedCollector,
   formatMeasure,
   WindowTableBuilder,
@@ -161,5 +162,30 @@ describe("compareBreakdowns", () => {
     ]);
     expect(formatMeasure("country[US].revenue", 250)).toBe("2.50");
     expect(formatMeasure("country[US].orders", 3)).toBe("3");
+  });
+});
+
+describe("comparisonCells", () => {
+  it("lists every cell either side has, in order, with both sides' values and its mismatches, breakdown-only differences included", () => {
+    const e = new WindowTableBuilder();
+    e.setWindow(T0, 1, { revenue: 500, orders: 1, items: 1, customers: 1 });
+    e.setWindow(T0, 0, { revenue: 1000, orders: 3, items: 4, customers: 2 });
+    e.addAnomaly(T0, 0, "late", 1, 250);
+    const a = new WindowTableBuilder();
+    a.setWindow(T0, 0, { revenue: 900, orders: 3, items: 4, customers: 2 });
+    a.addAnomaly(T0, 0, "late", 1, 250);
+    a.setWindow(T0, 1, { revenue: 500, orders: 1, items: 1, customers: 1 });
+    a.setWindow(T0 + MIN, 2, { revenue: 7, orders: 1, items: 1, customers: 1 });
+    const windows = compareWindows(e.table(), a.table());
+    const breakdown = { windowStart: T0, partition: 1, measure: "country[US].orders" as const, expected: 1, actual: 0 };
+    const cells = comparisonCells(e.table(), a.table(), [...windows, breakdown]);
+    expect(cells.map((c) => [c.windowStart - T0, c.partition, c.mismatches.map((m) => m.measure)])).toEqual([
+      [0, 0, ["revenue"]],
+      [0, 1, ["country[US].orders"]],
+      [MIN, 2, ["revenue", "orders", "items", "customers"]],
+    ]);
+    expect(cells[0]).toMatchObject({ expected: { revenue: 1000, orders: 3, late_orders: 1, late_revenue: 250, duplicate_orders: 0 }, actual: { revenue: 900, late_revenue: 250 } });
+    expect(cells[2]!.expected).toMatchObject({ revenue: null, orders: null, late_orders: 0 });
+    expect(comparisonCells(e.table(), e.table(), []).every((c) => c.mismatches.length === 0)).toBe(true);
   });
 });

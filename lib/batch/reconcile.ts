@@ -305,3 +305,46 @@ export function partitionsMissingFromLake(expected: ReadonlyMap<string, { partit
   const inLake = new Set([...expected.values()].map((cell) => cell.partition));
   return [...new Set([...actual.values()].map((cell) => cell.partition))].filter((p) => !inLake.has(p)).sort((a, b) => a - b);
 }
+
+/** The reconciliation view's measures per cell: on-time revenue (cents) and orders, late and duplicate counts and revenue (cents). */
+export const VIEW_MEASURES = ["revenue", "orders", "late_orders", "late_revenue", "duplicate_orders", "duplicate_revenue"] as const;
+export type ViewMeasure = (typeof VIEW_MEASURES)[number];
+export type ViewValues = Record<ViewMeasure, number | null>;
+
+/** One (window, partition) of the reconciliation view: the lake replay's values, InfluxDB's, and every measure that differs (dimensions included). */
+export interface ComparisonCell {
+  windowStart: number;
+  partition: number;
+  expected: ViewValues;
+  actual: ViewValues;
+  mismatches: Mismatch[];
+}
+
+const viewValues = (cell: WindowCell | undefined): ViewValues => ({
+  revenue: cell?.window?.revenue ?? null,
+  orders: cell?.window?.orders ?? null,
+  late_orders: cell?.anomalies.late_orders ?? 0,
+  late_revenue: cell?.anomalies.late_revenue ?? 0,
+  duplicate_orders: cell?.anomalies.duplicate_orders ?? 0,
+  duplicate_revenue: cell?.anomalies.duplicate_revenue ?? 0,
+});
+
+/**
+ * Every (window, partition) either side has, sorted by window start then partition, with
+ * its mismatches (from compareWindows and compareBreakdowns) attached; a cell with only
+ * breakdown points still shows.
+ */
+export function comparisonCells(expected: WindowTable, actual: WindowTable, mismatches: readonly Mismatch[]): ComparisonCell[] {
+  const byCell = new Map<string, Mismatch[]>();
+  for (const m of mismatches) {
+    const key = `${m.windowStart}/${m.partition}`;
+    byCell.set(key, [...(byCell.get(key) ?? []), m]);
+  }
+  const keys = new Set([...expected.keys(), ...actual.keys(), ...byCell.keys()]);
+  return [...keys]
+    .map((key) => {
+      const [windowStart, partition] = key.split("/").map(Number) as [number, number];
+      return { windowStart, partition, expected: viewValues(expected.get(key)), actual: viewValues(actual.get(key)), mismatches: byCell.get(key) ?? [] };
+    })
+    .sort((a, b) => a.windowStart - b.windowStart || a.partition - b.partition);
+}

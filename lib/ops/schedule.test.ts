@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { addDays, backfillPlan, datesBetween, dueDateOf, firesBetween, jobOutcome, nextQueued, parseSchedule, ScheduleError, type Run } from "./schedule.ts";
+import { addDays, backfillPlan, datesBetween, dueDateOf, firesBetween, historyGrid, jobOutcome, nextQueued, parseSchedule, ScheduleError, type Run } from "./schedule.ts";
 
 const run = (id: number, job: Run["job"], date: string, status: Run["status"]): Run => ({
-  id, job, date, status, trigger: "manual", queuedAt: 0, startedAt: null, endedAt: null, exitCode: null, rows: null, quality: null, error: null, log: "",
+  id, job, date, range: null, status, trigger: "manual", queuedAt: 0, startedAt: null, endedAt: null, exitCode: null, rows: null, quality: null, error: null, log: "",
 });
 
 describe("schedule", () => {
@@ -63,5 +63,20 @@ describe("schedule", () => {
       status: "failed", rows: null, quality: null, error: "exit 1: reconcile: InfluxQL query failed at http://127.0.0.1:1: database not found: x",
     });
     expect(jobOutcome("reconcile", 2, "", "invalid configuration:\n  INFLUX_DB: set INFLUX_DB (1.x)\n").error).toBe("exit 2: invalid configuration: INFLUX_DB: set INFLUX_DB (1.x)");
+  });
+});
+
+describe("historyGrid", () => {
+  it("has a row per day from today back, newest first, plus older days with runs; each cell the day's newest run of the job; repairs are no column", () => {
+    const runs = [
+      run(1, "batch_daily", "2026-11-20", "failed"),
+      run(2, "batch_daily", "2026-11-20", "success"),
+      run(3, "reconcile", "2026-11-20", "queued"),
+      run(4, "batch_daily", "2026-10-01", "skipped"),
+      run(5, "reconcile_repair", "2026-09-01", "success"),
+    ];
+    const grid = historyGrid("2026-11-21", 3, runs);
+    expect(grid.map((d) => d.date)).toEqual(["2026-11-21", "2026-11-20", "2026-11-19", "2026-10-01"]);
+    expect(grid.map((d) => [d.jobs.batch_daily?.id ?? null, d.jobs.reconcile?.id ?? null])).toEqual([[null, null], [2, 3], [null, null], [4, null]]);
   });
 });

@@ -11,6 +11,19 @@ import { localDateOf, parseBusinessDate } from "../contract/business-day.ts";
 
 export const JOBS = ["batch_daily", "reconcile"] as const;
 export type Job = (typeof JOBS)[number];
+/**
+ * `reconcile --repair` over a chosen range (the reconciliation view's "repair this
+ * range"): queued and run one at a time like the daily jobs, but not a daily job
+ * (no grid column, never scheduled or backfilled).
+ */
+export const REPAIR_JOB = "reconcile_repair" as const;
+export type RunJob = Job | typeof REPAIR_JOB;
+
+/** A repair's range: window starts in [fromMs, toMs), epoch ms UTC. */
+export interface RunRange {
+  fromMs: number;
+  toMs: number;
+}
 export const TRIGGERS = ["schedule", "manual", "backfill"] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 export const RUN_STATUSES = ["queued", "running", "success", "failed", "skipped"] as const;
@@ -18,9 +31,11 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export interface Run {
   id: number;
-  job: Job;
-  /** The business day (`YYYY-MM-DD`, BUSINESS_TZ) the job computes. */
+  job: RunJob;
+  /** The business day (`YYYY-MM-DD`, BUSINESS_TZ) the job computes (a repair: the day its range starts). */
   date: string;
+  /** A repair's range; null for the daily jobs. */
+  range: RunRange | null;
   trigger: Trigger;
   status: RunStatus;
   /** Epoch ms. */
@@ -133,6 +148,26 @@ export function scheduledJobs(date: string, runs: readonly Run[]): Job[] {
   return JOBS.filter((job) => !settled(latest.get(`${job} ${date}`)));
 }
 
+export interface GridDay {
+  date: string;
+  /** Per daily job, the newest run of that day, or null. */
+  jobs: Record<Job, Run | null>;
+}
+
+/**
+ * The Batch page's history grid: one row per business day, newest first, from
+ * `today` back `days` days, plus every older day that has a run.
+ */
+export function historyGrid(today: string, days: number, runs: readonly Run[]): GridDay[] {
+  const latest = latestRuns(runs);
+  const dates = new Set(datesBetween(addDays(today, -(days - 1)), today));
+  for (const run of runs) if (run.job !== REPAIR_JOB) dates.add(run.date);
+  return [...dates]
+    .sort()
+    .reverse()
+    .map((date) => ({ date, jobs: Object.fromEntries(JOBS.map((job) => [job, latest.get(`${job} ${date}`) ?? null])) as Record<Job, Run | null> }));
+}
+
 /** The next run to start: none while one runs (one job at a time); else the oldest queued. */
 export function nextQueued(runs: readonly Run[]): Run | undefined {
   if (runs.some((r) => r.status === "running")) return undefined;
@@ -163,7 +198,7 @@ const firstLine = (text: string) => text.split("\n").find((l) => l.trim() !== ""
  * 2 usage; 3 refused for safety). `exitCode`
  * null means the process died by a signal.
  */
-export function jobOutcome(job: Job, exitCode: number | null, stdout: string, stderr: string): JobOutcome {
+export function jobOutcome(job: RunJob, exitCode: number | null, stdout: string, stderr: string): JobOutcome {
   const lines = stderr.split("\n");
   const at = lines.findLastIndex((l) => /^(batch:daily|reconcile): |^invalid configuration|^error:/.test(l.trim()));
   // A message ending in ":" continues on indented lines (configuration problems, quality checks): keep the first of them.

@@ -9,6 +9,8 @@
 export const SESSION_COOKIE = "orderpulse_session";
 /** What is hashed with a secret to make its session cookie value. */
 export const SESSION_LABEL = "orderpulse-session:";
+/** Request header the proxy sets to the decision's `who` (replacing any a client sent), so route handlers can audit outcomes. */
+export const WHO_HEADER = "x-orderpulse-who";
 /** Pages and routes reachable without credentials: the login page and its form post. */
 export const PUBLIC_PATHS = ["/login", "/api/login"] as const;
 /** Routes that read the lake, change state or show the audit log: loopback only while no secret is set. */

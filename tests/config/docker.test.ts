@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Ajv } from "ajv";
 import { parse } from "yaml";
-import { influxBufferEnvSchema, influxEnvSchema, kafkaEnvSchema, lakeEnvSchema, portsEnvSchema, readConfig, windowEnvSchema } from "../../lib/contract/config.ts";
+import { influxBufferEnvSchema, influxEnvSchema, kafkaEnvSchema, lakeEnvSchema, portsEnvSchema, readConfig, schedulerEnvSchema, windowEnvSchema } from "../../lib/contract/config.ts";
 import { parseEnvFile } from "../../workers/shared/env.ts";
 import { devTopics, KAFKA_VERSION } from "../../scripts/kafka/broker.ts";
 
@@ -44,7 +44,7 @@ describe("docker-compose.yml", () => {
   });
 
   it("runs every orderpulse process from the Dockerfile's image with an existing npm script", () => {
-    expect(ours.map(([name]) => name).sort()).toEqual(["feed", "kafka-init", "lake", "metrics", "simulator", "web"]);
+    expect(ours.map(([name]) => name).sort()).toEqual(["alerts", "feed", "kafka-init", "lake", "metrics", "scheduler", "simulator", "web"]);
     for (const [name, s] of ours) {
       expect(s.image, name).toBe("orderpulse:local");
       expect(s.command?.slice(0, 2), name).toEqual(["npm", "run"]);
@@ -72,11 +72,20 @@ describe("docker-compose.yml", () => {
         expect(condition, `${name} -> ${dependency}`).toBe(oneShot(compose.services[dependency]!) ? "service_completed_successfully" : "service_healthy");
     }
     // Workers and the feed are probed on their own /healthz.
-    for (const name of ["metrics", "lake", "feed"]) {
+    for (const name of ["metrics", "lake", "feed", "scheduler", "alerts"]) {
       const s = compose.services[name]!;
       expect(s.healthcheck!.test.join(" "), name).toContain(`localhost:${s.environment!.HEALTH_PORT}/healthz`);
     }
     expect(compose.services.web!.healthcheck!.test.join(" ")).toContain("http://localhost:3000/");
+  });
+
+  it("gives the lake volume to every process that reads or writes the lake or the run history beside it", () => {
+    const withLake = services.filter(([, s]) => (s as { volumes?: string[] }).volumes?.includes("lake:/app/lake")).map(([name]) => name).sort();
+    expect(withLake).toEqual(["lake", "scheduler", "web"]);
+    for (const name of withLake) expect(compose.services[name]!.environment!.LAKE_DIR, name).toBe("/app/lake");
+    // The scheduler runs the batch CLIs with its schedule; the app's own validation accepts the shipped one.
+    expect(compose.services.scheduler!.command).toEqual(["npm", "run", "worker:scheduler"]);
+    expect(() => readConfig(schedulerEnvSchema, parseEnvFile(read(".env.example")))).not.toThrow();
   });
 
   it("runs the tests' Kafka release and creates the topics services:up creates", () => {

@@ -8,6 +8,8 @@ import type { InfluxConfig } from "../../lib/contract/config.ts";
 import {
   compareBreakdowns,
   compareWindows,
+  comparisonCells,
+  type ComparisonCell,
   ExpectedCollector,
   sortMismatches,
   type BreakdownTable,
@@ -74,4 +76,24 @@ export async function repairInflux(influx: InfluxConfig, range: TimeRange, expec
   await deleteRange(influx, range);
   await writePoints(influx, points, progress);
   return points.length;
+}
+
+export interface RangeComparison {
+  summary: ReconcileSummary;
+  /** Every (window, partition) of the range, in order: lake replay against InfluxDB, with its mismatches. */
+  cells: ComparisonCell[];
+  offsetGaps: number;
+  openPartitions: Expected["openPartitions"];
+}
+
+/** The reconciliation view of a range: what `reconcile` checks, cell by cell, without changing anything. */
+export async function compareRange(lakeDir: string, businessTz: string, window: WindowEngineConfig, influx: InfluxConfig, range: TimeRange): Promise<RangeComparison> {
+  const expected = await expectedFromLake(lakeDir, businessTz, window, range, { write: () => true });
+  const check = await checkInflux(influx, range, expected, window.windowSizeMs);
+  return {
+    summary: check.summary,
+    cells: comparisonCells(expected.table, check.actual.table, check.mismatches),
+    offsetGaps: expected.offsetGaps,
+    openPartitions: expected.openPartitions,
+  };
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
-import { INTERRUPTED, type Job, type Run, type RunStatus, type Trigger } from "../../lib/ops/schedule.ts";
+import { INTERRUPTED, type Run, type RunJob, type RunRange, type RunStatus, type Trigger } from "../../lib/ops/schedule.ts";
 
 /** Where the scheduler keeps its run history: beside the lake it computes from, outside the lake's data folders. */
 export function runStorePath(lakeDir: string): string {
@@ -17,8 +17,10 @@ export class RunStoreError extends Error {
 
 interface RunRow {
   id: number;
-  job: Job;
+  job: RunJob;
   date: string;
+  range_from: number | null;
+  range_to: number | null;
   trigger: Trigger;
   status: RunStatus;
   queued_at: number;
@@ -35,6 +37,7 @@ const toRun = (r: RunRow): Run => ({
   id: r.id,
   job: r.job,
   date: r.date,
+  range: r.range_from === null || r.range_to === null ? null : { fromMs: r.range_from, toMs: r.range_to },
   trigger: r.trigger,
   status: r.status,
   queuedAt: r.queued_at,
@@ -73,6 +76,9 @@ export class RunStore {
         CREATE TABLE IF NOT EXISTS scheduler_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS scheduler_lease (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, renewed_at INTEGER NOT NULL);
       `);
+      // A history written before repairs were runs has no range columns: add them (SQLite adds nullable columns in place).
+      const columns = new Set((this.db.prepare("PRAGMA table_info(runs)").all() as { name: string }[]).map((c) => c.name));
+      for (const column of ["range_from", "range_to"]) if (!columns.has(column)) this.db.exec(`ALTER TABLE runs ADD COLUMN ${column} INTEGER`);
     } catch (error) {
       throw new RunStoreError(file, (error as Error).message);
     }
@@ -87,9 +93,21 @@ export class RunStore {
     return row && toRun(row);
   }
 
-  enqueue(job: Job, date: string, trigger: Trigger, now: number): Run {
-    const info = this.db.prepare(`INSERT INTO runs (job, date, "trigger", status, queued_at) VALUES (?, ?, ?, 'queued', ?)`).run(job, date, trigger, now);
+  /** The newest `limit` runs, newest first. */
+  recent(limit: number): Run[] {
+    return (this.db.prepare("SELECT * FROM runs ORDER BY id DESC LIMIT ?").all(limit) as RunRow[]).map(toRun);
+  }
+
+  enqueue(job: RunJob, date: string, trigger: Trigger, now: number, range: RunRange | null = null): Run {
+    const info = this.db
+      .prepare(`INSERT INTO runs (job, date, "trigger", status, queued_at, range_from, range_to) VALUES (?, ?, ?, 'queued', ?, ?, ?)`)
+      .run(job, date, trigger, now, range?.fromMs ?? null, range?.toMs ?? null);
     return this.get(Number(info.lastInsertRowid))!;
+  }
+
+  /** The output so far of a run still running (its progress, shown while it runs). */
+  updateLog(id: number, log: string): void {
+    this.db.prepare("UPDATE runs SET log = ? WHERE id = ? AND status = 'running'").run(log, id);
   }
 
   /** Queued → running; false when it was not queued any more (cancelled, or taken). */
@@ -103,9 +121,14 @@ export class RunStore {
       .run(outcome.status, now, outcome.exitCode, outcome.rows, outcome.quality, outcome.error, outcome.log, id);
   }
 
-  /** Queued runs become `skipped` (cancel a backfill after the current day); returns how many. */
-  cancelQueued(now: number): number {
-    return this.db.prepare("UPDATE runs SET status = 'skipped', ended_at = ?, error = 'cancelled before it started' WHERE status = 'queued'").run(now).changes;
+  /**
+   * Queued runs become `skipped` (cancel a backfill); returns how many. With `keepDate`,
+   * that day's queued runs stay (cancel after the current day: its reconcile still follows its KPIs).
+   */
+  cancelQueued(now: number, keepDate?: string): number {
+    return this.db
+      .prepare("UPDATE runs SET status = 'skipped', ended_at = ?, error = 'cancelled before it started' WHERE status = 'queued' AND (? IS NULL OR date <> ? OR range_from IS NOT NULL)")
+      .run(now, keepDate ?? null, keepDate ?? null).changes;
   }
 
   /** Runs left `running` by a scheduler that stopped become failed; returns them. */
@@ -134,6 +157,12 @@ export class RunStore {
       this.db.prepare("INSERT INTO scheduler_lease (id, owner, renewed_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, renewed_at = excluded.renewed_at").run(owner, now);
       return { ok: true as const };
     }).immediate();
+  }
+
+  /** The scheduler lease as last renewed, if any (the Batch page says whether a scheduler is running). */
+  lease(): { owner: string; renewedAt: number } | undefined {
+    const row = this.db.prepare("SELECT owner, renewed_at FROM scheduler_lease WHERE id = 1").get() as { owner: string; renewed_at: number } | undefined;
+    return row && { owner: row.owner, renewedAt: row.renewed_at };
   }
 
   releaseLease(owner: string): void {

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { backfillPlan, INTERRUPTED, parseSchedule, type Job } from "../../lib/ops/schedule.ts";
+import { backfillPlan, INTERRUPTED, parseSchedule, REPAIR_JOB, type RunJob, type RunRange } from "../../lib/ops/schedule.ts";
 import { RunStore } from "./run-store.ts";
 import { BatchScheduler, SchedulerBusyError, type JobResult, type JobRunner } from "./scheduler-loop.ts";
 
@@ -19,7 +20,7 @@ function storeFile(): string {
 }
 
 /** What the CLIs print on success (workers/cli/batch-daily.ts, workers/cli/reconcile.ts). */
-function succeeded(job: Job, date: string): JobResult {
+function succeeded(job: RunJob, date: string): JobResult {
   return job === "batch_daily"
     ? { exitCode: 0, stdout: `daily_kpis date=${date} orders=7\ndaily_country_category rows=3\n`, stderr: "" }
     : { exitCode: 0, stdout: `check: no mismatches\nsummary phase=check status=equal expected_windows=12 mismatches=0\n`, stderr: "" };
@@ -30,7 +31,7 @@ class FakeClock {
   now = () => this.ms;
 }
 
-function recordingRunner(calls: string[], result: (job: Job, date: string) => Promise<JobResult> = async (job, date) => succeeded(job, date)): JobRunner {
+function recordingRunner(calls: string[], result: (job: RunJob, date: string) => Promise<JobResult> = async (job, date) => succeeded(job, date)): JobRunner {
   return (job, date) => {
     calls.push(`${job} ${date}`);
     return result(job, date);
@@ -168,6 +169,69 @@ describe("BatchScheduler.stop", () => {
       ["batch_daily", "failed", "killed by a signal"],
       ["reconcile", "queued", null],
     ]);
+    store.close();
+  });
+});
+
+describe("repairs and progress", () => {
+  it("a queued repair runs with its range after the daily jobs queued before it; its output so far is in the history while it runs", async () => {
+    const store = new RunStore(storeFile());
+    const clock = new FakeClock(Date.parse("2026-11-21T12:00:00Z"));
+    const seen: { job: RunJob; range: RunRange | null }[] = [];
+    let finish: (r: JobResult) => void = () => undefined;
+    let progressed: () => void = () => undefined;
+    const progress = new Promise<void>((r) => (progressed = r));
+    const runner: JobRunner = (job, date, { range, onOutput }) => {
+      seen.push({ job, range });
+      if (job !== REPAIR_JOB) return Promise.resolve(succeeded(job, date));
+      onOutput?.("", "replaying lake rows through the window engine [###...] 40% 40/100\n");
+      progressed();
+      return new Promise<JobResult>((r) => (finish = r));
+    };
+    const scheduler = new BatchScheduler({ store, runJob: runner, now: clock.now, schedule: parseSchedule("0 0 * * *", "UTC"), timeZone: "UTC", owner: "a", log: quiet });
+    scheduler.start();
+    scheduler.queueDay("2026-11-20", "manual", ["batch_daily"]);
+    const range = { fromMs: Date.parse("2026-11-20T10:00:00Z"), toMs: Date.parse("2026-11-20T11:00:00Z") };
+    const repair = store.enqueue(REPAIR_JOB, "2026-11-20", "manual", clock.ms, range);
+    expect(store.get(repair.id)).toMatchObject({ job: REPAIR_JOB, range, status: "queued" });
+    const step = scheduler.tick();
+    await progress;
+    expect(store.get(repair.id)).toMatchObject({ status: "running", log: expect.stringContaining("40% 40/100") });
+    finish({ exitCode: 0, stdout: "summary phase=before-repair status=mismatched expected_windows=6 mismatches=2\nsummary phase=after-repair status=equal expected_windows=6 mismatches=0\n", stderr: "" });
+    await step;
+    expect(seen).toEqual([{ job: "batch_daily", range: null }, { job: REPAIR_JOB, range }]);
+    expect(store.get(repair.id)).toMatchObject({ status: "success", quality: "equal", rows: 6 });
+    // A repair is no daily job: the day's reconcile is still missing for a backfill.
+    expect(backfillPlan("2026-11-20", "2026-11-20", store.all())[0]!.jobs).toEqual(["reconcile"]);
+    store.close();
+  });
+
+  it("cancel after the current day keeps that day's queued runs and skips the others", () => {
+    const store = new RunStore(storeFile());
+    for (const date of ["2026-11-01", "2026-11-02"]) for (const job of ["batch_daily", "reconcile"] as const) store.enqueue(job, date, "backfill", 0);
+    expect(store.start(1, 1)).toBe(true);
+    expect(store.cancelQueued(2, "2026-11-01")).toBe(2);
+    expect(store.all().map((r) => `${r.date} ${r.job} ${r.status}`)).toEqual([
+      "2026-11-01 batch_daily running",
+      "2026-11-01 reconcile queued",
+      "2026-11-02 batch_daily skipped",
+      "2026-11-02 reconcile skipped",
+    ]);
+    expect(store.cancelQueued(3)).toBe(1);
+    store.close();
+  });
+
+  it("a history written before repairs existed gains the range columns on open", () => {
+    const file = storeFile();
+    mkdirSync(dirname(file), { recursive: true });
+    const old = new Database(file);
+    old.exec(`CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, date TEXT NOT NULL, "trigger" TEXT NOT NULL, status TEXT NOT NULL,
+      queued_at INTEGER NOT NULL, started_at INTEGER, ended_at INTEGER, exit_code INTEGER, rows INTEGER, quality TEXT, error TEXT, log TEXT NOT NULL DEFAULT '')`);
+    old.prepare(`INSERT INTO runs (job, date, "trigger", status, queued_at) VALUES ('batch_daily', '2026-11-01', 'schedule', 'success', 0)`).run();
+    old.close();
+    const store = new RunStore(file);
+    expect(store.all()).toMatchObject([{ job: "batch_daily", date: "2026-11-01", range: null, status: "success" }]);
+    expect(store.enqueue(REPAIR_JOB, "2026-11-01", "manual", 1, { fromMs: 0, toMs: 60_000 }).range).toEqual({ fromMs: 0, toMs: 60_000 });
     store.close();
   });
 });

@@ -1,5 +1,5 @@
 import type { Cron } from "croner";
-import { dueDateOf, firesBetween, jobOutcome, logTail, nextQueued, scheduledJobs, type Job, type Run, type Trigger } from "../../lib/ops/schedule.ts";
+import { dueDateOf, firesBetween, jobOutcome, logTail, nextQueued, scheduledJobs, type Job, type Run, type RunJob, type RunRange, type Trigger } from "../../lib/ops/schedule.ts";
 import type { RunStore } from "./run-store.ts";
 
 /** What running one job produced: the CLI's exit code (null: killed by a signal) and its output. */
@@ -9,8 +9,15 @@ export interface JobResult {
   stderr: string;
 }
 
-/** Runs one job for one business day to completion (workers/ops/job-runner.ts spawns the CLI). */
-export type JobRunner = (job: Job, date: string) => Promise<JobResult>;
+export interface JobRunOptions {
+  /** A repair's range (REPAIR_JOB); null for the daily jobs. */
+  range: RunRange | null;
+  /** The output so far, called as it arrives (the run's progress in the history). */
+  onOutput?: (stdout: string, stderr: string) => void;
+}
+
+/** Runs one job for one business day (or a repair for its range) to completion (workers/ops/job-runner.ts spawns the CLI). */
+export type JobRunner = (job: RunJob, date: string, options: JobRunOptions) => Promise<JobResult>;
 
 export interface SchedulerLog {
   info(fields: object, message: string): void;
@@ -27,6 +34,8 @@ export class SchedulerBusyError extends Error {
 const LAST_FIRE = "last_schedule_fire";
 /** A lease not renewed for this long belongs to a scheduler that died. */
 export const LEASE_TTL_MS = 60_000;
+/** How often a run's output so far is written to the history while it runs (its progress on the Batch page). */
+const PROGRESS_EVERY_MS = 1_000;
 
 /**
  * The scheduler's loop: queues each BATCH_SCHEDULE instant's jobs for the previous
@@ -99,10 +108,21 @@ export class BatchScheduler {
     if (!store.start(run.id, now())) return;
     log.info({ run: run.id, job: run.job, date: run.date, trigger: run.trigger }, "run started");
     let result: JobResult;
+    // A long job keeps the lease (and so the Batch page's "scheduler running") alive, and its progress visible.
+    const renew = setInterval(() => store.acquireLease(owner, now(), LEASE_TTL_MS), LEASE_TTL_MS / 4);
+    renew.unref();
+    let written = 0;
+    const onOutput = (stdout: string, stderr: string) => {
+      if (Date.now() - written < PROGRESS_EVERY_MS) return;
+      written = Date.now();
+      store.updateLog(run.id, logTail(stdout, stderr));
+    };
     try {
-      result = await runJob(run.job, run.date);
+      result = await runJob(run.job, run.date, { range: run.range, onOutput });
     } catch (error) {
       result = { exitCode: null, stdout: "", stderr: `could not start: ${(error as Error).message}` };
+    } finally {
+      clearInterval(renew);
     }
     const outcome = jobOutcome(run.job, result.exitCode, result.stdout, result.stderr);
     store.finish(run.id, now(), { ...outcome, exitCode: result.exitCode, log: logTail(result.stdout, result.stderr) });

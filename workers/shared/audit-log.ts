@@ -26,17 +26,18 @@ export async function appendAudit(entry: Omit<AuditEntry, "at">, now = Date.now(
   await appendFile(file, `${line}\n`);
 }
 
-/** The newest `limit` entries, newest first; a missing log is empty. */
-export async function readAudit(limit = 100, file = AUDIT_LOG_FILE): Promise<AuditEntry[]> {
+/** The newest `limit` entries that `keep` accepts (default all), newest first; a missing log is empty. */
+export async function readAudit(limit = 100, file = AUDIT_LOG_FILE, keep: (entry: AuditEntry) => boolean = () => true): Promise<AuditEntry[]> {
   const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return "";
     throw error;
   });
-  return text.split("\n").filter(Boolean).slice(-limit).reverse().flatMap((line) => {
+  const entries = text.split("\n").filter(Boolean).flatMap((line) => {
     try {
       return [JSON.parse(line) as AuditEntry];
     } catch {
       return [];
     }
   });
+  return entries.filter(keep).slice(-limit).reverse();
 }
