@@ -1,4 +1,5 @@
 /** Set-up shared by the fault scenarios: a broker of their own, a fresh InfluxDB database, the workers and the simulator. */
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { startKafka, stopKafka, type KafkaBroker } from "../../../scripts/kafka/broker.ts";
@@ -60,8 +61,12 @@ export class FaultWorld {
     return parseSummary(run.stdout);
   }
 
+  /** Kills what still runs, and keeps every worker's whole output in <dir>/logs for a failure's post-mortem. */
   async close(): Promise<void> {
     for (const w of this.started) if (alive(w)) await w.kill("SIGKILL");
+    mkdirSync(join(this.dir, "logs"), { recursive: true });
+    this.started.forEach((w, i) => writeFileSync(join(this.dir, "logs", `${i}-${w.child.spawnargs.at(-1)!.split("/").at(-1)}.log`), w.output));
+    console.log(`fault scenario ${this.name}: worker logs in ${join(this.dir, "logs")}`);
     if (this.broker) await stopKafka(this.broker).catch(() => undefined);
     await fetch(`${this.influx.url}/query`, { method: "POST", body: new URLSearchParams({ q: `DROP DATABASE "${this.influx.database}"` }) }).catch(() => undefined);
   }
