@@ -151,6 +151,7 @@ describe("fault (f): the lake SQL runner under attack", () => {
     for (const status of storm) if (status === 200 || status >= 500) succeeded.push(`concurrent endless scan: ${status}`);
     await answersNext("the storm");
 
+    console.log(outcomes.map((o) => `${o.status} ${o.code}: ${o.sql.slice(0, 100)}`).join("\n"));
     const leftBehind = readdirSync(scratch);
     expect(succeeded).toEqual([]);
     expect(nextSlow).toEqual([]);
@@ -159,7 +160,6 @@ describe("fault (f): the lake SQL runner under attack", () => {
     expect(lakeFingerprint()).toBe(before);
     const ordersAfter = await count();
     expect(ordersAfter).toEqual(ordersBefore);
-    console.log(outcomes.map((o) => `${o.status} ${o.code}: ${o.sql.slice(0, 100)}`).join("\n"));
     recordFigures("f-sql-runner", {
       seed: SEED,
       runs: 1,
