@@ -15,6 +15,7 @@ import { queryService } from "../../workers/shared/query-service.ts";
 import { faultSeed, recordFigures } from "./support/figures.ts";
 
 const SEED = faultSeed();
+const NEXT_QUERY_BOUND_MS = 15_000;
 const BASE = "http://localhost:3000";
 let lakeDir: string;
 let scratch: string;
@@ -124,12 +125,15 @@ describe("fault (f): the lake SQL runner under attack", () => {
     const outcomes: { sql: string; status: number; code: string }[] = [];
     const succeeded: string[] = [];
     const nextSlow: string[] = [];
+    let slowestNextMs = 0;
     const answersNext = async (after: string) => {
       const t = Date.now();
       const response = await post({ sql: "SELECT 42 AS answer" });
       const body = await response.json();
       if (response.status !== 200 || JSON.stringify(body.rows) !== "[[42]]") succeeded.push(`${after}: the next query got ${response.status} ${JSON.stringify(body)}`);
-      else if (Date.now() - t > 5_000) nextSlow.push(`${after}: next query took ${Date.now() - t} ms`);
+      slowestNextMs = Math.max(slowestNextMs, Date.now() - t);
+      // Bound: a fresh query process's start on a loaded 2-core machine (a limit kills the process that hit it).
+      if (Date.now() - t > NEXT_QUERY_BOUND_MS) nextSlow.push(`${after}: next query took ${Date.now() - t} ms`);
     };
     for (const sql of escapes) {
       const response = await post({ sql, limit: 10 });
@@ -168,7 +172,7 @@ describe("fault (f): the lake SQL runner under attack", () => {
       lost: Math.max(0, Number(ordersBefore[0]![0]) - Number(ordersAfter[0]![0])),
       duplicated: Math.max(0, Number(ordersAfter[0]![0]) - Number(ordersBefore[0]![0])),
       durationMs: Date.now() - started,
-      details: { escapeAttempts: escapes.length, resourceAttacks: resources.length + storm.length, succeeded: succeeded.length, byCode: outcomes.reduce<Record<string, number>>((m, o) => ((m[`${o.status} ${o.code}`] = (m[`${o.status} ${o.code}`] ?? 0) + 1), m), {}) },
+      details: { slowestNextQueryMs: slowestNextMs, escapeAttempts: escapes.length, resourceAttacks: resources.length + storm.length, succeeded: succeeded.length, byCode: outcomes.reduce<Record<string, number>>((m, o) => ((m[`${o.status} ${o.code}`] = (m[`${o.status} ${o.code}`] ?? 0) + 1), m), {}) },
     });
   });
 });
