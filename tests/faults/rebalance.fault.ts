@@ -32,7 +32,8 @@ describe("fault (d): rebalance mid-batch", () => {
     const rounds: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const joiners = [world.worker("metrics"), world.worker("lake", big)];
-      for (const w of joiners) await w.waitForOutput(/partitions assigned/, 90_000);
+      // Partitions really moved: each joiner was assigned some (lake logs "partitions":[…], metrics "orders":[…]).
+      for (const w of joiners) await w.waitForOutput(/"(partitions|orders)":\[\d[^\n]*"msg":"partitions assigned"/, 90_000);
       const stay = prng.int(500, 4_000);
       await sleep(stay);
       for (const w of joiners) await stopGracefully(w, `joiner of round ${round}`);
