@@ -12,7 +12,7 @@ import { amountToCents, formatCents } from "../../../lib/contract/money.ts";
 import { listLakeFiles } from "../../../workers/shared/lake-files.ts";
 import { openLake } from "../../../workers/shared/lake-query.ts";
 import { temporaryFiles } from "../../support/lake-worker.ts";
-import { expectTotalsEqualTruth, hotPathSettled, sleep, sumOrders, TEST_WINDOW_MS, truthByWindow, type MinuteTotals, type WorkerProcess } from "../../support/workers.ts";
+import { expectTotalsEqualTruth, hotPathSettled, hotPathTotals, sleep, sumOrders, TEST_WINDOW_MS, truthByWindow, type MinuteTotals, type WorkerProcess } from "../../support/workers.ts";
 
 /** Log-end offset of every partition of `topic`. */
 export async function topicEnds(bootstrap: string, topic = "orders"): Promise<Map<number, number>> {
@@ -114,7 +114,15 @@ export async function checkInflux(influx: InfluxConfig, truthFiles: string[], wo
       truth.set(start, { revenueCents: sum.revenueCents + t.revenueCents, orders: sum.orders + t.orders });
     }
   }
-  const totals = await hotPathSettled(influx, sumOrders(truth), workers, timeoutMs);
+  const totals = await hotPathSettled(influx, sumOrders(truth), workers, timeoutMs).catch(async (error: Error) => {
+    // Say which windows differ, so a failure can be read without the database (the scenario drops it).
+    const now = await hotPathTotals(influx, TEST_WINDOW_MS);
+    const differing = [...new Set([...truth.keys(), ...now.onTime.keys()])]
+      .sort((a, b) => a - b)
+      .map((start) => ({ window: new Date(start).toISOString(), truth: truth.get(start)?.orders ?? 0, onTime: now.onTime.get(start)?.orders ?? 0, late: now.late.get(start)?.orders ?? 0 }))
+      .filter((w) => w.truth !== w.onTime + w.late);
+    throw new Error(`InfluxDB did not reach the truth: ${now.openWindows} windows not final; orders ${sumOrders(now.onTime) + sumOrders(now.late)} of ${sumOrders(truth)}; differing windows: ${JSON.stringify(differing.slice(0, 12))}\n${error.message}`);
+  });
   const windowsMissing = [...truth.keys()].filter((start) => !totals.onTime.has(start) && !totals.late.has(start)).length;
   let ordersLost = 0;
   let ordersDuplicated = 0;
