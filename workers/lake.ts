@@ -33,6 +33,7 @@ import { diskLakeStore } from "./lake/lake-store.ts";
 import { LEASE_TTL_MS } from "../lib/lake/lease.ts";
 import { LakeWriter, MarkerMovedError, RecoveryAbandonedError, type FlushReport } from "./lake/lake-writer.ts";
 import { createLakeMetrics, type LakeMetrics } from "./lake/prometheus.ts";
+import { checkMarkersWithinTopic } from "./lake/topic-check.ts";
 import { SHUTDOWN_MS, stopOnSignals } from "./shared/shutdown.ts";
 
 export const GROUP_ID = "orderpulse-lake";
@@ -158,7 +159,10 @@ export class LakeWorker {
         await this.writer.closeAll();
         if (generation !== this.generation) return;
         const next = await this.writer.recoverAndOpen(this.assigned, () => generation === this.generation && !this.stopping);
-        if (next.size > 0) await this.checkNotAheadOfTopic(next);
+        if (next.size > 0) {
+          const stillWanted = () => generation === this.generation && !this.stopping;
+          await checkMarkersWithinTopic(() => this.readLogEnds(), next, { lakeDir: resolve(this.settings.lake.lakeDir), topic: this.topic, stillWanted, log: this.log, sleep });
+        }
         this.seekToMarkers(next);
         // kafkajs keeps pauses across a rebalance: one a failed flush set must not outlive the assignment.
         // (Not while stopping: kafkajs throws once its group is gone.)
@@ -191,18 +195,14 @@ export class LakeWorker {
     }
   }
 
-  /** A marker past the partition's end means the topic was recreated (same cluster): its new offsets are not the lake's. */
-  private async checkNotAheadOfTopic(next: Map<number, number>): Promise<void> {
+  /** Log-end offsets through a fresh admin client (disconnected again, whatever happens). */
+  private async readLogEnds(): Promise<{ partition: number; high: string }[]> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      for (const { partition, high } of await admin.fetchTopicOffsets(this.topic)) {
-        const nextOffset = next.get(partition);
-        if (nextOffset !== undefined && nextOffset > Number(high))
-          throw new LakeAheadOfTopicError({ lakeDir: resolve(this.settings.lake.lakeDir), topic: this.topic, partition, nextOffset, logEndOffset: Number(high) });
-      }
+      return await admin.fetchTopicOffsets(this.topic);
     } finally {
-      await admin.disconnect();
+      await admin.disconnect().catch(() => undefined);
     }
   }
 

@@ -57,3 +57,17 @@ describe("findDuplicateKey", () => {
     expect(find("[1,2]")).toBeUndefined();
   });
 });
+
+describe("findDuplicateKey on deeply nested input", () => {
+  // Regression (fault suite, issue 13): 5,000 levels fit in 64 KiB and used to overflow the call stack, so decodeOrder
+  // threw instead of rejecting and a worker could not get past the message.
+  it.each([5_000, 30_000])("walks %i levels without overflowing the stack, and still names a repeat at the bottom", (depth) => {
+    const unique = '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
+    expect(findDuplicateKey(unique, JSON.parse(unique))).toBeUndefined();
+    const arrays = '{"x":' + "[".repeat(depth) + "]".repeat(depth) + "}";
+    expect(findDuplicateKey(arrays, JSON.parse(arrays))).toBeUndefined();
+    const repeated = '{"a":'.repeat(depth) + '{"b":1,"b":2}' + "}".repeat(depth);
+    const path = findDuplicateKey(repeated, JSON.parse(repeated));
+    expect(path).toBe(`${Array(depth).fill("a").join(".")}.b`);
+  });
+});

@@ -1,4 +1,4 @@
-import { visit } from "jsonc-parser";
+import { createScanner } from "jsonc-parser";
 
 /**
  * The first object key that appears twice in one JSON object, at any depth,
@@ -36,47 +36,85 @@ function keyColons(text: string): number {
   return colons;
 }
 
-/** Own properties of every object in a JSON value (JSON.parse makes even `__proto__` an own property). */
-function propertyCount(value: unknown): number {
-  if (typeof value !== "object" || value === null) return 0;
+/**
+ * Own properties of every object in a JSON value (JSON.parse makes even `__proto__` an own property).
+ * Walks with an explicit stack: a message nested thousands of levels deep (it fits in 64 KiB) must not
+ * overflow the call stack (it made decodeOrder throw instead of rejecting the message; issue 13, fault suite).
+ */
+function propertyCount(root: unknown): number {
   let count = 0;
-  if (Array.isArray(value)) {
-    for (const item of value) count += propertyCount(item);
-    return count;
-  }
-  for (const key in value) {
-    count++;
-    count += propertyCount((value as Record<string, unknown>)[key]);
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value !== "object" || value === null) continue;
+    if (Array.isArray(value)) {
+      for (const item of value) pending.push(item);
+      continue;
+    }
+    for (const key in value) {
+      count++;
+      pending.push((value as Record<string, unknown>)[key]);
+    }
   }
   return count;
 }
 
-/** The path of the first repeated key, found by walking the text with jsonc-parser. */
-export function locateDuplicateKey(text: string): string | undefined {
-  const open: Set<string>[] = [];
-  let duplicate: string | undefined;
-  visit(
-    text,
-    {
-      onObjectBegin: () => {
-        open.push(new Set());
-        return duplicate === undefined;
-      },
-      onObjectEnd: () => {
-        open.pop();
-      },
-      onObjectProperty: (property, _offset, _length, _line, _character, pathSupplier) => {
-        const keys = open.at(-1);
-        if (duplicate !== undefined || !keys) return;
-        if (keys.has(property)) duplicate = pathText([...pathSupplier(), property]);
-        else keys.add(property);
-      },
-    },
-    { disallowComments: true, allowTrailingComma: false },
-  );
-  return duplicate;
+// jsonc-parser's SyntaxKind is a const enum, which erasable TypeScript cannot import: its values, as documented.
+const OPEN_BRACE = 1;
+const CLOSE_BRACE = 2;
+const OPEN_BRACKET = 3;
+const CLOSE_BRACKET = 4;
+const COMMA = 5;
+const STRING = 10;
+const EOF = 17;
+
+/** An object or array the scan is inside: its name in its parent, its keys so far or its current index. */
+interface Frame {
+  name: string | number | undefined;
+  keys: Set<string> | undefined;
+  index: number;
+  expectKey: boolean;
+  lastKey: string;
 }
 
+/**
+ * The path of the first repeated key, found by scanning the text with jsonc-parser's tokenizer and an
+ * explicit stack (its recursive `visit` overflows the call stack on deeply nested input). `text` must be valid JSON.
+ */
+export function locateDuplicateKey(text: string): string | undefined {
+  const scanner = createScanner(text, true);
+  const frames: Frame[] = [];
+  const childName = (parent: Frame | undefined) => (parent === undefined ? undefined : parent.keys ? parent.lastKey : parent.index);
+  for (let token = scanner.scan(); token !== EOF; token = scanner.scan()) {
+    const top = frames.at(-1);
+    switch (token) {
+      case OPEN_BRACE:
+        frames.push({ name: childName(top), keys: new Set(), index: 0, expectKey: true, lastKey: "" });
+        break;
+      case OPEN_BRACKET:
+        frames.push({ name: childName(top), keys: undefined, index: 0, expectKey: false, lastKey: "" });
+        break;
+      case CLOSE_BRACE:
+      case CLOSE_BRACKET:
+        frames.pop();
+        break;
+      case COMMA:
+        if (top?.keys) top.expectKey = true;
+        else if (top) top.index++;
+        break;
+      case STRING:
+        if (top?.keys && top.expectKey) {
+          const key = scanner.getTokenValue();
+          if (top.keys.has(key)) return pathText([...frames.slice(1).map((f) => f.name!), key]);
+          top.keys.add(key);
+          top.lastKey = key;
+          top.expectKey = false;
+        }
+        break;
+    }
+  }
+  return undefined;
+}
 function pathText(path: (string | number)[]): string {
   return path.map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? part : `.${part}`)).join("");
 }

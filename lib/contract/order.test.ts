@@ -107,6 +107,12 @@ describe("decodeOrder", () => {
     expect(rejection(decodeOrder(new Uint8Array(MAX_MESSAGE_BYTES + 1), T, SKEW))?.code).toBe("too_large");
   });
 
+  it("rejects deeply nested JSON with a reason instead of throwing (fault suite: 5,000 levels overflowed the stack)", () => {
+    const deep = '{"order_id":' + '{"a":'.repeat(8_000) + "1" + "}".repeat(8_000) + ',"amount":1,"event_time":"2026-11-20T10:00:00Z"}';
+    expect(deep.length).toBeLessThan(MAX_MESSAGE_BYTES);
+    expect(rejection(decode(deep))).toEqual({ code: "invalid_field", reason: "order_id: Invalid input: expected string, received object" });
+  });
+
   it("rejects impossible calendar times with the true reason, never rolling them over", () => {
     const reason = (event_time: string) => {
       const r = decode({ ...full, event_time }, NO_RECORD_TIMESTAMP);
