@@ -229,13 +229,16 @@ async function groupCoordinatorReady(bootstrap: string): Promise<void> {
  * Throws KafkaBrokerError naming the log file when the JVM exits or does not
  * answer within 90 s.
  */
-export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBroker> {
+export async function startKafka(options: KafkaBrokerOptions, attempt = 1): Promise<KafkaBroker> {
   const began = Date.now();
   const classpath = ensureKafkaJars();
   const dir = resolve(options.dir);
   mkdirSync(dir, { recursive: true });
   const portsFile = join(dir, "ports.json");
   const previous = existsSync(portsFile) ? (JSON.parse(readFileSync(portsFile, "utf8")) as { port: number; controllerPort: number }) : undefined;
+  // Ports picked here are free when picked, not when the JVM binds them: another process (a parallel test
+  // file's broker) may take one meanwhile, and then a fresh directory simply starts over on new ones.
+  const portsPicked = options.port === undefined && previous === undefined;
   const port = options.port ?? previous?.port ?? (await freePort());
   const controllerPort = previous?.controllerPort ?? (await freePort());
   writeFileSync(portsFile, JSON.stringify({ port, controllerPort }));
@@ -266,6 +269,11 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBrok
   while (!(clusterId = await answers(bootstrap))) {
     if (exited !== undefined || Date.now() > deadline) {
       if (exited === undefined) process.kill(child.pid!, "SIGKILL");
+      else if (portsPicked && attempt < 3 && /BindException|Address already in use/.test(tail(join(dir, "server.log"), 20_000) + tail(join(dir, "broker.out"), 20_000))) {
+        rmSync(join(dir, "data"), { recursive: true, force: true });
+        rmSync(portsFile, { force: true });
+        return startKafka(options, attempt + 1);
+      }
       throw new KafkaBrokerError(`the Kafka broker in ${dir} ${exited !== undefined ? `exited (${exited})` : "did not answer within 90 s"}; see ${join(dir, "server.log")}:\n${tail(join(dir, "server.log"))}\n${tail(join(dir, "broker.out"), 1500)}`);
     }
     await sleep(100);
