@@ -11,14 +11,14 @@ const record = (partition: number, offset: number, at: number, value: string | n
   key: Buffer.from(`c-${offset}`),
   value: value === null ? null : Buffer.from(value),
   headers: source
-    ? { ...dlqHeaders({ code: (source.code ?? "bad_json") as never, reason: "not JSON" }, { topic: "orders", partition: source.partition, offset: String(source.offset), timestamp: String(at - 5) }, extra) }
+    ? { ...dlqHeaders({ code: (source.code ?? "not_json") as never, reason: "not JSON" }, { topic: "orders", partition: source.partition, offset: String(source.offset), timestamp: String(at - 5) }, extra) }
     : extra,
 });
 
 describe("reading a dead letter", () => {
   it("takes reason and source coordinates from the metrics worker's headers, and the text for editing", () => {
     const d = readDeadLetter(record(1, 42, 1_000, '{"order_id":', { partition: 3, offset: 17 }, { "trace-id": "t1" }));
-    expect(d).toMatchObject({ id: "1:42", partition: 1, offset: 42, at: 1_000, code: "bad_json", reason: "not JSON", source: { topic: "orders", partition: 3, offset: "17", timestamp: 995 }, sourceKey: "orders/3/17", redriveOf: null, text: '{"order_id":', bytes: 12, key: "c-42" });
+    expect(d).toMatchObject({ id: "1:42", partition: 1, offset: 42, at: 1_000, code: "not_json", reason: "not JSON", source: { topic: "orders", partition: 3, offset: "17", timestamp: 995 }, sourceKey: "orders/3/17", redriveOf: null, text: '{"order_id":', bytes: 12, key: "c-42" });
   });
 
   it("a record without orderpulse's headers, or with bytes that are not UTF-8, still reads (no text to edit)", () => {
@@ -80,7 +80,7 @@ describe("paging newest first", () => {
 });
 
 describe("selecting dead letters", () => {
-  const d = (partition: number, offset: number, at: number, code = "bad_json") => readDeadLetter(record(partition, offset, at, "x", { partition: 0, offset, code }));
+  const d = (partition: number, offset: number, at: number, code = "not_json") => readDeadLetter(record(partition, offset, at, "x", { partition: 0, offset, code }));
 
   it("by id, by reason, by an offset range of one partition, by a time range", () => {
     expect(selects({ kind: "ids", ids: ["0:3"] }, d(0, 3, 1))).toBe(true);
@@ -105,7 +105,7 @@ describe("selecting dead letters", () => {
     const offsets = [{ partition: 0, logStart: 5, logEnd: 50 }, { partition: 1, logStart: 0, logEnd: 10 }];
     expect(selectionRanges({ kind: "ids", ids: ["0:7", "0:20", "1:3", "2:1"] }, offsets)).toEqual([{ partition: 0, from: 7, to: 21 }, { partition: 1, from: 3, to: 4 }]);
     expect(selectionRanges(redriveRequestSchema.parse({ select: { kind: "filter", partition: 0, fromOffset: 0, toOffset: 60 } }).select, offsets)).toEqual([{ partition: 0, from: 5, to: 50 }]);
-    expect(selectionRanges(redriveRequestSchema.parse({ select: { kind: "filter", code: "bad_json" } }).select, offsets)).toEqual([{ partition: 0, from: 5, to: 50 }, { partition: 1, from: 0, to: 10 }]);
+    expect(selectionRanges(redriveRequestSchema.parse({ select: { kind: "filter", code: "not_json" } }).select, offsets)).toEqual([{ partition: 0, from: 5, to: 50 }, { partition: 1, from: 0, to: 10 }]);
   });
 });
 

@@ -175,7 +175,7 @@ export const selectionSchema = z.discriminatedUnion("kind", [
   z
     .object({
       kind: z.literal("filter"),
-      /** Rejection code (`orderpulse-reject-code`), e.g. `bad_json`. */
+      /** Rejection code (`orderpulse-reject-code`), e.g. `not_json`. */
       code: z.string().min(1).max(64).optional(),
       /** Offsets of one dead-letter partition, inclusive. */
       partition: z.number().int().min(0).optional(),
