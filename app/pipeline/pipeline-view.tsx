@@ -4,6 +4,7 @@ import { Line, LineChart, YAxis } from "recharts";
 import type { Panel } from "../../workers/shared/kafka-admin.ts";
 import type { PipelineSnapshot } from "../../workers/shared/pipeline-reads.ts";
 import { useJson } from "../use-json.ts";
+import { DeadLetterBrowser } from "./dead-letter-browser.tsx";
 
 const whole = new Intl.NumberFormat("en-US");
 const time = (ms: number | null) => (ms === null ? "—" : new Date(ms).toLocaleTimeString("en-GB"));
@@ -150,6 +151,30 @@ export function PipelineView() {
               </>
             )}
           </PanelCard>
+          <PanelCard title="Workers" panel={data?.workers} testId="workers">
+            {(ws) => (
+              <table className="data">
+                <thead>
+                  <tr>
+                    <th>Worker</th>
+                    <th>/healthz</th>
+                    <th>Offset gaps</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {ws.map((w) => (
+                    <tr key={w.name} data-testid="worker-row" data-worker={w.name} data-status={w.status ?? "unreachable"} className={w.reachable ? undefined : "panel-refused"} title={w.url}>
+                      <td>{w.name}</td>
+                      <td className="text">
+                        <span className={`tag health-${w.status ?? "unreachable"}`}>{w.status ?? "unreachable"}</span> <span className="muted">{w.reason}</span>
+                      </td>
+                      <td data-field="gaps">{w.offsetGaps === null ? "—" : whole.format(w.offsetGaps)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </PanelCard>
           <PanelCard title="Lake" panel={data?.lake} testId="lake">
             {(l) => (
               <>
@@ -204,41 +229,7 @@ export function PipelineView() {
                 <div className="k">per minute</div>
               </div>
             </div>
-            <div className="scroll">
-              <table className="data">
-                <thead>
-                  <tr>
-                    <th>Reason</th>
-                    <th>Partition</th>
-                    <th>Offset</th>
-                    <th>Time</th>
-                    <th>Bytes</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.latest.map((r) => (
-                    <tr key={`${r.sourceTopic}/${r.sourcePartition}/${r.sourceOffset}`}>
-                      <td className="text">
-                        <span className="tag">{r.code}</span> {r.reason}
-                      </td>
-                      <td>{r.sourcePartition ?? "—"}</td>
-                      <td>{r.sourceOffset}</td>
-                      <td>{time(r.sourceTime)}</td>
-                      <td className="text">
-                        <code>{r.preview}</code>
-                      </td>
-                    </tr>
-                  ))}
-                  {d.latest.length === 0 && (
-                    <tr>
-                      <td className="muted" colSpan={5}>
-                        no dead letters
-                      </td>
-                    </tr>
-                  )}
-                </tbody>
-              </table>
-            </div>
+            <DeadLetterBrowser topic={d.topic} />
           </>
         )}
       </PanelCard>

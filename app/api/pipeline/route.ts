@@ -13,7 +13,7 @@ export function GET() {
     if (!reader) {
       const env = dashboardEnv();
       const kafka = env.kafka();
-      reader = new PipelineReader(dashboardKafka(env), kafka, env.influx(), env.lake.lakeDir);
+      reader = new PipelineReader(dashboardKafka(env), kafka, env.influx(), env.lake.lakeDir, env.dashboard.workerHealth);
     }
     return reader.read(Date.now());
   });
