@@ -13,7 +13,8 @@ import type { DeadLetter } from "../../lib/web/dead-letters.ts";
 import type { DeadLetterPage } from "../../workers/shared/dead-letters.ts";
 import { useJson } from "../use-json.ts";
 
-const time = (ms: number | null) => (ms === null ? "—" : new Date(ms).toLocaleString("en-GB", { hour12: false }));
+/** `2026-12-01 11:20:07` in the browser's zone. */
+const time = (ms: number | null) => (ms === null ? "—" : new Date(ms).toLocaleString("sv-SE"));
 
 type Selection = { kind: "ids"; ids: string[] } | { kind: "filter"; code?: string; from?: string; to?: string };
 

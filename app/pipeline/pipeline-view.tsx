@@ -58,6 +58,7 @@ export function PipelineView() {
         </div>
       )}
       <div className="grid pipeline-grid">
+        <div className="grid">
         <PanelCard title="Partitions" panel={data?.partitions} testId="partitions">
           {(rows) => (
             <div className="scroll">
@@ -109,6 +110,24 @@ export function PipelineView() {
             </div>
           )}
         </PanelCard>
+        <PanelCard title="Dead letters" panel={data?.deadLetters} testId="dead-letters">
+          {(d) => (
+            <>
+              <div className="stats" style={{ marginBottom: "0.5rem" }}>
+                <div className="stat">
+                  <div className="v" data-testid="dlq-count">{whole.format(d.count)}</div>
+                  <div className="k">in {d.topic}</div>
+                </div>
+                <div className="stat">
+                  <div className="v">{d.perMinute === null ? "—" : d.perMinute}</div>
+                  <div className="k">per minute</div>
+                </div>
+              </div>
+              <DeadLetterBrowser topic={d.topic} />
+            </>
+          )}
+        </PanelCard>
+        </div>
         <div className="grid">
           <PanelCard title="Throughput" panel={data?.rates} testId="rates">
             {(r) => (
@@ -216,23 +235,6 @@ export function PipelineView() {
           </PanelCard>
         </div>
       </div>
-      <PanelCard title="Dead letters" panel={data?.deadLetters} testId="dead-letters">
-        {(d) => (
-          <>
-            <div className="stats" style={{ marginBottom: "0.5rem" }}>
-              <div className="stat">
-                <div className="v" data-testid="dlq-count">{whole.format(d.count)}</div>
-                <div className="k">in {d.topic}</div>
-              </div>
-              <div className="stat">
-                <div className="v">{d.perMinute === null ? "—" : d.perMinute}</div>
-                <div className="k">per minute</div>
-              </div>
-            </div>
-            <DeadLetterBrowser topic={d.topic} />
-          </>
-        )}
-      </PanelCard>
     </main>
   );
 }
