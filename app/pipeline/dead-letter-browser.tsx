@@ -35,7 +35,8 @@ function PayloadEditor({ value, onChange }: { value: string; onChange: (v: strin
   );
 }
 
-export function DeadLetterBrowser({ topic }: { topic: string }) {
+/** `topic`: the source topic redrives go to; `dlqTopic`: its dead-letter topic. */
+export function DeadLetterBrowser({ topic, dlqTopic }: { topic: string; dlqTopic: string }) {
   const [code, setCode] = useState("");
   const [cursors, setCursors] = useState<string[]>([]);
   const [checked, setChecked] = useState<Set<string>>(new Set());
@@ -74,7 +75,7 @@ export function DeadLetterBrowser({ topic }: { topic: string }) {
     setBusy(true);
     try {
       const answer = await post(pending.selection, false);
-      setResult({ ok: true, text: `Redrove ${answer.redrive.length} dead letter${answer.redrive.length === 1 ? "" : "s"} to ${topic.replace(/\.dlq$/, "")} (${answer.redrive.filter((r) => r.edited).length} edited)${answer.skipped.length ? `; skipped ${answer.skipped.length}` : ""}.` });
+      setResult({ ok: true, text: `Redrove ${answer.redrive.length} dead letter${answer.redrive.length === 1 ? "" : "s"} to ${topic} (${answer.redrive.filter((r) => r.edited).length} edited)${answer.skipped.length ? `; skipped ${answer.skipped.length}` : ""}.` });
       setPending(null);
       setChecked(new Set());
       refresh();
@@ -102,23 +103,26 @@ export function DeadLetterBrowser({ topic }: { topic: string }) {
           Redrive selected ({checked.size})
         </button>
         {code && <button type="button" data-testid="redrive-reason" disabled={busy} onClick={() => void preview({ kind: "filter", code }, `every ${code}`)}>Redrive every {code}</button>}
+        <span className="spacer" />
+        <span className="muted">{data ? `page ${cursors.length + 1}${code ? ` of ${code}` : ""}` : loading ? "loading…" : ""}</span>
+        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>Newer</button>
+        <button type="button" data-testid="dlq-older" disabled={!data?.next} onClick={() => data?.next && setCursors([...cursors, data.next])}>Older</button>
+      </div>
+      <div className="dlq-toolbar">
+        <span className="muted">Dead-lettered between</span>
         <span className="dlq-range">
           <input type="datetime-local" step="1" aria-label="from" value={range.from} onChange={(e) => setRange({ ...range, from: e.target.value })} />
-          –
+          and
           <input type="datetime-local" step="1" aria-label="to" value={range.to} onChange={(e) => setRange({ ...range, to: e.target.value })} />
           <button type="button" data-testid="redrive-range" disabled={busy || (!range.from && !range.to)} onClick={() => void preview({ kind: "filter", ...(code ? { code } : {}), from: rangeIso(range.from), to: rangeIso(range.to) }, `${code || "all"} in the time range`)}>
             Redrive range
           </button>
         </span>
-        <span className="spacer" />
-        <span className="muted">{data ? `${data.total.toLocaleString("en-US")} in ${data.topic}` : loading ? "loading…" : ""}</span>
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>Newer</button>
-        <button type="button" data-testid="dlq-older" disabled={!data?.next} onClick={() => data?.next && setCursors([...cursors, data.next])}>Older</button>
       </div>
       {pending && (
         <div className="dlq-confirm" role="dialog" aria-label="confirm redrive" data-testid="redrive-confirm">
           <div>
-            Redrive {pending.label}: <strong data-testid="redrive-count">{pending.answer.redrive.length}</strong> to {pending.answer.redrive[0]?.topic ?? topic.replace(/\.dlq$/, "")}
+            Redrive {pending.label}: <strong data-testid="redrive-count">{pending.answer.redrive.length}</strong> to {topic}
             {" "}({pending.answer.redrive.filter((r) => r.edited).length} edited){pending.answer.skipped.length > 0 && `, ${pending.answer.skipped.length} skipped`}. Each goes to its source partition with a replay header; the metrics worker validates and de-duplicates it like any order.
           </div>
           {pending.answer.skipped.length > 0 && <ul className="muted">{pending.answer.skipped.slice(0, 5).map((s) => <li key={s.id}>{s.id}: {s.why}</li>)}</ul>}
@@ -127,7 +131,7 @@ export function DeadLetterBrowser({ topic }: { topic: string }) {
         </div>
       )}
       {result && <div className={result.ok ? "dlq-result" : "banner"} role="status" data-testid="redrive-result">{result.text}</div>}
-      {error && <div className="banner" role="alert">Could not read {topic}: {error}{data ? " (showing the last page read)" : ""}</div>}
+      {error && <div className="banner" role="alert">Could not read {dlqTopic}: {error}{data ? " (showing the last page read)" : ""}</div>}
       <div className="scroll">
         <table className="data dlq-table">
           <thead>

@@ -123,7 +123,7 @@ export function PipelineView() {
                   <div className="k">per minute</div>
                 </div>
               </div>
-              <DeadLetterBrowser topic={d.topic} />
+              <DeadLetterBrowser topic={data?.topic ?? ""} dlqTopic={d.topic} />
             </>
           )}
         </PanelCard>
