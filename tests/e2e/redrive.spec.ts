@@ -114,3 +114,15 @@ test("redrive two dead letters after fixing them in the page, twice: each order 
   const redrives = audit.entries.filter((e) => e.what === "redrive orders.dlq → orders" && !e.detail?.startsWith("dry run"));
   expect(redrives.map((e) => [e.outcome, /^2 of 2 selected \(2 edited, 0 skipped\)/.test(e.detail ?? "")])).toEqual([["ok", true], ["ok", true]]);
 });
+
+test("a worker that stops answering is greyed in the Workers panel with the reason; the others stay ok", async ({ page }) => {
+  await stack.processes.get("lake")!.stop();
+  await page.goto(`${stack.baseUrl}/pipeline`);
+  const lake = page.locator('[data-testid="worker-row"][data-worker="lake"]');
+  await expect(lake).toHaveAttribute("data-status", "unreachable", { timeout: 30_000 });
+  await expect(lake).toHaveClass(/panel-refused/);
+  await expect(lake).toContainText("unreachable: ECONNREFUSED");
+  await expect(page.locator('[data-testid="worker-row"][data-worker="metrics"]')).toHaveAttribute("data-status", "ok");
+  await expect(page.getByTestId("partitions")).toHaveAttribute("data-ok", "true");
+  await screenshots(page, "pipeline-worker-unreachable");
+});
