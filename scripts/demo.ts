@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { servicesDown, servicesUp, freePort } from "./services.ts";
-import { ensureWebBuild, startStack, stopStack, StackProcess, type StackRole } from "./stack.ts";
+import { ensureWebBuild, healthEndpoints, startStack, stopStack, StackProcess, type StackRole } from "./stack.ts";
 import { SERVICES_DIR, SERVICES_ENV_FILE } from "../workers/shared/env.ts";
 import { wholeNumberArg } from "../workers/shared/cli-args.ts";
 
@@ -26,10 +26,14 @@ async function main(): Promise<void> {
   ensureWebBuild();
   const webPort = opts.port ?? (await freePort(Number(process.env.PORT) || 3000));
   const feedPort = await freePort(Number(process.env.FEED_PORT) || 3001);
-  const env = { PORT: String(webPort), FEED_PORT: String(feedPort), LAKE_DIR: process.env.LAKE_DIR ?? join(SERVICES_DIR, "demo-lake"), HEALTH_PORT: "0" };
-  const logDir = join(SERVICES_DIR, "demo-logs");
   const roles: StackRole[] = ["metrics", "lake", "feed", "scheduler", "alerts", "web"];
-  const stack = await startStack(roles, env, logDir);
+  // Each worker's health server on a port of its own, named to the web in WORKER_HEALTH_URLS (the Pipeline page's Workers panel).
+  const ports: number[] = [];
+  for (const preferred of [9464, 9465, 9466, 9467, 9468]) ports.push(await freePort(preferred));
+  const health = healthEndpoints(roles, ports);
+  const env = { PORT: String(webPort), FEED_PORT: String(feedPort), LAKE_DIR: process.env.LAKE_DIR ?? join(SERVICES_DIR, "demo-lake"), WORKER_HEALTH_URLS: health.workerHealthUrls };
+  const logDir = join(SERVICES_DIR, "demo-logs");
+  const stack = await startStack(roles, env, logDir, health.roleEnv);
   const simulator = new StackProcess("simulator", env, join(logDir, "simulator.log"), ["--rate", String(opts.rate), "--late", "0.02", "--duplicates", "0.02", "--malformed", "0.01", "--out-of-order", "0.05", "--nulls", "0.02"]);
   await simulator.start();
   stack.set("simulator", simulator);

@@ -110,12 +110,25 @@ export function ensureWebBuild(log: (line: string) => void = console.error): voi
   if (result.status !== 0) throw new StackProcessError(`next build failed (exit ${result.status})`);
 }
 
-/** Starts the roles in order (workers first, the web app last) and returns them; stops what started if one fails. */
-export async function startStack(roles: StackRole[], env: Record<string, string>, logDir: string): Promise<Map<StackRole, StackProcess>> {
+/** The long-running workers that serve /healthz and /metrics on HEALTH_PORT. */
+const HEALTH_ROLES = ["metrics", "lake", "feed", "scheduler", "alerts"] as const satisfies StackRole[];
+
+/**
+ * A HEALTH_PORT per worker role of `roles` (from `ports`, e.g. free ones) and the web's
+ * WORKER_HEALTH_URLS naming them on 127.0.0.1: how the Pipeline page finds the workers' health.
+ */
+export function healthEndpoints(roles: StackRole[], ports: number[]): { roleEnv: Partial<Record<StackRole, Record<string, string>>>; workerHealthUrls: string } {
+  const workers = HEALTH_ROLES.filter((r) => roles.includes(r));
+  const roleEnv = Object.fromEntries(workers.map((r, i) => [r, { HEALTH_PORT: String(ports[i]) }]));
+  return { roleEnv, workerHealthUrls: workers.map((r, i) => `${r}=http://127.0.0.1:${ports[i]}`).join(",") };
+}
+
+/** Starts the roles in order (workers first, the web app last) and returns them; stops what started if one fails. `roleEnv` adds variables for one role. */
+export async function startStack(roles: StackRole[], env: Record<string, string>, logDir: string, roleEnv: Partial<Record<StackRole, Record<string, string>>> = {}): Promise<Map<StackRole, StackProcess>> {
   const started = new Map<StackRole, StackProcess>();
   try {
     for (const role of roles) {
-      const process = new StackProcess(role, env, join(logDir, `${role}.log`));
+      const process = new StackProcess(role, { ...env, ...roleEnv[role] }, join(logDir, `${role}.log`));
       started.set(role, process);
       await process.start();
     }

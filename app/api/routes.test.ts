@@ -3,6 +3,7 @@ import { ConfigError } from "../../lib/contract/config.ts";
 import { GET as audit } from "./audit/route.ts";
 import { GET as breakdown } from "./live/breakdown/route.ts";
 import { GET as history } from "./live/history/route.ts";
+import { GET as deadLetters } from "./pipeline/dead-letters/route.ts";
 import { respond } from "./respond.ts";
 
 const body = async (response: Response) => ({ status: response.status, ...((await response.json()) as object) });
@@ -19,6 +20,14 @@ describe("route handlers: parsing, validation and errors", () => {
 
   it("an out-of-range audit limit is a 400", async () => {
     for (const limit of ["0", "5000", "ten"]) expect((await audit(new Request(`http://x/api/audit?limit=${limit}`))).status).toBe(400);
+  });
+
+  it("a bad dead-letter page request is a 400 naming the parameter", async () => {
+    for (const [query, name] of [["limit=0", "limit"], ["limit=9999", "limit"], ["before=0:1;1:2", "before"], ["before=x", "before"], ["code=", "code"]] as const) {
+      const answer = await body(await deadLetters(new Request(`http://x/api/pipeline/dead-letters?${query}`)));
+      expect(answer, query).toMatchObject({ status: 400, error: { code: "bad_request" } });
+      expect(JSON.stringify(answer)).toContain(name);
+    }
   });
 
   it("bad configuration is a 500 naming the variable; a failing upstream a 502 with its message", async () => {

@@ -4,6 +4,7 @@ import { Line, LineChart, YAxis } from "recharts";
 import type { Panel } from "../../workers/shared/kafka-admin.ts";
 import type { PipelineSnapshot } from "../../workers/shared/pipeline-reads.ts";
 import { useJson } from "../use-json.ts";
+import { DeadLetterBrowser } from "./dead-letter-browser.tsx";
 
 const whole = new Intl.NumberFormat("en-US");
 const time = (ms: number | null) => (ms === null ? "—" : new Date(ms).toLocaleTimeString("en-GB"));
@@ -57,6 +58,7 @@ export function PipelineView() {
         </div>
       )}
       <div className="grid pipeline-grid">
+        <div className="grid">
         <PanelCard title="Partitions" panel={data?.partitions} testId="partitions">
           {(rows) => (
             <div className="scroll">
@@ -108,6 +110,24 @@ export function PipelineView() {
             </div>
           )}
         </PanelCard>
+        <PanelCard title="Dead letters" panel={data?.deadLetters} testId="dead-letters">
+          {(d) => (
+            <>
+              <div className="stats" style={{ marginBottom: "0.5rem" }}>
+                <div className="stat">
+                  <div className="v" data-testid="dlq-count">{whole.format(d.count)}</div>
+                  <div className="k">in {d.topic}</div>
+                </div>
+                <div className="stat">
+                  <div className="v">{d.perMinute === null ? "—" : d.perMinute}</div>
+                  <div className="k">per minute</div>
+                </div>
+              </div>
+              <DeadLetterBrowser topic={data?.topic ?? ""} dlqTopic={d.topic} />
+            </>
+          )}
+        </PanelCard>
+        </div>
         <div className="grid">
           <PanelCard title="Throughput" panel={data?.rates} testId="rates">
             {(r) => (
@@ -148,6 +168,30 @@ export function PipelineView() {
                 </tbody>
               </table>
               </>
+            )}
+          </PanelCard>
+          <PanelCard title="Workers" panel={data?.workers} testId="workers">
+            {(ws) => (
+              <table className="data">
+                <thead>
+                  <tr>
+                    <th>Worker</th>
+                    <th>/healthz</th>
+                    <th>Offset gaps</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {ws.map((w) => (
+                    <tr key={w.name} data-testid="worker-row" data-worker={w.name} data-status={w.status ?? "unreachable"} className={w.reachable ? undefined : "panel-refused"} title={w.url}>
+                      <td>{w.name}</td>
+                      <td className="text">
+                        <span className={`tag health-${w.status ?? "unreachable"}`}>{w.status ?? "unreachable"}</span> <span className="muted">{w.reason}</span>
+                      </td>
+                      <td data-field="gaps">{w.offsetGaps === null ? "—" : whole.format(w.offsetGaps)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
             )}
           </PanelCard>
           <PanelCard title="Lake" panel={data?.lake} testId="lake">
@@ -191,57 +235,6 @@ export function PipelineView() {
           </PanelCard>
         </div>
       </div>
-      <PanelCard title="Dead letters" panel={data?.deadLetters} testId="dead-letters">
-        {(d) => (
-          <>
-            <div className="stats" style={{ marginBottom: "0.5rem" }}>
-              <div className="stat">
-                <div className="v" data-testid="dlq-count">{whole.format(d.count)}</div>
-                <div className="k">in {d.topic}</div>
-              </div>
-              <div className="stat">
-                <div className="v">{d.perMinute === null ? "—" : d.perMinute}</div>
-                <div className="k">per minute</div>
-              </div>
-            </div>
-            <div className="scroll">
-              <table className="data">
-                <thead>
-                  <tr>
-                    <th>Reason</th>
-                    <th>Partition</th>
-                    <th>Offset</th>
-                    <th>Time</th>
-                    <th>Bytes</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.latest.map((r) => (
-                    <tr key={`${r.sourceTopic}/${r.sourcePartition}/${r.sourceOffset}`}>
-                      <td className="text">
-                        <span className="tag">{r.code}</span> {r.reason}
-                      </td>
-                      <td>{r.sourcePartition ?? "—"}</td>
-                      <td>{r.sourceOffset}</td>
-                      <td>{time(r.sourceTime)}</td>
-                      <td className="text">
-                        <code>{r.preview}</code>
-                      </td>
-                    </tr>
-                  ))}
-                  {d.latest.length === 0 && (
-                    <tr>
-                      <td className="muted" colSpan={5}>
-                        no dead letters
-                      </td>
-                    </tr>
-                  )}
-                </tbody>
-              </table>
-            </div>
-          </>
-        )}
-      </PanelCard>
     </main>
   );
 }

@@ -315,16 +315,45 @@ export function influxVersionMismatch(config: InfluxConfig, serverVersion: strin
  * turns on access control for every page and route; unset, only loopback may query or act.
  * FEED_PUBLIC_URL is the browser's feed address behind a proxy (default: the page's host on FEED_PORT).
  */
+/**
+ * WORKER_HEALTH_URLS: where the web finds each worker's health server (HEALTH_PORT), as
+ * comma-separated `name=base URL` pairs, e.g. `metrics=http://metrics:9464,lake=http://lake:9465`;
+ * the page reads `<base>/healthz` and `<base>/metrics`. Names are unique; unset or empty = none.
+ */
+export const workerHealthUrlsSchema = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    const entries: { name: string; url: string }[] = [];
+    for (const part of (text ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
+      const match = /^([a-z][a-z0-9_-]{0,31})=(.+)$/.exec(part);
+      const url = match ? z.url({ protocol: /^https?$/ }).safeParse(match[2]) : undefined;
+      if (!match || !url?.success) {
+        ctx.addIssue({ code: "custom", message: `"${part}" is not name=http(s) URL (e.g. metrics=http://127.0.0.1:9464)` });
+        return z.NEVER;
+      }
+      if (entries.some((e) => e.name === match[1])) {
+        ctx.addIssue({ code: "custom", message: `worker "${match[1]}" is named twice` });
+        return z.NEVER;
+      }
+      entries.push({ name: match[1]!, url: url.data.replace(/\/+$/, "") });
+    }
+    return entries;
+  });
+
 export const dashboardEnvSchema = z
   .object({
     DASHBOARD_TOKEN: z.string().min(16, "at least 16 characters").optional(),
     DASHBOARD_PASSWORD: z.string().min(8, "at least 8 characters").optional(),
     FEED_PUBLIC_URL: z.url({ message: "a URL such as https://feed.example.com" }).optional(),
+    WORKER_HEALTH_URLS: workerHealthUrlsSchema,
   })
   .transform((env) => ({
     /** Every secret that opens the dashboard; empty = no access control. */
     secrets: [env.DASHBOARD_TOKEN, env.DASHBOARD_PASSWORD].filter((s): s is string => s !== undefined),
     feedPublicUrl: env.FEED_PUBLIC_URL,
+    /** The workers whose /healthz the Pipeline page shows, in the order given; empty = none configured. */
+    workerHealth: env.WORKER_HEALTH_URLS,
   }));
 export type DashboardConfig = z.output<typeof dashboardEnvSchema>;
 

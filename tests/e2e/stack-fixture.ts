@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Page } from "@playwright/test";
 import { freePort, servicesDown, servicesUp } from "../../scripts/services.ts";
 import { startKafka, stopKafka } from "../../scripts/kafka/broker.ts";
-import { ensureWebBuild, ROOT, startStack, stopStack, type StackProcess, type StackRole } from "../../scripts/stack.ts";
+import { ensureWebBuild, healthEndpoints, ROOT, startStack, stopStack, type StackProcess, type StackRole } from "../../scripts/stack.ts";
 import { loadEnv, SERVICES_ENV_FILE } from "../../workers/shared/env.ts";
 
 export const SCREENSHOT_DIR = join(ROOT, "artifacts/e2e/screenshots");
@@ -38,8 +38,13 @@ export async function startE2EStack(roles: StackRole[], extraEnv: Record<string,
   if (roles.includes("web")) ensureWebBuild();
   const dir = mkdtempSync(join(tmpdir(), "orderpulse-e2e-"));
   const broker = await startKafka({ dir: join(dir, "kafka"), topics: { orders: 8, "orders.dlq": 1, "orders.metrics": 2 } });
+  // The workers' health servers, named to the web: the Pipeline page's Workers panel.
+  const ports: number[] = [];
+  for (let i = 0; i < roles.length; i++) ports.push(await freePort());
+  const health = healthEndpoints(roles, ports);
   const env = {
     ...E2E_WINDOW_ENV,
+    WORKER_HEALTH_URLS: health.workerHealthUrls,
     KAFKA_BROKERS: broker.bootstrap,
     KAFKA_TOPIC: "orders",
     INFLUX_URL: loadEnv().INFLUX_URL!,
@@ -51,7 +56,7 @@ export async function startE2EStack(roles: StackRole[], extraEnv: Record<string,
     PORT: String(await freePort()),
     ...extraEnv,
   };
-  const processes = await startStack(roles, env, join(dir, "logs")).catch(async (error: Error) => {
+  const processes = await startStack(roles, env, join(dir, "logs"), health.roleEnv).catch(async (error: Error) => {
     await stopKafka(broker);
     throw error;
   });

@@ -4,7 +4,9 @@
  * which route handlers answer as a 500 naming the variable.
  */
 import { dashboardEnvSchema, influxEnvSchema, kafkaEnvSchema, lakeEnvSchema, portsEnvSchema, readConfig, windowEnvSchema } from "../../lib/contract/config.ts";
+import type { Kafka } from "kafkajs";
 import { loadEnv } from "./env.ts";
+import { createKafka } from "./kafka.ts";
 
 export function dashboardEnv() {
   const env = loadEnv();
@@ -18,3 +20,11 @@ export function dashboardEnv() {
   };
 }
 export type DashboardEnv = ReturnType<typeof dashboardEnv>;
+
+let kafkaClient: Kafka | undefined;
+
+/** The web server's one Kafka client (client id `orderpulse-dashboard`), made on first use. */
+export function dashboardKafka(env: DashboardEnv = dashboardEnv()): Kafka {
+  kafkaClient ??= createKafka(env.kafka(), "orderpulse-dashboard");
+  return kafkaClient;
+}

@@ -1,7 +1,7 @@
 /**
  * Everything the Pipeline page shows, read from the broker (admin API), InfluxDB (`pipeline`
  * measurement) and the lake directory. One instance per web server: it keeps the previous
- * log-end sample to turn offsets into events per second, and the dead-letter tail.
+ * log-end sample to turn offsets into events per second.
  */
 import { resolve } from "node:path";
 import type { Admin, Kafka } from "kafkajs";
@@ -9,8 +9,10 @@ import type { InfluxConfig, KafkaConfig } from "../../lib/contract/config.ts";
 import { isIdle, lagOf, latestPipelineQuery, lagSparklineQuery, consumedRateQuery, ratePerSecond, watermarkDelayMs, type GroupLag, type PartitionOffsets } from "../../lib/web/pipeline.ts";
 import { seriesRows } from "./influxql.ts";
 import { influxRead } from "./live-reads.ts";
-import { committedOffsets, consumerGroups, DeadLetterTail, panel, topicOffsets, type Panel, type Rejection } from "./kafka-admin.ts";
+import { committedOffsets, consumerGroups, panel, topicOffsets, type Panel } from "./kafka-admin.ts";
 import { listLakeFiles, liveLakeFiles, statLakeFiles } from "./lake-files.ts";
+import { readWorkerHealth } from "./worker-health.ts";
+import type { WorkerHealth } from "../../lib/web/worker-health.ts";
 
 /** The workers' consumer groups (workers/metrics.ts and workers/lake.ts GROUP_ID). */
 export const WORKER_GROUPS = { metrics: "orderpulse-metrics", lake: "orderpulse-lake" } as const;
@@ -43,7 +45,9 @@ export interface PipelineSnapshot {
   groupListing: Panel<null>;
   groups: Panel<GroupRow[]>;
   rates: Panel<{ inPerSecond: number | null; outPerSecond: number | null }>;
-  deadLetters: Panel<{ topic: string; count: number; perMinute: number | null; latest: Rejection[] }>;
+  deadLetters: Panel<{ topic: string; count: number; perMinute: number | null }>;
+  /** Each configured worker's /healthz and offset-gap count; greyed as a whole only if none is configured. */
+  workers: Panel<WorkerHealth[]>;
   lake: Panel<{ lagMessages: number; files: { path: string; partition: number; offsets: number; bytes: number; mtimeMs: number }[] }>;
 }
 
@@ -52,11 +56,18 @@ const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0
 export class PipelineReader {
   private previousEnds = new Map<string, { at: number; offset: number }>();
   private previousRates = new Map<string, number | null>();
-  private readonly tail: DeadLetterTail;
 
-  constructor(private readonly kafka: Kafka, private readonly config: KafkaConfig, private readonly influx: InfluxConfig, private readonly lakeDir: string) {
-    this.tail = new DeadLetterTail(kafka, config.dlqTopic);
-  }
+  /**
+   * `kafka` gives the admin client of each read (a test passes one that refuses calls, as an ACL
+   * would); `workers` are WORKER_HEALTH_URLS' entries.
+   */
+  constructor(
+    private readonly kafka: Pick<Kafka, "admin">,
+    private readonly config: KafkaConfig,
+    private readonly influx: InfluxConfig,
+    private readonly lakeDir: string,
+    private readonly workers: { name: string; url: string }[] = [],
+  ) {}
 
   async read(now: number): Promise<PipelineSnapshot> {
     const admin = this.kafka.admin();
@@ -148,7 +159,7 @@ export class PipelineReader {
       const count = dlq.reduce((s, o) => s + (o.logEnd - o.logStart), 0);
       const rate = this.rates(dlqTopic, dlq, now);
       const known = [...rate.values()].filter((r): r is number => r !== null);
-      return { topic: dlqTopic, count, perMinute: known.length > 0 ? Math.round(known.reduce((s, r) => s + r, 0) * 600) / 10 : null, latest: await this.tail.read(admin) };
+      return { topic: dlqTopic, count, perMinute: known.length > 0 ? Math.round(known.reduce((s, r) => s + r, 0) * 600) / 10 : null };
     });
 
     const lake = await panel(async () => {
@@ -159,6 +170,11 @@ export class PipelineReader {
       return { lagMessages, files: files.map((f) => ({ path: f.path, partition: f.partition, offsets: f.lastOffset - f.firstOffset + 1, bytes: f.bytes, mtimeMs: f.mtimeMs })) };
     });
 
-    return { at: now, topic, partitions, groupListing: listing.ok ? { ok: true, data: null } : listing, groups, rates, deadLetters, lake };
+    const workers = await panel(async () => {
+      if (this.workers.length === 0) throw new Error("WORKER_HEALTH_URLS is not set: the web does not know where the workers' health servers are (README: Pipeline)");
+      return readWorkerHealth(this.workers);
+    });
+
+    return { at: now, topic, partitions, groupListing: listing.ok ? { ok: true, data: null } : listing, groups, rates, deadLetters, workers, lake };
   }
 }

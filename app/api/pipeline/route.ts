@@ -1,5 +1,4 @@
-import { createKafka } from "../../../workers/shared/kafka.ts";
-import { dashboardEnv } from "../../../workers/shared/dashboard-env.ts";
+import { dashboardEnv, dashboardKafka } from "../../../workers/shared/dashboard-env.ts";
 import { PipelineReader } from "../../../workers/shared/pipeline-reads.ts";
 import { respond } from "../respond.ts";
 
@@ -14,7 +13,7 @@ export function GET() {
     if (!reader) {
       const env = dashboardEnv();
       const kafka = env.kafka();
-      reader = new PipelineReader(createKafka(kafka, "orderpulse-dashboard"), kafka, env.influx(), env.lake.lakeDir);
+      reader = new PipelineReader(dashboardKafka(env), kafka, env.influx(), env.lake.lakeDir, env.dashboard.workerHealth);
     }
     return reader.read(Date.now());
   });

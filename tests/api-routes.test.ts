@@ -1,0 +1,132 @@
+/**
+ * The dashboard's route handlers (app/api/*) against the real broker and InfluxDB, with the
+ * metrics and lake workers running: what they answer equals what was produced. And the Pipeline
+ * snapshot with an admin client that refuses calls (as a broker's ACLs would: the dev broker runs
+ * without an authorizer, so real Kafka cannot be made to refuse here): the refused panels grey out
+ * with the reason, the rest still answer.
+ */
+import { join } from "node:path";
+import { Kafka, logLevel, Partitioners, type Admin } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { amountToCents } from "../lib/contract/money.ts";
+import { kafkaEnvSchema, readConfig } from "../lib/contract/config.ts";
+import { startKafka, stopKafka } from "../scripts/kafka/broker.ts";
+import { freePort } from "../scripts/services.ts";
+import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
+import { PipelineReader, type PipelineSnapshot } from "../workers/shared/pipeline-reads.ts";
+import { respond } from "../app/api/respond.ts";
+import { servicesEnv, tempDir } from "./support/processes.ts";
+import { hotPathSettled, TEST_WINDOW_ENV, trackedWorker } from "./support/workers.ts";
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const step of cleanup.reverse()) await step().catch(() => undefined);
+});
+
+const ORDERS = 60;
+const COUNTRIES = ["US", "DE", "FR"];
+const amountOf = (i: number) => 5 + (i % 7) * 1.25;
+let env: Record<string, string>;
+let healthPort: number;
+let ghostPort: number;
+let kafka: Kafka;
+
+beforeAll(async () => {
+  const dir = tempDir("api-routes");
+  const broker = await startKafka({ dir: join(dir, "kafka"), topics: { orders: 4, "orders.dlq": 1, "orders.metrics": 2 } });
+  cleanup.push(() => stopKafka(broker));
+  healthPort = await freePort();
+  ghostPort = await freePort();
+  env = { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: "orders", INFLUX_URL: servicesEnv().INFLUX_URL!, INFLUX_DB: `routes_${Date.now()}`, LAKE_DIR: join(dir, "lake"), LAKE_ROTATE_AGE: "1s", ...TEST_WINDOW_ENV, WORKER_HEALTH_URLS: `metrics=http://127.0.0.1:${healthPort},ghost=http://127.0.0.1:${ghostPort}` };
+  Object.assign(process.env, env);
+  const metrics = trackedWorker(cleanup, "workers/metrics.ts", { ...env, HEALTH_PORT: String(healthPort) });
+  const lake = trackedWorker(cleanup, "workers/lake.ts", env);
+  await metrics.waitForOutput(/metrics worker running/);
+  await lake.waitForOutput(/lake worker running/);
+  kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  cleanup.push(() => producer.disconnect());
+  // In event-time order, starting a little ahead: an idle worker advances its watermark with the wall clock
+  // (IDLE_TIMEOUT), so orders from the past would be late; these are on time.
+  const start = Date.now() + 3_000;
+  await producer.send({ topic: "orders", messages: [{ key: "bad-1", value: "{not json" }, { key: "bad-2", value: '{"order_id":"x","amount":-1,"event_time":"2026-12-01T00:00:00Z"}' }] });
+  const messages = Array.from({ length: ORDERS }, (_, i) => ({ key: `c-${i}`, value: JSON.stringify({ order_id: `o-${i}`, customer_id: `c-${i}`, country: COUNTRIES[i % 3], category: "coffee", amount: amountOf(i), event_time: new Date(start + i * 200).toISOString() }) }));
+  await producer.send({ topic: "orders", messages });
+  await hotPathSettled({ version: 1, url: env.INFLUX_URL!, database: env.INFLUX_DB! }, ORDERS, [metrics]);
+}, 240_000);
+
+const json = async (response: Response) => {
+  expect(response.status, await response.clone().text()).toBe(200);
+  return response.json();
+};
+const revenueCents = Array.from({ length: ORDERS }, (_, i) => amountToCents(amountOf(i))).reduce((a, b) => a + b, 0);
+
+describe("route handlers against the real broker and InfluxDB", () => {
+  it("/api/live/history, /api/live/breakdown and /api/live/tiles answer what the metrics worker wrote", async () => {
+    const { GET: history } = await import("../app/api/live/history/route.ts");
+    const { GET: breakdown } = await import("../app/api/live/breakdown/route.ts");
+    const { GET: tiles } = await import("../app/api/live/tiles/route.ts");
+    const h = (await json(await history(new Request("http://127.0.0.1/api/live/history?range=15m")))) as { rows: { revenue: number; lateRevenue: number; orders: number; late: number; final: boolean }[] };
+    // On time or late (a loaded machine may close a window before its last orders are read): each order once, to the cent.
+    expect(h.rows.reduce((s, r) => s + r.orders + r.late, 0)).toBe(ORDERS);
+    expect(h.rows.reduce((s, r) => s + Math.round(r.revenue * 100) + Math.round(r.lateRevenue * 100), 0)).toBe(revenueCents);
+    expect(h.rows.every((r) => r.final)).toBe(true);
+    const b = (await json(await breakdown(new Request("http://127.0.0.1/api/live/breakdown?range=15m")))) as { country: { key: string; orders: number }[] };
+    // Breakdowns are on-time values: equal to InfluxDB's per-country sums, asked directly.
+    const direct = seriesRows(await influxQuery({ version: 1, url: env.INFLUX_URL!, database: env.INFLUX_DB! }, `SELECT sum("orders") AS orders FROM "order_window_by_country" GROUP BY "country"`, 10_000));
+    expect(Object.fromEntries(b.country.map((c) => [c.key, c.orders]))).toEqual(Object.fromEntries(direct.map((r) => [r.country, r.orders])));
+    expect(b.country.reduce((n, c) => n + c.orders, 0)).toBe(h.rows.reduce((n, r) => n + r.orders, 0));
+    const t = (await json(await tiles())) as { tiles: { key: string; value: number | null }[] };
+    expect(t.tiles.length).toBeGreaterThan(0);
+    expect(t.tiles.find((x) => x.key === "revenueToday")?.value).toBeCloseTo(revenueCents / 100, 2);
+    expect(h.rows.reduce((n, r) => n + r.orders, 0), "orders on time").toBeGreaterThan(0);
+  });
+
+  it("/api/pipeline: offsets, dead letters, lake and the Workers panel (a reachable and an unreachable worker)", async () => {
+    const { GET: pipeline } = await import("../app/api/pipeline/route.ts");
+    const s = (await json(await pipeline())) as PipelineSnapshot;
+    expect(s.partitions.ok && s.partitions.data.reduce((n, p) => n + p.logEnd - p.logStart, 0)).toBe(ORDERS + 2);
+    expect(s.deadLetters.ok && s.deadLetters.data.count).toBe(2);
+    expect(s.groups.ok && s.groups.data.map((g) => g.groupId)).toEqual(expect.arrayContaining(["orderpulse-metrics", "orderpulse-lake"]));
+    expect(s.workers.ok).toBe(true);
+    const workers = s.workers.ok ? s.workers.data : [];
+    expect(workers.map((w) => [w.name, w.reachable, w.status])).toEqual([["metrics", true, "ok"], ["ghost", false, null]]);
+    expect(workers[0]!.offsetGaps).toBe(0);
+    expect(workers[1]!.reason).toMatch(/^unreachable: ECONNREFUSED/);
+  });
+
+  it("/api/pipeline/dead-letters: newest first with reasons", async () => {
+    const { GET: browse } = await import("../app/api/pipeline/dead-letters/route.ts");
+    const page = (await json(await browse(new Request("http://127.0.0.1/api/pipeline/dead-letters?limit=10")))) as { total: number; items: { code: string; source: { topic: string } }[]; next: string | null };
+    expect([page.total, page.items.map((d) => d.code), page.next]).toEqual([2, ["invalid_field", "not_json"], null]);
+  });
+
+  it("a refused ListGroups/DescribeGroups greys the group listing only; a refused ListOffsets greys what needs offsets, the rest answers", async () => {
+    const config = readConfig(kafkaEnvSchema, env);
+    const refusing = (calls: (keyof Admin)[]) => ({
+      admin: () =>
+        new Proxy(kafka.admin(), {
+          get(target, name: string) {
+            if ((calls as string[]).includes(name)) return async () => { throw new Error(`Not authorized to access group (GROUP_AUTHORIZATION_FAILED) in ${name}`); };
+            const value = target[name as keyof Admin];
+            return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        }),
+    });
+    const influx = { version: 1 as const, url: env.INFLUX_URL!, database: env.INFLUX_DB! };
+    const workers = [{ name: "metrics", url: `http://127.0.0.1:${healthPort}` }];
+    const snapshot = async (calls: (keyof Admin)[]) => (await json(await respond(() => new PipelineReader(refusing(calls), config, influx, env.LAKE_DIR!, workers).read(Date.now())))) as PipelineSnapshot;
+
+    const groups = await snapshot(["listGroups", "describeGroups"]);
+    expect(groups.groupListing).toEqual({ ok: false, reason: "Not authorized to access group (GROUP_AUTHORIZATION_FAILED) in listGroups" });
+    expect([groups.partitions.ok, groups.groups.ok, groups.deadLetters.ok, groups.lake.ok, groups.rates.ok, groups.workers.ok]).toEqual([true, true, true, true, true, true]);
+    // Commits (OffsetFetch) still show lag; state and members are unknown.
+    expect(groups.groups.ok && groups.groups.data.find((g) => g.groupId === "orderpulse-metrics")).toMatchObject({ state: null, members: null });
+
+    const offsets = await snapshot(["fetchTopicOffsets"]);
+    expect(offsets.partitions).toMatchObject({ ok: false, reason: expect.stringContaining("fetchTopicOffsets") });
+    expect(offsets.deadLetters).toMatchObject({ ok: false, reason: expect.stringContaining("fetchTopicOffsets") });
+    expect([offsets.lake.ok, offsets.rates.ok, offsets.workers.ok, offsets.groupListing.ok]).toEqual([true, true, true, true]);
+  });
+});
