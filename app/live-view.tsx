@@ -9,6 +9,7 @@ import type { Tile } from "../lib/web/tiles.ts";
 import type { BreakdownRow } from "../workers/shared/live-reads.ts";
 import { useFeed } from "./feed-context.tsx";
 import { useJson } from "./use-json.ts";
+import { RefreshError } from "./refresh-error.tsx";
 
 interface History {
   fromMs: number;
@@ -119,11 +120,7 @@ export function LiveView() {
           {bucketMs === feed.settings.windowSizeMs ? `${bucketMs / 1000}s windows` : `${bucketMs / 60_000} min buckets`} · hatched = partial (window still open), solid = final
         </span>
       </div>
-      {history.error && (h || rows.length > 0) && (
-        <div className="banner" role="alert" data-testid="error-banner">
-          Could not refresh from InfluxDB: {history.error}. Showing the last data received.
-        </div>
-      )}
+      {(h || rows.length > 0) && <RefreshError error={history.error} source="InfluxDB" stale />}
       {tiles.error && !history.error && <div className="banner warn">Tiles not refreshed: {tiles.error}</div>}
       <Tiles tiles={tiles.data?.tiles} />
       <div className="grid live-main">

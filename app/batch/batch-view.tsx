@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import { addDays, JOBS, type BackfillDay, type Job, type Run, type RunStatus } from "../../lib/ops/schedule.ts";
 import { agoText, durationText } from "../../lib/web/batch-view.ts";
+import { RefreshError } from "../refresh-error.tsx";
 import type { GoldDay } from "../../workers/batch/gold-reads.ts";
 import type { BatchOverview, RunSummary } from "../../workers/shared/batch-service.ts";
 import { useJson } from "../use-json.ts";
@@ -315,11 +316,7 @@ export function BatchView() {
           {data ? `business days in ${data.businessTz} · today ${data.today}${data.current ? ` · running ${JOB_LABEL[data.current.job]} ${data.current.date}` : ""}` : loading ? "loading…" : ""}
         </span>
       </div>
-      {error && (
-        <div className="banner" role="alert" data-testid="error-banner">
-          Could not refresh: {error}.{data ? " Showing the last data received." : ""}
-        </div>
-      )}
+      <RefreshError error={error} stale={Boolean(data)} />
       {data && !data.scheduler.running && (
         <div className="banner" role="status" data-testid="scheduler-banner">
           No scheduler holds the run history{data.scheduler.renewedAt ? ` (last seen ${agoText(data.scheduler.renewedAt, now)})` : ""}: queued runs wait until <code>npm run worker:scheduler</code> runs.

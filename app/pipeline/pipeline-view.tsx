@@ -4,6 +4,7 @@ import { Line, LineChart, YAxis } from "recharts";
 import type { Panel } from "../../workers/shared/kafka-admin.ts";
 import type { PipelineSnapshot } from "../../workers/shared/pipeline-reads.ts";
 import { useJson } from "../use-json.ts";
+import { RefreshError } from "../refresh-error.tsx";
 import { DeadLetterBrowser } from "./dead-letter-browser.tsx";
 
 const whole = new Intl.NumberFormat("en-US");
@@ -52,11 +53,7 @@ export function PipelineView() {
           {data ? `topic ${data.topic} · as of ${time(data.at)} · refreshes every 5 s` : loading ? "loading…" : ""}
         </span>
       </div>
-      {error && (
-        <div className="banner" role="alert" data-testid="error-banner">
-          Could not refresh: {error}.{data ? " Showing the last data received." : ""}
-        </div>
-      )}
+      <RefreshError error={error} stale={Boolean(data)} />
       <div className="grid pipeline-grid">
         <div className="grid">
         <PanelCard title="Partitions" panel={data?.partitions} testId="partitions">
