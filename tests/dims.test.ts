@@ -120,13 +120,19 @@ describe("dims:load and the enriched views", () => {
     const parquet = join(inputs, "c.parquet");
     const instance = await DuckDBInstance.create(":memory:");
     const connection = await instance.connect();
-    await connection.run(`COPY (SELECT * FROM read_csv('${join(inputs, "a.csv")}', all_varchar = true)) TO '${parquet}' (FORMAT parquet)`);
+    // Typed columns, as another tool would write them: BOOLEAN and DATE read back as the CSV's text.
+    await connection.run(
+      `COPY (SELECT customer_id, segment, CAST(is_premium AS BOOLEAN) AS is_premium, CAST(signup_date AS DATE) AS signup_date, home_country
+             FROM read_csv('${join(inputs, "a.csv")}', all_varchar = true)) TO '${parquet}' (FORMAT parquet)`,
+    );
     connection.closeSync();
     instance.closeSync();
     const run = await load("--customers", parquet);
     expect(run.code, run.stderr).toBe(0);
-    // Back to version A's content: the changes from B are reported, no new file is needed.
+    // Back to version A's content (the same version id as the CSV gave): the changes from B are reported, no new file is needed.
     expect(run.stdout).toMatch(/^dim_customer: 100 added, 1 removed, \d+ updated/m);
+    const manifest = JSON.parse(await readFile(join(lakeDir, "dims", "dim_customer", "_versions.json"), "utf8")) as { versions: { version: string }[] };
+    expect(manifest.versions.at(-1)!.version).toBe(manifest.versions[0]!.version);
     await lake.refresh();
     expect((await lake.query("SELECT count(*), count(*) FILTER (WHERE segment = 'enterprise') FROM dim_customer")).rows[0]).toEqual(signature(customersA));
   });
