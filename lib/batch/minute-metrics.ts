@@ -11,8 +11,7 @@
  * The replay's caveat applies: idle advances of the live run are not in the
  * lake (replay.ts).
  */
-import { formatCents } from "../contract/money.ts";
-import { amountToCents } from "../contract/money.ts";
+import { amountToCents, formatCents } from "../contract/money.ts";
 import type { AnomalyRecord, WindowValue } from "../hot/window-engine.ts";
 import type { BatchTable, GoldRow } from "./daily-kpis.ts";
 

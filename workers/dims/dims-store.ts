@@ -14,7 +14,6 @@ import {
   CustomerSegments,
   DIM_CUSTOMER_TABLE,
   DIMENSION_TABLES,
-  DimensionLoadError,
   diffDimension,
   validateDimension,
   type DimensionChanges,
@@ -112,7 +111,7 @@ export class DimensionInputError extends Error {
   }
 }
 
-/** The validated rows of an input file. @throws DimensionInputError, DimensionLoadError */
+/** The validated rows of an input file. @throws DimensionInputError, DimensionLoadError (lib/contract/dims.ts) */
 export async function readDimensionFile(table: DimensionTable, file: string): Promise<DimensionRow[]> {
   const { header, records } = await readInput(file);
   return validateDimension(table, file, header, records);
@@ -191,5 +190,3 @@ export async function readCustomerSegments(lakeDir: string, version?: DimensionV
   const rows = await readVersionRows(lakeDir, DIM_CUSTOMER_TABLE, chosen);
   return new CustomerSegments(chosen.version, rows.map((row) => [row[0]!, row[1]!] as const));
 }
-
-export { DimensionLoadError };
