@@ -192,7 +192,7 @@ export function LiveView() {
           </div>
         </div>
       </div>
-      <div className="grid two">
+      <div className="grid breakdowns">
         {WINDOW_DIMENSIONS.map(({ dimension }) => (
           <Breakdown key={dimension} title={dimension} rows={breakdown.data?.[dimension]} />
         ))}

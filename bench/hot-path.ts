@@ -4,7 +4,8 @@
  * same bytes, the least any consumer of these events must do. Absolute rates
  * depend on the machine; the ratios are what to compare between commits.
  *
- * Stages: the event contract (`decodeOrder`), decode + `WindowEngine` (ingest,
+ * Stages: the event contract (`decodeOrder`), decode + `WindowEngine` (without
+ * and with the simulator's dim_customer, i.e. the segment breakdown; ingest,
  * an emit every 1,000 messages, as the worker's emit cycle does) + line
  * protocol for what it releases, and the lake's Parquet encoding (one file of
  * the valid rows, written to a temporary directory).
@@ -21,11 +22,14 @@ import { ORDERS_TABLE, toLakeOrderRow, type LakeOrderRow } from "../lib/lake/sch
 import { OrderGenerator } from "../lib/sim/order-generator.ts";
 import { decodeOrder } from "../lib/contract/order.ts";
 import { WindowEngine } from "../lib/hot/window-engine.ts";
+import { CustomerSegments } from "../lib/contract/dims.ts";
+import { simCustomerRows } from "../lib/sim/dimensions.ts";
 import { writeParquetFile } from "../workers/lake/parquet-file.ts";
 
 const WINDOW = { windowSizeMs: 60_000, watermarkDelayMs: 120_000 };
 const MAX_SKEW_MS = 600_000;
 const EMIT_EVERY = 1_000;
+const customers = new CustomerSegments("bench", simCustomerRows().map((r) => [r[0]!, r[1]!] as const));
 
 interface Stage {
   name: string;
@@ -99,11 +103,12 @@ async function main(): Promise<void> {
         return n;
       },
     },
-    {
-      name: "decode + WindowEngine + line protocol",
+    ...(["without", "with"] as const).map((dims) => ({
+      // "with": the simulator's dim_customer loaded, so every window has a real segment breakdown (what a demo runs).
+      name: `decode + WindowEngine + line protocol (${dims} dim_customer)`,
       items: messages.length,
       run: () => {
-        const engine = new WindowEngine(0, WINDOW);
+        const engine = new WindowEngine(0, dims === "with" ? { ...WINDOW, segmentsFor: () => customers } : WINDOW);
         let bytes = 0;
         const release = () => {
           const out = engine.emit();
@@ -118,7 +123,7 @@ async function main(): Promise<void> {
         release();
         return bytes;
       },
-    },
+    })),
     {
       name: "Parquet encoding (valid rows, one file)",
       items: decodedRows.length,

@@ -2,13 +2,16 @@
  * `npm run demo`: the whole product on this machine, no Docker. Starts the local services
  * (installing what they need with apt when run as root), the metrics, lake, feed, scheduler and alerts workers,
  * the built web app and the simulator at a realistic rate with some late, duplicate and
- * malformed orders, then prints the URL. Ctrl-C stops everything it started.
+ * malformed orders, then prints the URL. The simulator writes the dimensions of its own
+ * customers and catalog (--dims-out) and they are loaded (dims:load) before the workers
+ * start, so the segment breakdown is there from the first window. Ctrl-C stops everything it started.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { servicesDown, servicesUp, freePort } from "./services.ts";
-import { ensureWebBuild, healthEndpoints, startStack, stopStack, StackProcess, type StackRole } from "./stack.ts";
+import { ensureWebBuild, healthEndpoints, ROOT, startStack, stopStack, StackProcess, type StackRole } from "./stack.ts";
 import { SERVICES_DIR, SERVICES_ENV_FILE } from "../workers/shared/env.ts";
 import { wholeNumberArg } from "../workers/shared/cli-args.ts";
 
@@ -33,9 +36,18 @@ async function main(): Promise<void> {
   const health = healthEndpoints(roles, ports);
   const env = { PORT: String(webPort), FEED_PORT: String(feedPort), LAKE_DIR: process.env.LAKE_DIR ?? join(SERVICES_DIR, "demo-lake"), WORKER_HEALTH_URLS: health.workerHealthUrls };
   const logDir = join(SERVICES_DIR, "demo-logs");
-  const stack = await startStack(roles, env, logDir, health.roleEnv);
-  const simulator = new StackProcess("simulator", env, join(logDir, "simulator.log"), ["--rate", String(opts.rate), "--late", "0.02", "--duplicates", "0.02", "--malformed", "0.01", "--out-of-order", "0.05", "--nulls", "0.02"]);
+  const dimsDir = join(SERVICES_DIR, "demo-dims");
+  const simulator = new StackProcess("simulator", env, join(logDir, "simulator.log"), ["--rate", String(opts.rate), "--late", "0.02", "--duplicates", "0.02", "--malformed", "0.01", "--out-of-order", "0.05", "--nulls", "0.02", "--dims-out", dimsDir]);
   await simulator.start();
+  await simulator.waitForOutput(/wrote the simulated dimensions/);
+  const load = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "workers/cli/dims-load.ts"), "--customers", join(dimsDir, "dim_customer.csv"), "--products", join(dimsDir, "dim_product.csv")], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+  });
+  if (load.status !== 0) throw new Error(`dims:load failed (${load.status}): ${load.stderr}`);
+  console.error(`demo: ${load.stdout.trim().split("\n").join("; ")}`);
+  const stack = await startStack(roles, env, logDir, health.roleEnv);
   stack.set("simulator", simulator);
 
   console.log(`\norderpulse demo: http://localhost:${webPort}/  (feed on port ${feedPort}, ${opts.rate} orders/s)`);

@@ -1,4 +1,6 @@
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import { stringify } from "csv-stringify/sync";
+import { simCustomerRows, simDimensionTables } from "../lib/sim/dimensions.ts";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,9 +15,17 @@ const START = Date.parse("2026-11-20T17:00:00Z"); // 18:30 UTC is midnight in Ko
 interface Truth {
   kpis: Record<string, string>;
   cells: string[][];
+  segments: string[][];
+  premium: string[][];
+  minutes: string[][];
 }
 
+// The simulator's own dimensions, loaded with dims:load; customer id → [segment, is_premium].
+const CUSTOMERS = new Map(simCustomerRows().map((r) => [r[0]!, [r[1]!, r[2]!]] as const));
+
 /** The day's numbers straight from the generator's messages: no DuckDB, no batch code. */
+const money = (c: number) => (c / 100).toFixed(2);
+
 function truth(all: FixtureMessage[], date: string, timeZone: string): Truth {
   const format = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
   const onDay = (ms: number) => format.format(ms) === date;
@@ -29,6 +39,8 @@ function truth(all: FixtureMessage[], date: string, timeZone: string): Truth {
   let duplicates = 0;
   const customers = new Set<string>();
   const cells = new Map<string, { country: string; category: string; orders: number; cents: number }>();
+  const bySegment = new Map<string, { country: string; group: string; orders: number; cents: number }>();
+  const byPremium = new Map<string, { country: string; group: string; orders: number; cents: number }>();
   for (const m of ordered) {
     if (!m.decoded.ok) continue;
     const o = m.decoded.order;
@@ -48,25 +60,64 @@ function truth(all: FixtureMessage[], date: string, timeZone: string): Truth {
     cell.orders++;
     cell.cents += amountToCents(o.amount);
     cells.set(key, cell);
+    const [segment, premium] = (o.customerId === null ? undefined : CUSTOMERS.get(o.customerId)) ?? ["UNKNOWN", "false"];
+    for (const [map, group] of [[bySegment, segment], [byPremium, premium]] as const) {
+      const g = map.get(`${o.country}/${group}`) ?? { country: o.country, group, orders: 0, cents: 0 };
+      g.orders++;
+      g.cents += amountToCents(o.amount);
+      map.set(`${o.country}/${group}`, g);
+    }
   }
 
-  // Late: the hot path's engine, one per partition, fed in offset order.
+  // Late: the hot path's engine, one per partition, fed in offset order; its windows and anomalies are the minutes.
   const engines = new Map<number, WindowEngine>();
   let late = 0;
+  const windows = new Map<string, { start: number; orders: number; cents: number; items: number; customers: number }>();
+  const anomalies: { kind: string; windowStart: number; amount: number }[] = [];
+  const release = (engine: WindowEngine) => {
+    const { windows: values, anomalies: found } = engine.emit();
+    for (const w of values) windows.set(`${w.windowStart}/${w.partition}`, { start: w.windowStart, orders: w.orders, cents: w.revenueCents, items: w.items, customers: w.customers });
+    anomalies.push(...found);
+  };
   for (const m of ordered) {
     if (!m.decoded.ok) continue;
     if (!engines.has(m.partition)) engines.set(m.partition, new WindowEngine(m.partition, { ...FIXTURE_WINDOW, maxCommitMetadataBytes: 1e12 }));
     if (engines.get(m.partition)!.ingest({ offset: m.offset, order: m.decoded.order }) === "late" && onDay(m.decoded.order.eventTime)) late++;
   }
+  for (const engine of engines.values()) release(engine);
+  const minuteRows = new Map<number, number[]>();
+  const minute = (start: number) => minuteRows.get(start) ?? minuteRows.set(start, [0, 0, 0, 0, 0, 0, 0]).get(start)!;
+  for (const w of windows.values()) {
+    if (!onDay(w.start)) continue;
+    const r = minute(w.start);
+    [r[0], r[1], r[2], r[3]] = [r[0]! + w.orders, r[1]! + w.cents, r[2]! + w.items, r[3]! + w.customers];
+  }
+  for (const a of anomalies) {
+    if (!onDay(a.windowStart)) continue;
+    const r = minute(a.windowStart);
+    if (a.kind === "late") [r[4], r[5]] = [r[4]! + 1, r[5]! + amountToCents(a.amount)];
+    else r[6]!++;
+  }
+  const minutes = [...minuteRows]
+    .sort(([a], [b]) => a - b)
+    .map(([start, r]) => [new Date(start).toISOString().replace("T", " ").replace(".000Z", ""), String(r[0]), money(r[1]!), String(r[2]), String(r[3]), String(r[4]), money(r[5]!), String(r[6])]);
   const invalid = messages.filter((m) => !m.decoded.ok && onDay(m.ingestedAt)).length;
 
-  const money = (c: number) => (c / 100).toFixed(2);
   const rows = [...cells.values()].map((cell) => {
     const rank = 1 + [...cells.values()].filter((other) => other.country === cell.country && other.cents > cell.cents).length;
     return [date, cell.country, cell.category, String(cell.orders), money(cell.cents), String(rank)];
   });
   rows.sort((a, b) => (a[1]! < b[1]! ? -1 : a[1]! > b[1]! ? 1 : Number(a[5]) - Number(b[5]) || (a[2]! < b[2]! ? -1 : 1)));
+  const segments = [...bySegment.values()].map((g) => {
+    const rank = 1 + [...bySegment.values()].filter((other) => other.country === g.country && other.cents > g.cents).length;
+    return [date, g.country, g.group, String(g.orders), money(g.cents), String(rank)];
+  });
+  segments.sort((a, b) => (a[1]! < b[1]! ? -1 : a[1]! > b[1]! ? 1 : Number(a[5]) - Number(b[5]) || (a[2]! < b[2]! ? -1 : 1)));
+  const premium = [...byPremium.values()].map((g) => [date, g.country, g.group, String(g.orders), money(g.cents)]).sort((a, b) => (a[1]! < b[1]! ? -1 : a[1]! > b[1]! ? 1 : a[2]! < b[2]! ? -1 : 1));
   return {
+    segments,
+    premium,
+    minutes,
     kpis: {
       date,
       business_tz: timeZone,
@@ -87,7 +138,7 @@ async function readParquet(path: string): Promise<{ columns: string[]; rows: str
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   try {
-    const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${path}')`);
+    const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${path}', hive_partitioning = false)`);
     return { columns: reader.columnNames(), rows: reader.getRowsJson().map((row) => row.map(String)) };
   } finally {
     connection.closeSync();
@@ -112,7 +163,18 @@ describe("batch:daily", () => {
     const cells = await readParquet(files("daily_country_category", date).parquet);
     expect(cells.columns).toEqual(["date", "country", "category", "orders", "revenue", "revenue_rank"]);
     expect(cells.rows).toEqual(expected.cells);
-    for (const [table, parquet] of [["daily_kpis", kpis], ["daily_country_category", cells]] as const) {
+    const segments = await readParquet(files("daily_segment_metrics", date).parquet);
+    expect(segments.columns).toEqual(["date", "country", "segment", "orders", "revenue", "rank"]);
+    expect(segments.rows).toEqual(expected.segments);
+    // The segment sum is the day's revenue, to the cent.
+    expect(money(segments.rows.reduce((sum, r) => sum + Math.round(Number(r[4]) * 100), 0))).toBe(expected.kpis.revenue);
+    const premium = await readParquet(files("daily_premium_metrics", date).parquet);
+    expect(premium.columns).toEqual(["date", "country", "is_premium", "orders", "revenue"]);
+    expect(premium.rows).toEqual(expected.premium);
+    const minutes = await readParquet(join(lakeDir, "silver", "minute_metrics", `event_date=${date}`, "minute_metrics.parquet"));
+    expect(minutes.columns).toEqual(["window_start", "orders", "revenue", "items", "customers", "late_orders", "late_revenue", "duplicates"]);
+    expect(minutes.rows).toEqual(expected.minutes);
+    for (const [table, parquet] of [["daily_kpis", kpis], ["daily_country_category", cells], ["daily_segment_metrics", segments], ["daily_premium_metrics", premium]] as const) {
       const csv = (await readFile(files(table, date).csv, "utf8")).trimEnd().split("\n").map((line) => line.split(","));
       expect(csv).toEqual([parquet.columns, ...parquet.rows]);
     }
@@ -130,6 +192,14 @@ describe("batch:daily", () => {
       lostRange: { partition: 1, fromOffset: 100, count: 25 },
     });
     expect(messages.filter((m) => m.lost)).toHaveLength(25);
+    const dims = tempDir("batch-dims");
+    const [customers, products] = simDimensionTables().map(({ table, header, rows }) => {
+      const path = join(dims, `${table.name}.csv`);
+      writeFileSync(path, stringify([header, ...rows]));
+      return path;
+    });
+    const load = await runScript("workers/cli/dims-load.ts", ["--customers", customers!, "--products", products!], { LAKE_DIR: lakeDir });
+    expect(load.code, load.stderr).toBe(0);
   });
   afterAll(async () => {
     if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
@@ -164,7 +234,8 @@ describe("batch:daily", () => {
   });
 
   it("is idempotent: a rerun replaces the day's files with identical ones and leaves no temporary file", async () => {
-    const paths = [files("daily_kpis", "2026-11-20"), files("daily_country_category", "2026-11-20")].flatMap((f) => [f.parquet, f.csv]);
+    const tables = ["daily_kpis", "daily_country_category", "daily_segment_metrics", "daily_premium_metrics"];
+    const paths = [...tables.flatMap((t) => [files(t, "2026-11-20").parquet, files(t, "2026-11-20").csv]), join(lakeDir, "silver", "minute_metrics", "event_date=2026-11-20", "minute_metrics.parquet")];
     // Its own first run: the Kolkata test above wrote the same date under another zone.
     expect((await batch("2026-11-20", "UTC")).code).toBe(0);
     const before = await Promise.all(paths.map((p) => readFile(p)));
@@ -172,7 +243,7 @@ describe("batch:daily", () => {
     expect(run.code, run.stderr).toBe(0);
     const after = await Promise.all(paths.map((p) => readFile(p)));
     after.forEach((bytes, i) => expect(bytes.equals(before[i]!), paths[i]).toBe(true));
-    for (const table of ["daily_kpis", "daily_country_category"])
+    for (const table of tables)
       expect(await readdir(join(lakeDir, "gold", table, "date=2026-11-20"))).toEqual([`${table}.csv`, `${table}.parquet`]);
   });
 

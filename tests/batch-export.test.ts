@@ -1,4 +1,4 @@
-import { readdir, rm } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -71,9 +71,26 @@ describe("export", () => {
     const run = await runScript("workers/cli/export.ts", ["--out", outDir], env());
     expect(run.code, run.stderr).toBe(0);
     const { tables, csv } = await inspect(join(outDir, "orderpulse.duckdb"), outDir);
-    expect(Object.keys(tables)).toEqual(["daily_kpis", "gold_daily_country_category", "gold_daily_kpis", "orders", "orders_invalid"]);
+    expect(Object.keys(tables)).toEqual([
+      "daily_kpis",
+      "gold_daily_country_category",
+      "gold_daily_kpis",
+      "gold_daily_premium_metrics",
+      "gold_daily_segment_metrics",
+      "minute_metrics",
+      "orders",
+      "orders_invalid",
+    ]);
     expect(tables.gold_daily_kpis).toBe(2);
     expect(tables.gold_daily_country_category).toBeGreaterThan(20);
+    // No dim_customer was loaded: every order is UNKNOWN and not premium, one row per country and day.
+    expect(tables.gold_daily_segment_metrics).toBe(tables.gold_daily_premium_metrics);
+    // The silver table: every minute of the data (4000 messages at 1/s, about 67 minutes), with a CSV per day.
+    expect(tables.minute_metrics).toBeGreaterThan(60);
+    const perDay = await readdir(join(outDir, "minute_metrics"));
+    expect(perDay.sort()).toEqual(["2026-11-20.csv", "2026-11-21.csv"]);
+    const dayRows = async (day: string) => (await readFile(join(outDir, "minute_metrics", `${day}.csv`), "utf8")).trimEnd().split("\n").length - 1;
+    expect((await dayRows("2026-11-20")) + (await dayRows("2026-11-21"))).toBe(tables.minute_metrics);
     expect(tables.orders).toBe(truth().orders);
     expect(csv).toEqual(tables);
     expect((await readdir(outDir)).filter((name) => name.startsWith("."))).toEqual([]);

@@ -21,7 +21,7 @@ describe("provisioned Grafana dashboard", () => {
     const start = now - (now % 60_000) - 120_000;
     const dims = [{ key: "US", revenueCents: 1_250, orders: 2 }];
     sink.enqueue([
-      ...windowPoints({ partition: 0, windowStart: start, windowEnd: start + 60_000, final: true, revenueCents: 1_250, orders: 2, items: 3, customers: 2, byCountry: dims, byCategory: [{ ...dims[0]!, key: "coffee" }] }),
+      ...windowPoints({ partition: 0, windowStart: start, windowEnd: start + 60_000, final: true, revenueCents: 1_250, orders: 2, items: 3, customers: 2, dimsVersion: "0123456789abcdef", byCountry: dims, byCategory: [{ ...dims[0]!, key: "coffee" }], bySegment: [{ ...dims[0]!, key: "enterprise" }] }),
       anomalyPoint({ kind: "late", partition: 0, offset: 7, windowStart: start, amount: 3.5 }, 60_000),
       anomalyPoint({ kind: "duplicate", partition: 0, offset: 8, windowStart: start, amount: 4.5 }, 60_000),
       // Two samples a minute apart: the dead-letter rate is an increase of counters.
@@ -32,7 +32,7 @@ describe("provisioned Grafana dashboard", () => {
     expect(await sink.flush()).toBe(true);
 
     const dashboard = JSON.parse(readFileSync(join(ROOT, "grafana/provisioning/dashboards/json/orderpulse.json"), "utf8")) as { panels: Panel[]; annotations: { list: { name: string; query: string }[] } };
-    expect(dashboard.panels.length).toBeGreaterThanOrEqual(13);
+    expect(dashboard.panels.length).toBeGreaterThanOrEqual(14);
     const annotations = dashboard.annotations.list.map((a) => ({ title: `annotation ${a.name}`, targets: [{ query: a.query }] }));
     expect(annotations.length).toBeGreaterThanOrEqual(1);
     for (const panel of [...dashboard.panels, ...annotations]) {

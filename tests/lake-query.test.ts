@@ -185,11 +185,11 @@ describe("a lake with files", () => {
     ]);
   });
 
-  it("has dimension views and the invalid messages", async () => {
-    const { rows } = await lake.query("SELECT country, orders FROM dim_country ORDER BY country");
+  it("has the revenue_by_* aggregate views and the invalid messages", async () => {
+    const { rows } = await lake.query("SELECT country, orders FROM revenue_by_country ORDER BY country");
     const expected = COUNTRIES.map((c) => [c, String(fixture.deduplicated.filter((r) => r.country === c).length)]).sort();
     expect(rows).toEqual(expected);
-    expect((await lake.query("SELECT count(*) FROM dim_category")).rows).toEqual([["2"]]);
+    expect((await lake.query("SELECT count(*) FROM revenue_by_category")).rows).toEqual([["2"]]);
     const invalid = await lake.query("SELECT kafka_partition, kafka_offset, reason_code, reason, hex(raw), ingest_date FROM orders_invalid");
     expect(invalid.rows).toEqual([[0, "15", "not_json", "not JSON: x", "78", "2026-11-20"]]);
   });
@@ -419,7 +419,7 @@ describe("money in the lake", () => {
         adHoc: (await lake.query("SELECT sum(amount), sum(amount_cents), typeof(amount) FROM orders GROUP BY ALL")).rows,
         perRow: (await lake.query("SELECT amount FROM orders_raw ORDER BY kafka_offset")).rows.map(([a]) => a),
         daily: (await lake.query("SELECT revenue, aov FROM daily_kpis")).rows,
-        dims: (await lake.query("SELECT country, revenue FROM dim_country ORDER BY country")).rows,
+        dims: (await lake.query("SELECT country, revenue FROM revenue_by_country ORDER BY country")).rows,
         expected: {
           adHoc: [[formatCents(expectedCents), String(expectedCents), "DECIMAL(18,2)"]],
           perRow: amounts.map((a) => formatCents(amountToCents(a))),

@@ -8,7 +8,8 @@
  * uninterrupted run gives. The loop is workers/metrics/metrics-worker.ts; this
  * file wires its Kafka, InfluxDB and clock.
  */
-import { connectEnvSchema, influxBufferEnvSchema, influxEnvSchema, kafkaEnvSchema, portsEnvSchema, windowEnvSchema } from "../lib/contract/config.ts";
+import { connectEnvSchema, influxBufferEnvSchema, influxEnvSchema, kafkaEnvSchema, lakeEnvSchema, portsEnvSchema, windowEnvSchema } from "../lib/contract/config.ts";
+import { CustomerDimensionWatch } from "./dims/customer-watch.ts";
 import { configsOrExit, loadEnv } from "./shared/env.ts";
 import { exitOnHelp, runMain } from "./shared/entry-point.ts";
 import { waitForInflux, waitForKafka } from "./shared/startup.ts";
@@ -22,7 +23,7 @@ import { stopOnSignals } from "./shared/shutdown.ts";
 
 async function main(): Promise<void> {
   exitOnHelp(METRICS_USAGE);
-  const config = configsOrExit({ kafka: kafkaEnvSchema, windows: windowEnvSchema, influx: influxEnvSchema, ports: portsEnvSchema, buffer: influxBufferEnvSchema, connect: connectEnvSchema }, loadEnv());
+  const config = configsOrExit({ kafka: kafkaEnvSchema, windows: windowEnvSchema, influx: influxEnvSchema, ports: portsEnvSchema, buffer: influxBufferEnvSchema, connect: connectEnvSchema, lake: lakeEnvSchema }, loadEnv());
   const { kafka: kafkaConfig, windows, influx, ports } = config;
   const { bufferPoints } = config.buffer;
   const log = createLogger("metrics");
@@ -35,9 +36,14 @@ async function main(): Promise<void> {
   await offsets.connect();
   const consumer = new KafkaGroupConsumer(await openConsumer(kafka, kafkaConfig, GROUP_ID, [kafkaConfig.topic]), GROUP_ID, kafkaConfig.sessionTimeoutMs, log, exitWhenConsumerKeepsStopping(log));
   const sink = new InfluxSink(influx, { maxBufferedPoints: bufferPoints, log });
-  const worker = new MetricsWorker({ consumer, producer, offsets, sink, now: Date.now, log, registry }, kafkaConfig, windows);
+  // dim_customer from the lake: the segment breakdown follows each dims:load without a restart.
+  const customers = await CustomerDimensionWatch.start(config.lake.lakeDir, log);
+  const worker = new MetricsWorker({ consumer, producer, offsets, sink, now: Date.now, log, registry, segments: () => customers.current }, kafkaConfig, windows);
   if (ports.healthPort !== undefined) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => worker.lastProgressAt, lag: () => worker.totalLag, degraded: () => worker.degraded() }, log);
-  stopOnSignals(log, "final emit, flush and commit", "the last commit", () => worker.stop());
+  stopOnSignals(log, "final emit, flush and commit", "the last commit", async () => {
+    customers.stop();
+    await worker.stop();
+  });
   await worker.start();
   log.info({ topic: kafkaConfig.topic, influx: influx.url }, "metrics worker running");
 }

@@ -4,11 +4,15 @@
  * `--compression` says otherwise) with bounded in-flight sends.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { stringify } from "csv-stringify/sync";
 import { once } from "node:events";
 import { Command, Option } from "commander";
 import type { Message, Producer } from "kafkajs";
 import { connectEnvSchema, kafkaEnvSchema, windowEnvSchema } from "../lib/contract/config.ts";
 import { MESSAGE_KINDS, OrderGenerator, type ChaosRates, type MessageKind, type SimMessage } from "../lib/sim/order-generator.ts";
+import { simDimensionTables } from "../lib/sim/dimensions.ts";
 import { configsOrExit, loadEnv } from "./shared/env.ts";
 import { EXIT, runMain } from "./shared/entry-point.ts";
 import { COMPRESSION_BY_NAME, createKafka, openProducer, type CompressionName } from "./shared/kafka.ts";
@@ -33,6 +37,7 @@ const program = new Command("simulate")
   .option("--nulls <f>", "fraction with optional fields missing or null", fractionArg("--nulls"), 0)
   .option("--skew <f>", "fraction with event_time too far in the future (invalid)", fractionArg("--skew"), 0)
   .option("--truth <file>", "write every valid, de-duplicated order as NDJSON")
+  .option("--dims-out <dir>", "write the dimensions of the simulated customers and catalog as <dir>/dim_customer.csv and <dir>/dim_product.csv (for npm run dims:load)")
   .addOption(new Option("--compression <codec>", "record batch compression").choices(Object.keys(COMPRESSION_BY_NAME)).default("gzip"))
   .addOption(new Option("--batch <n>", "messages per produce request").argParser(wholeNumberArg(1)).default(500))
   // One at a time keeps the log in the order generated (what --truth describes): with several in flight, kafkajs
@@ -53,6 +58,7 @@ interface Options extends ChaosRates {
   start?: number;
   topic?: string;
   truth?: string;
+  dimsOut?: string;
   compression: CompressionName;
   batch: number;
   inFlight: number;
@@ -104,6 +110,18 @@ async function writeLine(stream: WriteStream, line: Buffer): Promise<void> {
   if (!stream.write(Buffer.concat([line, Buffer.from("\n")]))) await once(stream, "drain");
 }
 
+/** The simulator's dim_customer and dim_product as CSV files in `dir`; returns their paths. */
+async function writeSimDimensions(dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (const { table, header, rows } of simDimensionTables()) {
+    const path = join(dir, `${table.name}.csv`);
+    await writeFile(path, stringify([header, ...rows]));
+    files.push(path);
+  }
+  return files;
+}
+
 async function main(): Promise<void> {
   const opts = program.parse().opts<Options>();
   const { kafka, windows, connect } = configsOrExit({ kafka: kafkaEnvSchema, windows: windowEnvSchema, connect: connectEnvSchema }, loadEnv());
@@ -121,6 +139,11 @@ async function main(): Promise<void> {
     watermarkDelayMs: windows.watermarkDelayMs,
     maxEventSkewMs: windows.maxEventSkewMs,
   });
+
+  if (opts.dimsOut) {
+    const files = await writeSimDimensions(opts.dimsOut);
+    log.info({ files }, "wrote the simulated dimensions");
+  }
 
   const client = createKafka(kafka, "orderpulse-simulator", log);
   await waitForKafka(kafka, { name: "simulate", timeoutMs: connect.connectTimeoutMs });

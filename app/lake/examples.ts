@@ -20,6 +20,11 @@ export const EXAMPLE_QUERIES: readonly ExampleQuery[] = [
     title: "Late orders",
     sql: "-- arrived more than 2 minutes (the watermark delay) after their event time\nSELECT order_id, event_time, ingested_at, ingested_at - event_time AS delay\nFROM orders\nWHERE ingested_at - event_time > INTERVAL 2 MINUTE\nORDER BY delay DESC",
   },
+  { title: "Revenue by country", sql: "SELECT * FROM revenue_by_country" },
+  {
+    title: "Revenue by segment",
+    sql: "-- orders joined with dim_customer (npm run dims:load); a customer it lacks is UNKNOWN\nSELECT segment, is_premium, count(*) AS orders, sum(amount) AS revenue\nFROM orders_enriched\nGROUP BY ALL\nORDER BY revenue DESC",
+  },
   { title: "Dead letters by reason", sql: "SELECT reason_code, count(*) AS messages\nFROM orders_invalid\nGROUP BY reason_code\nORDER BY messages DESC" },
   { title: "Orders by country (PIVOT)", sql: "PIVOT (SELECT channel, country FROM orders) ON country USING count(*) GROUP BY channel" },
 ];

@@ -11,11 +11,17 @@ import {
   dailyKpis,
   dailyKpisGoldRow,
   goldDayFiles,
+  premiumGoldRow,
+  premiumRows,
   qualityProblems,
+  segmentGoldRow,
+  segmentRows,
+  DAILY_PREMIUM_METRICS_TABLE,
+  DAILY_SEGMENT_METRICS_TABLE,
   type DailyOrder,
 } from "./daily-kpis.ts";
 
-const order = (overrides: Partial<DailyOrder> = {}): DailyOrder => ({ customerId: "c-1", quantity: 1, amount: 10, country: "US", category: "coffee", ...overrides });
+const order = (overrides: Partial<DailyOrder> = {}): DailyOrder => ({ customerId: "c-1", quantity: 1, amount: 10, country: "US", category: "coffee", segment: "consumer", isPremium: false, ...overrides });
 
 function aggregate(orders: DailyOrder[]) {
   const aggregator = new DailyAggregator();
@@ -71,6 +77,8 @@ describe("DailyAggregator", () => {
       amount: fc.integer({ min: 0, max: 1_000_000 }).map((cents) => cents / 100),
       country: fc.constantFrom("US", "DE", "UNKNOWN"),
       category: fc.constantFrom("coffee", "books", "UNKNOWN"),
+      segment: fc.constantFrom("consumer", "enterprise", "UNKNOWN"),
+      isPremium: fc.boolean(),
     });
     fc.assert(
       fc.property(fc.array(arbitraryOrder, { minLength: 1, maxLength: 60 }), (orders) => {
@@ -83,6 +91,18 @@ describe("DailyAggregator", () => {
           expect(ranks[0]).toBe(1);
           expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
         }
+        // Segments against a brute-force oracle: per (country, segment), and its rank = 1 + segments of the country with more revenue.
+        const segments = segmentRows("2026-11-20", totals);
+        const cents = (o: DailyOrder) => Math.round(o.amount * 100);
+        for (const row of segments) {
+          const mine = orders.filter((o) => o.country === row.country && o.segment === row.segment);
+          expect([row.orders, row.revenueCents]).toEqual([mine.length, mine.reduce((s, o) => s + cents(o), 0)]);
+          expect(row.rank).toBe(1 + segments.filter((r) => r.country === row.country && r.revenueCents > row.revenueCents).length);
+        }
+        expect(new Set(segments.map((r) => `${r.country}/${r.segment}`))).toEqual(new Set(orders.map((o) => `${o.country}/${o.segment}`)));
+        const premium = premiumRows("2026-11-20", totals);
+        expect(premium.reduce((s, r) => s + r.revenueCents, 0)).toBe(totals.revenueCents);
+        for (const row of premium) expect(row.orders).toBe(orders.filter((o) => o.country === row.country && o.isPremium === row.isPremium).length);
       }),
     );
   });
@@ -116,6 +136,15 @@ describe("qualityProblems", () => {
     expect(problems.join("\n")).toMatch(/country × category rows add up to 3 orders and 60\.00, not 3 and -1\.00/);
   });
 
+  it("fails when the segment or premium breakdown does not add up to the day's revenue", () => {
+    const mixed = aggregate([order({ amount: 10 }), order({ amount: 20, customerId: "c-2", segment: "enterprise" }), order({ amount: 30, quantity: 3 })]);
+    const kpis = dailyKpis("2026-11-20", "UTC", mixed, counts);
+    const cells = countryCategoryRows("2026-11-20", mixed);
+    expect(qualityProblems(kpis, mixed, counts, cells)).toEqual([]);
+    const lost = { segments: segmentRows("2026-11-20", mixed).slice(1), premium: premiumRows("2026-11-20", mixed) };
+    expect(qualityProblems(kpis, mixed, counts, cells, lost)).toEqual([expect.stringMatching(/country × segment rows add up to 1 orders and 20\.00, not 3 and 60\.00/)]);
+  });
+
   it("fails when orders and duplicates do not account for every lake row of the day", () => {
     expect(qualityProblems(good, totals, { ...counts, rawRows: 6 }, rows)).toEqual([expect.stringMatching(/orders \(3\) \+ duplicates \(2\) ≠ lake rows on the day \(6\)/)]);
   });
@@ -138,5 +167,11 @@ describe("gold rows and files", () => {
     const cell = countryCategoryGoldRow(countryCategoryRows("2026-11-20", totals)[0]!);
     expect(cell).toHaveLength(DAILY_COUNTRY_CATEGORY_TABLE.columns.length);
     expect(cell).toEqual(["2026-11-20", "US", "coffee", 2, "13.00", 1]);
+    const segment = segmentGoldRow(segmentRows("2026-11-20", totals)[0]!);
+    expect(segment).toHaveLength(DAILY_SEGMENT_METRICS_TABLE.columns.length);
+    expect(segment).toEqual(["2026-11-20", "US", "consumer", 2, "13.00", 1]);
+    const premium = premiumGoldRow(premiumRows("2026-11-20", totals)[0]!);
+    expect(premium).toHaveLength(DAILY_PREMIUM_METRICS_TABLE.columns.length);
+    expect(premium).toEqual(["2026-11-20", "US", "false", 2, "13.00"]);
   });
 });

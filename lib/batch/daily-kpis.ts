@@ -29,13 +29,20 @@ export const GOLD_ROOT = "gold";
 
 export interface GoldColumn {
   name: string;
-  /** DuckDB type of the column in the Parquet file. */
-  sqlType: "DATE" | "VARCHAR" | "BIGINT" | "DECIMAL(18,2)";
+  /** DuckDB type of the column in the Parquet file (TIMESTAMP: UTC, bound as `YYYY-MM-DD HH:MM:SS.mmm`). */
+  sqlType: "DATE" | "VARCHAR" | "BIGINT" | "DECIMAL(18,2)" | "BOOLEAN" | "TIMESTAMP";
 }
 
-export interface GoldTable {
-  name: "daily_kpis" | "daily_country_category";
+/** A table the batch writes (gold, or the silver minute_metrics). */
+export interface BatchTable {
+  name: string;
   columns: readonly GoldColumn[];
+  /** ORDER BY of its files (and of the export): a rerun writes the same bytes. */
+  orderBy: string;
+}
+
+export interface GoldTable extends BatchTable {
+  name: "daily_kpis" | "daily_country_category" | "daily_segment_metrics" | "daily_premium_metrics";
 }
 
 export const DAILY_KPIS_TABLE: GoldTable = {
@@ -52,6 +59,7 @@ export const DAILY_KPIS_TABLE: GoldTable = {
     { name: "duplicates", sqlType: "BIGINT" },
     { name: "invalid", sqlType: "BIGINT" },
   ],
+  orderBy: "date",
 };
 
 export const DAILY_COUNTRY_CATEGORY_TABLE: GoldTable = {
@@ -64,9 +72,37 @@ export const DAILY_COUNTRY_CATEGORY_TABLE: GoldTable = {
     { name: "revenue", sqlType: "DECIMAL(18,2)" },
     { name: "revenue_rank", sqlType: "BIGINT" },
   ],
+  orderBy: "date, country, revenue_rank, category",
 };
 
-export const GOLD_TABLES: readonly GoldTable[] = [DAILY_KPIS_TABLE, DAILY_COUNTRY_CATEGORY_TABLE];
+/** Per country, each customer segment (dim_customer at batch time; UNKNOWN when absent) with its revenue rank in the country. */
+export const DAILY_SEGMENT_METRICS_TABLE: GoldTable = {
+  name: "daily_segment_metrics",
+  columns: [
+    { name: "date", sqlType: "DATE" },
+    { name: "country", sqlType: "VARCHAR" },
+    { name: "segment", sqlType: "VARCHAR" },
+    { name: "orders", sqlType: "BIGINT" },
+    { name: "revenue", sqlType: "DECIMAL(18,2)" },
+    { name: "rank", sqlType: "BIGINT" },
+  ],
+  orderBy: "date, country, rank, segment",
+};
+
+/** Per country, premium and other customers (a customer absent from dim_customer is not premium). */
+export const DAILY_PREMIUM_METRICS_TABLE: GoldTable = {
+  name: "daily_premium_metrics",
+  columns: [
+    { name: "date", sqlType: "DATE" },
+    { name: "country", sqlType: "VARCHAR" },
+    { name: "is_premium", sqlType: "BOOLEAN" },
+    { name: "orders", sqlType: "BIGINT" },
+    { name: "revenue", sqlType: "DECIMAL(18,2)" },
+  ],
+  orderBy: "date, country, is_premium",
+};
+
+export const GOLD_TABLES: readonly GoldTable[] = [DAILY_KPIS_TABLE, DAILY_COUNTRY_CATEGORY_TABLE, DAILY_SEGMENT_METRICS_TABLE, DAILY_PREMIUM_METRICS_TABLE];
 
 /** `gold/<table>/date=YYYY-MM-DD`, relative to LAKE_DIR (Hive style). */
 export function goldDayDir(table: GoldTable["name"], date: string): string {
@@ -91,6 +127,25 @@ export interface DailyOrder {
   amount: number;
   country: string;
   category: string;
+  /** The customer's segment in dim_customer (orders_enriched: UNKNOWN when absent). */
+  segment: string;
+  isPremium: boolean;
+}
+
+/** Orders and revenue of one group of a day's orders, e.g. one country × segment. */
+export interface GroupTotals<K> {
+  key: K;
+  orders: number;
+  revenueCents: number;
+}
+
+/** Adds one order's cents to the group `id` (created with `key` on first use). */
+function addToGroup<K>(groups: Map<string, GroupTotals<K>>, id: string, key: K, cents: number): void {
+  const group = groups.get(id);
+  if (group) {
+    group.orders++;
+    group.revenueCents += cents;
+  } else groups.set(id, { key, orders: 1, revenueCents: cents });
 }
 
 export interface DailyTotals {
@@ -103,6 +158,10 @@ export interface DailyTotals {
   minOrderCents: number;
   /** Per "country\u0000category". */
   byCountryCategory: Map<string, { country: string; category: string; orders: number; revenueCents: number }>;
+  /** Per "country\u0000segment". */
+  bySegment: Map<string, GroupTotals<{ country: string; segment: string }>>;
+  /** Per "country\u0000is_premium". */
+  byPremium: Map<string, GroupTotals<{ country: string; isPremium: boolean }>>;
 }
 
 /** Adds up one day's de-duplicated orders. */
@@ -114,6 +173,8 @@ export class DailyAggregator {
   private minOrderCents = Infinity;
   private readonly customers = new Set<string>();
   private readonly byCountryCategory: DailyTotals["byCountryCategory"] = new Map();
+  private readonly bySegment: DailyTotals["bySegment"] = new Map();
+  private readonly byPremium: DailyTotals["byPremium"] = new Map();
 
   add(order: DailyOrder): void {
     const cents = amountToCents(order.amount);
@@ -131,6 +192,8 @@ export class DailyAggregator {
     } else {
       this.byCountryCategory.set(key, { country: order.country, category: order.category, orders: 1, revenueCents: cents });
     }
+    addToGroup(this.bySegment, `${order.country}\u0000${order.segment}`, { country: order.country, segment: order.segment }, cents);
+    addToGroup(this.byPremium, `${order.country}\u0000${order.isPremium}`, { country: order.country, isPremium: order.isPremium }, cents);
   }
 
   totals(): DailyTotals {
@@ -142,6 +205,8 @@ export class DailyAggregator {
       maxOrderCents: this.orders === 0 ? 0 : this.maxOrderCents,
       minOrderCents: this.orders === 0 ? 0 : this.minOrderCents,
       byCountryCategory: new Map(this.byCountryCategory),
+      bySegment: new Map(this.bySegment),
+      byPremium: new Map(this.byPremium),
     };
   }
 }
@@ -171,24 +236,69 @@ export interface CountryCategoryRow {
 
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The day's country × category rows, ranked by revenue within each country; sorted by country, rank, category. */
-export function countryCategoryRows(date: string, totals: DailyTotals): CountryCategoryRow[] {
-  const byCountry = new Map<string, CountryCategoryRow[]>();
-  for (const cell of totals.byCountryCategory.values()) {
-    const row: CountryCategoryRow = { date, country: cell.country, category: cell.category, orders: cell.orders, revenueCents: cell.revenueCents, revenueRank: 0 };
-    const rows = byCountry.get(cell.country);
-    if (rows) rows.push(row);
-    else byCountry.set(cell.country, [row]);
+/**
+ * Ranks groups by revenue within their country (1 = highest; ties share a rank
+ * and skip the next, as SQL rank()); sorted by country, rank, then `name`.
+ */
+function rankWithinCountry<T extends { country: string; revenueCents: number }>(groups: Iterable<T>, name: (group: T) => string): (T & { rank: number })[] {
+  const byCountry = new Map<string, (T & { rank: number })[]>();
+  for (const group of groups) {
+    const rows = byCountry.get(group.country);
+    if (rows) rows.push({ ...group, rank: 0 });
+    else byCountry.set(group.country, [{ ...group, rank: 0 }]);
   }
-  const result: CountryCategoryRow[] = [];
+  const result: (T & { rank: number })[] = [];
   for (const country of [...byCountry.keys()].sort(compareText)) {
-    const rows = byCountry.get(country)!.sort((a, b) => b.revenueCents - a.revenueCents || compareText(a.category, b.category));
+    const rows = byCountry.get(country)!.sort((a, b) => b.revenueCents - a.revenueCents || compareText(name(a), name(b)));
     rows.forEach((row, i) => {
-      row.revenueRank = i > 0 && rows[i - 1]!.revenueCents === row.revenueCents ? rows[i - 1]!.revenueRank : i + 1;
+      row.rank = i > 0 && rows[i - 1]!.revenueCents === row.revenueCents ? rows[i - 1]!.rank : i + 1;
     });
     result.push(...rows);
   }
   return result;
+}
+
+/** The day's country × category rows, ranked by revenue within each country; sorted by country, rank, category. */
+export function countryCategoryRows(date: string, totals: DailyTotals): CountryCategoryRow[] {
+  return rankWithinCountry(totals.byCountryCategory.values(), (c) => c.category).map((c) => ({
+    date,
+    country: c.country,
+    category: c.category,
+    orders: c.orders,
+    revenueCents: c.revenueCents,
+    revenueRank: c.rank,
+  }));
+}
+
+export interface SegmentRow {
+  date: string;
+  country: string;
+  segment: string;
+  orders: number;
+  revenueCents: number;
+  /** Revenue rank of the segment within its country, 1 = highest (ties as SQL rank()). */
+  rank: number;
+}
+
+export interface PremiumRow {
+  date: string;
+  country: string;
+  isPremium: boolean;
+  orders: number;
+  revenueCents: number;
+}
+
+/** The day's country × segment rows, ranked within each country; sorted by country, rank, segment. */
+export function segmentRows(date: string, totals: DailyTotals): SegmentRow[] {
+  const groups = [...totals.bySegment.values()].map((g) => ({ country: g.key.country, segment: g.key.segment, orders: g.orders, revenueCents: g.revenueCents }));
+  return rankWithinCountry(groups, (g) => g.segment).map((g) => ({ date, ...g }));
+}
+
+/** The day's country × is_premium rows; sorted by country, then not premium before premium. */
+export function premiumRows(date: string, totals: DailyTotals): PremiumRow[] {
+  return [...totals.byPremium.values()]
+    .map((g) => ({ date, country: g.key.country, isPremium: g.key.isPremium, orders: g.orders, revenueCents: g.revenueCents }))
+    .sort((a, b) => compareText(a.country, b.country) || Number(a.isPremium) - Number(b.isPremium));
 }
 
 /** What the batch measured besides the orders themselves. */
@@ -219,7 +329,13 @@ export function dailyKpis(date: string, businessTz: string, totals: DailyTotals,
  * Why the day's numbers cannot be right, or an empty list. Checked before
  * anything is written, so a failed check leaves the previous outputs in place.
  */
-export function qualityProblems(kpis: DailyKpis, totals: DailyTotals, counts: DailyCounts, rows: readonly CountryCategoryRow[]): string[] {
+export function qualityProblems(
+  kpis: DailyKpis,
+  totals: DailyTotals,
+  counts: DailyCounts,
+  rows: readonly CountryCategoryRow[],
+  breakdowns: { segments: readonly SegmentRow[]; premium: readonly PremiumRow[] } = { segments: segmentRows(kpis.date, totals), premium: premiumRows(kpis.date, totals) },
+): string[] {
   const problems: string[] = [];
   const counters = { orders: kpis.orders, customers: kpis.customers, items: kpis.items, late: kpis.late, duplicates: kpis.duplicates, invalid: kpis.invalid };
   for (const [name, value] of Object.entries(counters))
@@ -247,6 +363,13 @@ export function qualityProblems(kpis: DailyKpis, totals: DailyTotals, counts: Da
     );
   const negative = rows.filter((row) => row.revenueCents < 0 || row.orders <= 0);
   if (negative.length > 0) problems.push(`${negative.length} country × category rows have negative revenue or no orders`);
+  // Every order has exactly one segment and one premium flag, so each breakdown adds up to the day to the cent.
+  for (const [name, groups] of [["segment", breakdowns.segments], ["premium", breakdowns.premium]] as const) {
+    const orders = groups.reduce((sum, g) => sum + g.orders, 0);
+    const revenue = groups.reduce((sum, g) => sum + g.revenueCents, 0);
+    if (orders !== kpis.orders || revenue !== kpis.revenueCents)
+      problems.push(`country × ${name} rows add up to ${orders} orders and ${formatCents(revenue)}, not ${kpis.orders} and ${formatCents(kpis.revenueCents)}`);
+  }
   return problems;
 }
 
@@ -281,4 +404,12 @@ export function dailyKpisGoldRow(kpis: DailyKpis): GoldRow {
 
 export function countryCategoryGoldRow(row: CountryCategoryRow): GoldRow {
   return [row.date, row.country, row.category, row.orders, formatCents(row.revenueCents), row.revenueRank];
+}
+
+export function segmentGoldRow(row: SegmentRow): GoldRow {
+  return [row.date, row.country, row.segment, row.orders, formatCents(row.revenueCents), row.rank];
+}
+
+export function premiumGoldRow(row: PremiumRow): GoldRow {
+  return [row.date, row.country, String(row.isPremium), row.orders, formatCents(row.revenueCents)];
 }

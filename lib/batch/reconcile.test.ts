@@ -28,8 +28,10 @@ const windowValue = (partition: number, windowStart: number, revenueCents: numbe
   orders: 2,
   items: 3,
   customers: 1,
+  dimsVersion: null,
   byCountry: [],
   byCategory: [],
+  bySegment: [],
 });
 
 describe("alignRange", () => {

@@ -11,7 +11,7 @@
  * the cent, so cents read back exactly.
  */
 import type { ReplayObserver } from "./replay.ts";
-import { WINDOW_DIMENSIONS, type OrderDimension } from "../contract/dimensions.ts";
+import { WINDOW_DIMENSIONS, type WindowDimensionName } from "../contract/dimensions.ts";
 import { type AnomalyRecord, type WindowValue } from "../hot/window-engine.ts";
 import { amountToCents, formatCents } from "../contract/money.ts";
 import { windowStartOf } from "../contract/time.ts";
@@ -21,7 +21,7 @@ export const ANOMALY_MEASURES = ["late_orders", "late_revenue", "duplicate_order
 export type WindowMeasure = (typeof WINDOW_MEASURES)[number];
 export type AnomalyMeasure = (typeof ANOMALY_MEASURES)[number];
 /** A window dimension's measure for one key, e.g. `country[US].revenue`. */
-export type BreakdownMeasure = `${OrderDimension}[${string}].${"revenue" | "orders"}`;
+export type BreakdownMeasure = `${WindowDimensionName}[${string}].${"revenue" | "orders"}`;
 export type Measure = WindowMeasure | AnomalyMeasure | BreakdownMeasure;
 
 const MONEY: ReadonlySet<Measure> = new Set(["revenue", "late_revenue", "duplicate_revenue"]);
@@ -71,7 +71,7 @@ export type WindowTable = Map<string, WindowCell>;
 export interface BreakdownCell {
   windowStart: number;
   partition: number;
-  dimension: OrderDimension;
+  dimension: WindowDimensionName;
   key: string;
   revenue: number;
   orders: number;

@@ -39,7 +39,7 @@ export const ENV_VARIABLES: Readonly<Record<string, { example: string; help: str
   IDLE_TIMEOUT: { example: "30s", help: "a caught-up partition quiet this long advances its watermark by wall-clock time (default 30s)" },
   EMIT_INTERVAL: { example: "500ms", help: "how often open windows emit partial values (default 500ms)" },
   MAX_EVENT_SKEW: { example: "10m", help: "an event this far ahead of its Kafka record timestamp is invalid (default 10m)" },
-  LAKE_DIR: { example: "lake", help: "the Parquet lake's directory (default lake, relative to the current directory)" },
+  LAKE_DIR: { example: "lake", help: "the Parquet lake's directory (default lake, relative to the current directory); the metrics worker reads dim_customer from its dims/" },
   LAKE_ROTATE_ROWS: { example: "100000", help: "a lake file is closed after this many rows (default 100000)" },
   LAKE_ROTATE_BYTES: { example: "67108864", help: "... or this many bytes (default 67108864 = 64 MiB)" },
   LAKE_ROTATE_AGE: { example: "60s", help: "... or this long after its first row: new orders reach the lake within it (default 60s)" },

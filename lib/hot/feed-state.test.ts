@@ -16,6 +16,7 @@ const msg = (partition: number, minute: number, revenue: number, orders: number,
   customers: orders,
   byCountry: { [country]: { revenue, orders } },
   byCategory: { coffee: { revenue, orders } },
+  bySegment: { UNKNOWN: { revenue, orders } },
 });
 
 describe("FeedState", () => {

@@ -32,6 +32,8 @@ const window: WindowValue = {
     { key: "US", revenueCents: 100_000, orders: 5 },
   ],
   byCategory: [{ key: "cold brew", revenueCents: 123_456, orders: 7 }],
+  dimsVersion: null,
+  bySegment: [],
 };
 
 describe("windowPoints", () => {
@@ -183,6 +185,8 @@ describe("toLineProtocol", () => {
       customers: fc.nat(),
       byCountry: totals,
       byCategory: totals,
+      bySegment: totals,
+      dimsVersion: fc.option(fc.stringMatching(/^[0-9a-f]{16}$/), { nil: null }),
     });
     fc.assert(
       fc.property(values, fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.constantFrom("late", "duplicate"), (v, offset, kind) => {
@@ -194,7 +198,8 @@ describe("toLineProtocol", () => {
           const reference = new Point(p.measurement).timestamp(p.timestampNs.toString());
           for (const [key, value] of Object.entries(p.tags)) reference.tag(key, value);
           for (const [key, field] of Object.entries(p.fields)) {
-            if (field.type === "int") reference.intField(key, field.value);
+            if (field.type === "string") reference.stringField(key, field.value);
+            else if (field.type === "int") reference.intField(key, field.value);
             else reference.floatField(key, field.value);
           }
           expect(toLineProtocol(p)).toBe(reference.toLineProtocol());
@@ -205,7 +210,7 @@ describe("toLineProtocol", () => {
   });
 
   it("covers every measurement the design names", () => {
-    expect(Object.values(MEASUREMENTS).sort()).toEqual(["alert", "order_anomaly", "order_window", "order_window_by_category", "order_window_by_country", "pipeline"]);
+    expect(Object.values(MEASUREMENTS).sort()).toEqual(["alert", "order_anomaly", "order_window", "order_window_by_category", "order_window_by_country", "order_window_by_segment", "pipeline"]);
   });
 });
 

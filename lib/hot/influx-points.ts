@@ -11,10 +11,7 @@ import { amountToCents, centsToUnits } from "../contract/money.ts";
  * to the cent.
  */
 
-export interface InfluxField {
-  type: "int" | "float";
-  value: number;
-}
+export type InfluxField = { type: "int" | "float"; value: number } | { type: "string"; value: string };
 
 export interface InfluxPoint {
   measurement: string;
@@ -70,6 +67,8 @@ export function windowPoints(value: WindowValue): InfluxPoint[] {
         items: int(value.items),
         customers: int(value.customers),
         final: int(value.final ? 1 : 0),
+        // The dim_customer version of the window's segment breakdown: what a replay uses for it.
+        ...(value.dimsVersion === null ? {} : { dims_version: { type: "string", value: value.dimsVersion } as const }),
       },
       timestampNs,
     },
@@ -181,6 +180,7 @@ export function toLineProtocol(point: InfluxPoint): string {
   const fields = fieldEntries
     .map(([key, field]) => {
       const name = text("field key", key, /[,= ]/g);
+      if (field.type === "string") return `${name}="${field.value.replace(/["\\]/g, "\\$&")}"`;
       if (field.type === "int") {
         if (!Number.isSafeInteger(field.value)) fail(`integer field ${key} = ${field.value}`);
         return `${name}=${field.value}i`;

@@ -4,6 +4,7 @@ import type { Order } from "../contract/order.ts";
 import { CommitMetadataError, InvalidOffsetError, KAFKA_COMMIT_METADATA_MAX_BYTES, WindowEngine, WindowEngineConfigError, type AnomalyRecord, type CommitPoint, type EmitResult, type WindowEngineConfig, type WindowValue } from "./window-engine.ts";
 import { amountToCents } from "../contract/money.ts";
 import { windowStartOf } from "../contract/time.ts";
+import { CustomerSegments } from "../contract/dims.ts";
 
 const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
 const S = 1_000;
@@ -55,6 +56,27 @@ describe("windowStartOf / amountToCents", () => {
 });
 
 describe("WindowEngine rules", () => {
+  it("breaks a window down by segment with the dim_customer version it opened with, and records that version", () => {
+    const v1 = new CustomerSegments("aaaaaaaaaaaaaaaa", [["c1", "consumer"], ["c2", "enterprise"]]);
+    const v2 = new CustomerSegments("bbbbbbbbbbbbbbbb", [["c1", "loyal"], ["c2", "enterprise"]]);
+    let current = v1;
+    const asked: [number, number][] = [];
+    const engine = new WindowEngine(2, { ...DEFAULTS, segmentsFor: (partition, windowStart) => (asked.push([partition, windowStart]), current) });
+    feed(engine, [order(T0 + S, { customerId: "c1", amount: 2 }), order(T0 + 2 * S, { customerId: "c2", amount: 3 })]);
+    current = v2; // a dims:load while the first window is open: only windows opened from now on use it
+    feed(engine, [order(T0 + 3 * S, { customerId: "c1", amount: 4 }), order(T0 + MIN, { customerId: "c1", amount: 5 }), order(T0 + MIN + S, { customerId: null, amount: 6 }), order(T0 + MIN + 2 * S, { customerId: "c9", amount: 7 })], 2);
+    const { windows } = engine.emit();
+    expect(windows.map((w) => [w.windowStart, w.dimsVersion, w.bySegment.map((t) => [t.key, t.orders, t.revenueCents])])).toEqual([
+      [T0, "aaaaaaaaaaaaaaaa", [["consumer", 2, 600], ["enterprise", 1, 300]]],
+      [T0 + MIN, "bbbbbbbbbbbbbbbb", [["UNKNOWN", 2, 1300], ["loyal", 1, 500]]],
+    ]);
+    // Asked once per window, when it opened.
+    expect(asked).toEqual([[2, T0], [2, T0 + MIN]]);
+    const plain = new WindowEngine(0, DEFAULTS);
+    feed(plain, [order(T0)]);
+    expect(plain.emit().windows.map((w) => [w.dimsVersion, w.bySegment])).toEqual([[null, [{ key: "UNKNOWN", revenueCents: 100, orders: 1 }]]]);
+  });
+
   it("puts on-time orders in their aligned window and sums revenue exactly in cents", () => {
     const engine = new WindowEngine(3, DEFAULTS);
     expect(feed(engine, [order(T0 + 1, { amount: 0.1 }), order(T0 + 59_999, { amount: 0.2 }), order(T0 + MIN, { amount: 5 })])).toEqual([
@@ -464,8 +486,10 @@ function oracle(ops: Op[], cfg: Settings, partition: number) {
       orders: records.length,
       items: records.reduce((sum, o) => sum + o.quantity, 0),
       customers: new Set(records.map((o) => o.customerId).filter((c) => c !== null)).size,
+      dimsVersion: null,
       byCountry: by((o) => o.country),
       byCategory: by((o) => o.category),
+      bySegment: by(() => "UNKNOWN"),
     };
   };
 

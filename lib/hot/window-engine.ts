@@ -1,6 +1,7 @@
 import type { Order } from "../contract/order.ts";
 import { amountToCents } from "../contract/money.ts";
-import { perBreakdown, WINDOW_DIMENSIONS, type PerBreakdown } from "../contract/dimensions.ts";
+import { perBreakdown, WINDOW_DIMENSIONS, windowDimensionKey, type PerBreakdown } from "../contract/dimensions.ts";
+import { CustomerSegments } from "../contract/dims.ts";
 import { windowStartOf } from "../contract/time.ts";
 import { CommitMetadataError, decodeCommitMetadata, encodeCommitMetadata, KAFKA_COMMIT_METADATA_MAX_BYTES, type IdleAdvance } from "./commit-metadata.ts";
 
@@ -38,6 +39,14 @@ export interface WindowEngineConfig {
   dedupHorizonMs?: number;
   /** Longest commit metadata to produce; default {@link KAFKA_COMMIT_METADATA_MAX_BYTES}. */
   maxCommitMetadataBytes?: number;
+  /**
+   * The dim_customer version a window's `segment` breakdown uses, asked once
+   * when the window opens (its first on-time record) and kept for the window's
+   * life, so one window never mixes two versions. The live worker answers with
+   * the version loaded now; a replay with the version the window recorded.
+   * Default: no dimension (every segment UNKNOWN).
+   */
+  segmentsFor?: (partition: number, windowStart: number) => CustomerSegments;
 }
 
 /** One valid Kafka record of the partition: offsets strictly increase, gaps allowed. */
@@ -78,11 +87,13 @@ export interface WindowTotals {
   items: number;
   /** Distinct non-null customer ids. */
   customers: number;
+  /** The dim_customer version of the `segment` breakdown (null: none loaded when the window opened). */
+  dimsVersion: string | null;
 }
 
 /**
  * One window of one partition: its totals and, per window dimension
- * (WINDOW_DIMENSIONS: `byCountry`, `byCategory`), its totals by key, sorted by key.
+ * (WINDOW_DIMENSIONS: `byCountry`, `byCategory`, `bySegment`), its totals by key, sorted by key.
  */
 export type WindowValue = WindowTotals & PerBreakdown<DimensionTotal[]>;
 
@@ -161,6 +172,7 @@ interface OpenWindow extends Totals {
   maxEventTimeBefore: number;
   items: number;
   customers: Set<string>;
+  segments: CustomerSegments;
   breakdowns: PerBreakdown<Map<string, Totals>>;
   changedSinceEmit: boolean;
 }
@@ -238,6 +250,7 @@ export class WindowEngine {
   readonly watermarkDelayMs: number;
   readonly dedupHorizonMs: number;
   private readonly maxCommitMetadataBytes: number;
+  private readonly segmentsFor: (partition: number, windowStart: number) => CustomerSegments;
 
   private maxEventTime = -Infinity;
   /** maxEventTime right after the last ingested record: idle advances count from it. */
@@ -270,6 +283,7 @@ export class WindowEngine {
       config.maxCommitMetadataBytes ?? KAFKA_COMMIT_METADATA_MAX_BYTES,
       1,
     );
+    this.segmentsFor = config.segmentsFor ?? (() => CustomerSegments.NONE);
   }
 
   /**
@@ -474,6 +488,7 @@ export class WindowEngine {
         orders: 0,
         items: 0,
         customers: new Set(),
+        segments: this.segmentsFor(this.partition, start),
         breakdowns: perBreakdown(() => new Map<string, Totals>()),
         changedSinceEmit: false,
       };
@@ -484,7 +499,7 @@ export class WindowEngine {
     window.orders++;
     window.items += order.quantity;
     if (order.customerId !== null) window.customers.add(order.customerId);
-    for (const d of WINDOW_DIMENSIONS) addTotals(window.breakdowns[d.field], order[d.dimension], cents);
+    for (const d of WINDOW_DIMENSIONS) addTotals(window.breakdowns[d.field], windowDimensionKey(d.dimension, order, window.segments), cents);
     window.changedSinceEmit = true;
   }
 
@@ -565,6 +580,7 @@ export class WindowEngine {
       orders: window.orders,
       items: window.items,
       customers: window.customers.size,
+      dimsVersion: window.segments.version,
       ...perBreakdown((d) => sortedTotals(window.breakdowns[d.field])),
     };
   }

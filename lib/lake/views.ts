@@ -8,14 +8,18 @@ import type { LakeFile } from "./layout.ts";
 import { INVALID_TABLE, ORDERS_TABLE, type LakeColumn, type LakeTable } from "./schema.ts";
 import { sqlIdentifier as identifier, sqlLiteral as literal } from "./sql.ts";
 import { ORDER_DIMENSIONS } from "../contract/dimensions.ts";
+import { DIMENSION_TABLES, UNKNOWN_SEGMENT, type DimensionTable } from "../contract/dims.ts";
+import type { CurrentDimensions } from "./dims-layout.ts";
 
 /** The views every snapshot defines, empty lake or not. */
 export const LAKE_VIEWS = [
   "orders_raw",
   "orders",
   "orders_invalid",
+  "orders_enriched",
   "daily_kpis",
-  ...ORDER_DIMENSIONS.map((dimension) => `dim_${dimension}` as const),
+  ...ORDER_DIMENSIONS.map((dimension) => `revenue_by_${dimension}` as const),
+  ...DIMENSION_TABLES.map((table) => table.name),
   "lake_files",
 ];
 
@@ -81,17 +85,31 @@ function fileView(name: string, table: LakeTable<unknown>, columns: readonly (La
   return `CREATE VIEW ${name} AS SELECT ${select} FROM ${parquetScan(table, paths, `hive_partitioning = true, hive_types = {${hiveTypes}}`)}`;
 }
 
-function dimensionView(dimension: string): string {
-  return `CREATE VIEW dim_${dimension} AS
+/** Revenue, orders and customers per value of an order dimension (the aggregate views). */
+function revenueByView(dimension: string): string {
+  return `CREATE VIEW revenue_by_${dimension} AS
     SELECT ${dimension}, count(*) AS orders, sum(amount) AS revenue, count(DISTINCT customer_id) AS customers
     FROM orders GROUP BY ${dimension} ORDER BY revenue DESC, ${dimension}`;
 }
 
+/** A dimension table's current version, typed; empty (same columns) before the first load. */
+function dimensionTableView(table: DimensionTable, path: string | undefined): string {
+  const columns = table.columns.map((c) => (path ? `CAST(${identifier(c.name)} AS ${c.sqlType})` : `CAST(NULL AS ${c.sqlType})`) + ` AS ${identifier(c.name)}`).join(", ");
+  return path ? `CREATE VIEW ${table.name} AS SELECT ${columns} FROM read_parquet(${literal(path)})` : `CREATE VIEW ${table.name} AS SELECT ${columns} WHERE false`;
+}
+
+/**
+ * Lake-relative paths of the dimension files a snapshot reads (for the
+ * sandbox's allowed paths and its freshness key).
+ */
+export const dimensionPaths = (dims: CurrentDimensions): string[] => DIMENSION_TABLES.flatMap((t) => (dims[t.name] ? [dims[t.name]!.path] : []));
+
 /**
  * The CREATE VIEW statements of a snapshot, in dependency order. `lakeDir` must
- * be absolute: the views name each file by its absolute path.
+ * be absolute (or "" for lake-relative paths): the views name each file by its path.
+ * `dims`: the dimension tables' current versions (lib/lake/dims-layout.ts).
  */
-export function viewDefinitions(lakeDir: string, live: readonly LakeFile[], businessTz: string): string[] {
+export function viewDefinitions(lakeDir: string, live: readonly LakeFile[], businessTz: string, dims: CurrentDimensions = {}): string[] {
   const absolute = (file: LakeFile) => join(lakeDir, file.path);
   const orders = live.filter((f) => f.kind === "orders").map(absolute);
   const invalid = live.filter((f) => f.kind === "invalid").map(absolute);
@@ -112,7 +130,14 @@ export function viewDefinitions(lakeDir: string, live: readonly LakeFile[], busi
               count(DISTINCT customer_id) AS customers,
               CAST(sum(quantity) AS BIGINT) AS items
        FROM orders GROUP BY 1 ORDER BY 1`,
-    ...ORDER_DIMENSIONS.map(dimensionView),
+    ...ORDER_DIMENSIONS.map(revenueByView),
+    ...DIMENSION_TABLES.map((table) => dimensionTableView(table, dims[table.name] && join(lakeDir, dims[table.name]!.path))),
+    // Left joins: an order keeps its row whatever the dimensions hold; a customer or product
+    // they lack reads as segment UNKNOWN, not premium, and NULL attributes.
+    `CREATE VIEW orders_enriched AS
+       SELECT o.*, coalesce(c.segment, ${literal(UNKNOWN_SEGMENT)}) AS segment, coalesce(c.is_premium, false) AS is_premium,
+              c.signup_date, c.home_country, p.name AS product_name, p.category AS product_category, p.list_price
+       FROM orders o LEFT JOIN dim_customer c ON c.customer_id = o.customer_id LEFT JOIN dim_product p ON p.product_id = o.product_id`,
     files.length === 0
       ? `CREATE VIEW lake_files AS SELECT CAST(NULL AS VARCHAR) AS kind, CAST(NULL AS VARCHAR) AS path, CAST(NULL AS INTEGER) AS kafka_partition,
            CAST(NULL AS BIGINT) AS first_offset, CAST(NULL AS BIGINT) AS last_offset WHERE false`

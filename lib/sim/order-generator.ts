@@ -56,10 +56,11 @@ const CATEGORIES = [
   ["furniture", 80, 1500, 25, [0.2, 0.3, 0.8, 1.2]],
 ] as const;
 
-const COUNTRIES = [["US", 35], ["DE", 12], ["GB", 10], ["FR", 8], ["CA", 7], ["JP", 6], ["BR", 5], ["IN", 5], ["AU", 4], ["NL", 3], ["ES", 3], ["IT", 2]] as const;
+export const COUNTRIES = [["US", 35], ["DE", 12], ["GB", 10], ["FR", 8], ["CA", 7], ["JP", 6], ["BR", 5], ["IN", 5], ["AU", 4], ["NL", 3], ["ES", 3], ["IT", 2]] as const;
 const CHANNELS = [["web", 50], ["mobile", 35], ["store", 10], ["marketplace", 5]] as const;
 const QUANTITIES = [[1, 60], [2, 25], [3, 8], [4, 4], [5, 3]] as const;
-const CUSTOMERS = 5_000;
+/** Customer ids run c-1 … c-CUSTOMERS. */
+export const CUSTOMERS = 5_000;
 
 /** The catalog is fixed (not seeded): the same product always has the same category and price. */
 export const CATALOG: readonly Product[] = (() => {

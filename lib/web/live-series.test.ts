@@ -5,7 +5,7 @@ import { freshness, mergeRows, timeTicks, type ChartRow } from "./live-series.ts
 
 const W = 60_000;
 const row = (start: number, over: Partial<ChartRow> = {}): ChartRow => ({ start, revenue: 10, orders: 1, late: 0, lateRevenue: 0, final: true, ...over });
-const live = (windowStart: number, over: Partial<WindowTotal> = {}): WindowTotal => ({ windowStart, windowEnd: windowStart + W, revenue: 20, orders: 2, items: 2, customers: 2, aov: 10, byCountry: {}, byCategory: {}, final: false, ...over });
+const live = (windowStart: number, over: Partial<WindowTotal> = {}): WindowTotal => ({ windowStart, windowEnd: windowStart + W, revenue: 20, orders: 2, items: 2, customers: 2, aov: 10, byCountry: {}, byCategory: {}, bySegment: {}, final: false, ...over });
 
 describe("chart rows: history with the feed laid over", () => {
   it("the feed's newer value wins, keeping the late count only InfluxDB knows", () => {

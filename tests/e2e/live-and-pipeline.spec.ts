@@ -3,7 +3,8 @@
  * app, and the simulator with --truth. What the pages show is checked against the truth file
  * and against InfluxDB, never against the app's own numbers.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { kafkaEnvSchema, readConfig } from "../../lib/contract/config.ts";
@@ -82,7 +83,15 @@ test.afterAll(async () => {
 test("Live: the open window grows while orders flow and is partial; after the run every window equals the truth and is final; a feed restart reconnects without a missing window", async ({ page }) => {
   const before = await brokerState();
   expect(before.deadLetters).toBe(0);
-  const chaos = simulate("chaos", ["--rate", "40", "--duration", "45s", "--seed", "7", "--late", "0.03", "--duplicates", "0.03", "--malformed", "0.04", "--out-of-order", "0.05"]);
+  const dimsDir = join(stack.dir, "dims");
+  const chaos = simulate("chaos", ["--rate", "40", "--duration", "45s", "--seed", "7", "--late", "0.03", "--duplicates", "0.03", "--malformed", "0.04", "--out-of-order", "0.05", "--dims-out", dimsDir]);
+  // The simulator's own dimensions, loaded while it runs: the metrics worker picks them up without a restart.
+  await expect.poll(() => existsSync(join(dimsDir, "dim_product.csv")), { timeout: 30_000 }).toBe(true);
+  const load = spawnSync(process.execPath, ["--import", "tsx", "workers/cli/dims-load.ts", "--customers", join(dimsDir, "dim_customer.csv"), "--products", join(dimsDir, "dim_product.csv")], {
+    env: { ...process.env, ...stack.env },
+    encoding: "utf8",
+  });
+  expect(load.status, load.stderr).toBe(0);
 
   await page.goto(`${stack.baseUrl}/`);
   await expect(page.getByTestId("connection-status")).toHaveText("live");
@@ -143,6 +152,14 @@ test("Live: the open window grows while orders flow and is partial; after the ru
   // No missing window between the first and last on-time window, across the feed restart.
   const onTimeStarts = truthStarts.filter((s) => (influx.onTime.get(s)?.orders ?? 0) > 0);
   for (let s = onTimeStarts[0]!; s <= onTimeStarts.at(-1)!; s += E2E_WINDOW_MS) expect(shown.has(s), `window ${new Date(s).toISOString()} shown`).toBe(true);
+  // Revenue by segment: the simulator's segments, adding up to the same revenue as every other breakdown.
+  const segmentCard = page.getByTestId("breakdown-segment");
+  await expect(segmentCard).toContainText("consumer");
+  await expect(segmentCard).toContainText("enterprise");
+  const breakdown = (await (await page.request.get(`${stack.baseUrl}/api/live/breakdown?range=1h`)).json()) as Record<string, { key: string; revenue: number }[]>;
+  const total = (rows: { revenue: number }[]) => rows.reduce((sum, r) => sum + cents(r.revenue), 0);
+  expect(total(breakdown.segment!)).toBe(total(breakdown.country!));
+  expect(breakdown.segment!.map((r) => r.key)).toEqual(expect.arrayContaining(["consumer", "small_business", "enterprise", "student"]));
   await screenshots(page, "live-settled");
 
   // Pipeline: zero lag for both workers on every partition after catch-up; dead letters = malformed messages sent.

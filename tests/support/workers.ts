@@ -9,6 +9,7 @@ import { amountToCents } from "../../lib/contract/money.ts";
 import { windowStartOf } from "../../lib/contract/time.ts";
 import type { InfluxConfig } from "../../lib/contract/config.ts";
 import { influxQuery, seriesRows } from "../../workers/shared/influxql.ts";
+import { MEASUREMENTS, WINDOW_MEASUREMENTS } from "../../lib/hot/influx-points.ts";
 import { ROOT } from "./processes.ts";
 
 /** A long-running worker process under test. */
@@ -92,7 +93,7 @@ const toCents = (x: unknown) => Math.round(Number(x) * 100);
 /** Every point of the hot path's measurements, as comparable text rows (sorted). */
 export async function dumpHotPath(influx: InfluxConfig): Promise<Record<string, string[]>> {
   const dump: Record<string, string[]> = {};
-  for (const measurement of ["order_window", "order_window_by_country", "order_window_by_category", "order_anomaly"]) {
+  for (const measurement of [...WINDOW_MEASUREMENTS, MEASUREMENTS.anomaly]) {
     const rows = seriesRows(await influxQuery(influx, `SELECT * FROM "${measurement}"`, 30_000));
     dump[measurement] = rows.map((r) => JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k]]))).sort();
   }

@@ -1,6 +1,7 @@
 /**
- * One business day of gold tables from the lake: compute (lib/daily-kpis.ts
- * has the definitions), check, then write. A failed check writes nothing, so
+ * One business day of gold tables and the silver minute_metrics from the lake:
+ * compute (lib/batch/daily-kpis.ts and lib/batch/minute-metrics.ts have the
+ * definitions), check, then write. A failed check writes nothing, so
  * the day's previous outputs stay as they were.
  */
 import { businessDay, describeBusinessDay, type BusinessDay } from "../../lib/contract/business-day.ts";
@@ -9,18 +10,27 @@ import {
   countryCategoryRows,
   DAILY_COUNTRY_CATEGORY_TABLE,
   DAILY_KPIS_TABLE,
+  DAILY_PREMIUM_METRICS_TABLE,
+  DAILY_SEGMENT_METRICS_TABLE,
   DailyAggregator,
   dailyKpis,
   dailyKpisGoldRow,
   QualityCheckError,
+  premiumGoldRow,
+  premiumRows,
   qualityProblems,
+  segmentGoldRow,
+  segmentRows,
   type CountryCategoryRow,
+  type PremiumRow,
+  type SegmentRow,
   type DailyCounts,
   type DailyKpis,
   type DailyTotals,
 } from "../../lib/batch/daily-kpis.ts";
 import type { WindowEngineConfig } from "../../lib/hot/window-engine.ts";
-import { writeGoldDay } from "./gold-writer.ts";
+import { goldOutput, writeBatchTables } from "./gold-writer.ts";
+import { MINUTE_METRICS_TABLE, MinuteMetrics, minuteGoldRow, minuteMetricsPath, type MinuteRow } from "../../lib/batch/minute-metrics.ts";
 import { LakeReadError, withLakeReader, type LakeReader } from "./lake-reader.ts";
 import { OFFSET_GAP_CODE } from "../../lib/lake/schema.ts";
 import { sqlLiteral } from "../../lib/lake/sql.ts";
@@ -41,8 +51,12 @@ export interface DailyComputation {
   day: BusinessDay;
   kpis: DailyKpis;
   rows: CountryCategoryRow[];
+  segments: SegmentRow[];
+  premium: PremiumRow[];
   totals: DailyTotals;
   counts: DailyCounts;
+  /** The silver minute_metrics rows: the replay's windows that start on the day. */
+  minutes: MinuteRow[];
 }
 
 export interface DailyBatchResult extends DailyComputation {
@@ -54,18 +68,19 @@ const onDay = (column: string, day: BusinessDay) => `${column} >= epoch_ms(${day
 
 async function dayTotals(reader: LakeReader, day: BusinessDay): Promise<DailyTotals> {
   const aggregator = new DailyAggregator();
-  const sql = `SELECT customer_id, quantity, CAST(amount_cents AS DOUBLE) / 100 AS amount, country, category FROM orders WHERE ${onDay("event_time", day)}`;
+  // orders_enriched: the de-duplicated orders with the segment and premium flag of dim_customer's current version.
+  const sql = `SELECT customer_id, quantity, CAST(amount_cents AS DOUBLE) / 100 AS amount, country, category, segment, is_premium FROM orders_enriched WHERE ${onDay("event_time", day)}`;
   for await (const rows of reader.stream(sql)) {
-    for (const [customerId, quantity, amount, country, category] of rows) {
-      if (typeof quantity !== "number" || typeof amount !== "number" || typeof country !== "string" || typeof category !== "string")
-        throw new LakeReadError(`an order of ${day.date} lacks quantity, amount, country or category`, { lakeDir: reader.lakeDir });
-      aggregator.add({ customerId: typeof customerId === "string" ? customerId : null, quantity, amount, country, category });
+    for (const [customerId, quantity, amount, country, category, segment, isPremium] of rows) {
+      if (typeof quantity !== "number" || typeof amount !== "number" || typeof country !== "string" || typeof category !== "string" || typeof segment !== "string" || typeof isPremium !== "boolean")
+        throw new LakeReadError(`an order of ${day.date} lacks quantity, amount, country, category, segment or is_premium`, { lakeDir: reader.lakeDir });
+      aggregator.add({ customerId: typeof customerId === "string" ? customerId : null, quantity, amount, country, category, segment, isPremium });
     }
   }
   return aggregator.totals();
 }
 
-async function dayCounts(reader: LakeReader, day: BusinessDay, window: WindowEngineConfig, progress?: ProgressStream): Promise<DailyCounts> {
+async function dayCounts(reader: LakeReader, day: BusinessDay, window: WindowEngineConfig, progress?: ProgressStream): Promise<{ counts: DailyCounts; minutes: MinuteRow[] }> {
   // A copy after the first (lowest partition, offset) of its order_id is a duplicate, whatever its day.
   const [copies] = await reader.rows(`
     SELECT count(*) AS raw_rows, count(*) FILTER (WHERE copy > 1) AS duplicates
@@ -73,6 +88,8 @@ async function dayCounts(reader: LakeReader, day: BusinessDay, window: WindowEng
     WHERE ${onDay("event_time", day)}`);
   const invalid = await reader.number(`SELECT count(*) FROM orders_invalid WHERE ${onDay("ingested_at", day)} AND reason_code <> ${sqlLiteral(OFFSET_GAP_CODE)}`);
   let late = 0;
+  // One replay gives both the late count and the silver minutes (the same engine replay as reconcile).
+  const minutes = new MinuteMetrics(day.startMs, day.endMs);
   await replayLake(
     reader,
     window,
@@ -80,10 +97,12 @@ async function dayCounts(reader: LakeReader, day: BusinessDay, window: WindowEng
       classified(record, classification) {
         if (classification === "late" && record.order.eventTime >= day.startMs && record.order.eventTime < day.endMs) late++;
       },
+      window: (value) => minutes.window(value),
+      anomaly: (anomaly) => minutes.anomaly(anomaly),
     },
     progress,
   );
-  return { late, duplicates: Number(copies?.[1] ?? 0), invalid, rawRows: Number(copies?.[0] ?? 0) };
+  return { counts: { late, duplicates: Number(copies?.[1] ?? 0), invalid, rawRows: Number(copies?.[0] ?? 0) }, minutes: minutes.rows() };
 }
 
 /** The day's numbers, from one consistent set of live lake files. */
@@ -91,9 +110,9 @@ export async function computeDaily(reader: LakeReader, day: BusinessDay, window:
   progress?.write(`batch:daily: adding up the day's de-duplicated orders\n`);
   const totals = await dayTotals(reader, day);
   progress?.write(`batch:daily: counting duplicates and invalid messages, then replaying the lake for late events\n`);
-  const counts = await dayCounts(reader, day, window, progress);
+  const { counts, minutes } = await dayCounts(reader, day, window, progress);
   const kpis = dailyKpis(day.date, day.timeZone, totals, counts);
-  return { day, kpis, rows: countryCategoryRows(day.date, totals), totals, counts };
+  return { day, kpis, minutes, rows: countryCategoryRows(day.date, totals), segments: segmentRows(day.date, totals), premium: premiumRows(day.date, totals), totals, counts };
 }
 
 /**
@@ -111,12 +130,15 @@ export async function runDailyBatch(options: DailyBatchOptions): Promise<DailyBa
     if (gaps > 0)
       progress.write(`batch:daily: warning: the lake records ${gaps} offset gap(s) (events Kafka removed before the lake read them; see orders_invalid): the day may miss orders\n`);
     const computed = await computeDaily(reader, day, options.window, progress);
-    const problems = qualityProblems(computed.kpis, computed.totals, computed.counts, computed.rows);
+    const problems = qualityProblems(computed.kpis, computed.totals, computed.counts, computed.rows, computed);
     if (problems.length > 0) throw new QualityCheckError(day.date, problems, describeBusinessDay(day));
     progress.write(`batch:daily: writing gold tables for ${day.date}\n`);
-    const files = await writeGoldDay(reader, day.date, [
-      { table: DAILY_KPIS_TABLE, rows: [dailyKpisGoldRow(computed.kpis)], orderBy: "date" },
-      { table: DAILY_COUNTRY_CATEGORY_TABLE, rows: computed.rows.map(countryCategoryGoldRow), orderBy: "country, revenue_rank, category" },
+    const files = await writeBatchTables(reader, [
+      goldOutput(DAILY_KPIS_TABLE, day.date, [dailyKpisGoldRow(computed.kpis)]),
+      goldOutput(DAILY_COUNTRY_CATEGORY_TABLE, day.date, computed.rows.map(countryCategoryGoldRow)),
+      goldOutput(DAILY_SEGMENT_METRICS_TABLE, day.date, computed.segments.map(segmentGoldRow)),
+      goldOutput(DAILY_PREMIUM_METRICS_TABLE, day.date, computed.premium.map(premiumGoldRow)),
+      { table: MINUTE_METRICS_TABLE, rows: computed.minutes.map(minuteGoldRow), parquet: minuteMetricsPath(day.date) },
     ]);
     return { ...computed, files };
   });

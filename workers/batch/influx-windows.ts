@@ -61,3 +61,18 @@ export async function readActualWindows(config: InfluxConfig, range: TimeRange, 
   }
   return { table: builder.table(), breakdowns };
 }
+
+/**
+ * The dim_customer version each window of the range recorded (`dims_version`
+ * on its `order_window` point), by `${windowStart}/${partition}`; windows
+ * written without a dimension have none.
+ */
+export async function readRecordedDimsVersions(config: InfluxConfig, range: TimeRange): Promise<Map<string, string>> {
+  const recorded = new Map<string, string>();
+  for (let from = range.fromMs; from < range.toMs; from += SLICE_MS) {
+    const where = `time >= '${iso(from)}' AND time < '${iso(Math.min(range.toMs, from + SLICE_MS))}'`;
+    const rows = await influxQuery(config, `SELECT "dims_version" FROM "${MEASUREMENTS.window}" WHERE ${where} GROUP BY "partition"`, 60_000);
+    for (const row of seriesRows(rows)) if (typeof row.dims_version === "string") recorded.set(`${Number(row.time)}/${Number(row.partition)}`, row.dims_version);
+  }
+  return recorded;
+}

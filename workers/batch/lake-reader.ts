@@ -16,6 +16,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb
 import type { LakeFile } from "../../lib/lake/layout.ts";
 import { listLakeFiles, liveLakeFiles } from "../shared/lake-files.ts";
 import { viewDefinitions } from "../../lib/lake/views.ts";
+import { readCurrentDimensions } from "../dims/dims-store.ts";
 import type { LakeRecord } from "../../lib/batch/replay.ts";
 import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
 import { OFFSET_GAP_CODE } from "../../lib/lake/schema.ts";
@@ -62,6 +63,7 @@ export class LakeReader {
   static async open(lakeDir: string, options: LakeReaderOptions): Promise<LakeReader> {
     const root = resolve(lakeDir);
     const files = liveLakeFiles(await listLakeFiles(root));
+    const dims = await readCurrentDimensions(root);
     const spillDir = await mkdtemp(join(tmpdir(), "orderpulse-batch-"));
     let instance: DuckDBInstance | undefined;
     try {
@@ -74,7 +76,7 @@ export class LakeReader {
       });
       const connection = await instance.connect();
       await connection.run("SET GLOBAL TimeZone = 'UTC'");
-      for (const view of viewDefinitions(root, files, options.businessTz)) await connection.run(view);
+      for (const view of viewDefinitions(root, files, options.businessTz, dims)) await connection.run(view);
       return new LakeReader(root, files, instance, connection, spillDir);
     } catch (error) {
       instance?.closeSync();

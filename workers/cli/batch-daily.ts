@@ -3,6 +3,11 @@
  * day (BUSINESS_TZ, default UTC) from the lake at LAKE_DIR:
  *   $LAKE_DIR/gold/daily_kpis/date=YYYY-MM-DD/daily_kpis.{parquet,csv}
  *   $LAKE_DIR/gold/daily_country_category/date=YYYY-MM-DD/daily_country_category.{parquet,csv}
+ *   $LAKE_DIR/gold/daily_segment_metrics/date=YYYY-MM-DD/daily_segment_metrics.{parquet,csv}
+ *   $LAKE_DIR/gold/daily_premium_metrics/date=YYYY-MM-DD/daily_premium_metrics.{parquet,csv}
+ *   $LAKE_DIR/silver/minute_metrics/event_date=YYYY-MM-DD/minute_metrics.parquet
+ * Segments and the premium flag come from dim_customer's current version
+ * (orders_enriched: UNKNOWN and not premium for a customer it lacks).
  * Definitions: lib/daily-kpis.ts. Late events replay the hot path with
  * WINDOW_SIZE and WATERMARK_DELAY (lib/lake-replay.ts explains why idle
  * advances cannot be replayed). Rerunning replaces the day's files; on an
@@ -40,7 +45,7 @@ const dateArg = (text: string) => {
   }
 };
 
-const program = commandLine("batch:daily", "Compute the gold daily_kpis and daily_country_category tables of one business day from the lake at LAKE_DIR", {
+const program = commandLine("batch:daily", "Compute the gold tables (daily_kpis, daily_country_category, daily_segment_metrics, daily_premium_metrics) and the silver minute_metrics of one business day from the lake at LAKE_DIR", {
   environment: ["LAKE_DIR", "BUSINESS_TZ", "WINDOW_SIZE", "WATERMARK_DELAY"],
   exitCodes: "0 written; 1 a quality check failed (nothing written) or the lake could not be read or written; 2 bad arguments or configuration; 3 refused: no lake at LAKE_DIR (missing, a file, or no commit markers).",
 })
@@ -67,6 +72,9 @@ const program = commandLine("batch:daily", "Compute the gold daily_kpis and dail
       );
       console.log(`note: invalid=${k.invalid} counts invalid messages by arrival day (the lake took them in on ${k.date} in ${k.businessTz}): an invalid message has no trustworthy event time; every other count is by event time`);
       console.log(`daily_country_category rows=${result.rows.length}`);
+      console.log(`daily_segment_metrics rows=${result.segments.length}`);
+      console.log(`daily_premium_metrics rows=${result.premium.length}`);
+      console.log(`minute_metrics rows=${result.minutes.length}`);
       for (const file of result.files) console.log(`wrote ${file}`);
     } catch (error) {
       if (error instanceof QualityCheckError) console.error(`batch:daily: ${error.message}`);

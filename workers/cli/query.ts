@@ -3,7 +3,7 @@
  * through the same query runner as the Lake page (workers/shared/query-runner.ts:
  * a separate process bounded in time and memory, over the read-only sandbox of
  * workers/shared/lake-query.ts: views orders_raw, orders, orders_invalid,
- * daily_kpis, dim_*, lake_files). `-` as the query reads it from stdin. SQL that
+ * daily_kpis, revenue_by_*, dim_customer, dim_product, orders_enriched, lake_files). `-` as the query reads it from stdin. SQL that
  * starts with a `-- comment` is the query, not an option.
  *
  * stdout: an aligned table and a row count, or CSV with --csv. stderr: errors,

@@ -6,7 +6,10 @@
  * order, through the hot path's WindowEngine (WINDOW_SIZE, WATERMARK_DELAY);
  * the latest value of each window, and every late or duplicate event. Actual
  * values: InfluxDB (INFLUX_*) via InfluxQL. Compared: order_window revenue,
- * orders, items, customers; order_anomaly count and revenue per kind. The range
+ * orders, items, customers; order_anomaly count and revenue per kind; every
+ * window dimension (country, category, segment) per key. A window's segments
+ * are replayed with the dim_customer version it recorded (dims_version;
+ * workers/dims/replay-segments.ts), so a repair keeps the live run's. The range
  * is widened to whole windows. Idle advances of the hot path are not in the
  * lake (lib/lake-replay.ts), so a partition that went quiet and then received
  * an old event can legitimately differ; and windows still open at the end of
@@ -34,6 +37,8 @@ import { connectEnvSchema, influxEnvSchema, lakeEnvSchema, windowEnvSchema } fro
 import { alignRange, MISMATCH_COLUMNS, mismatchRows, partitionsMissingFromLake, ReconcileRangeError, summaryLine, type TimeRange } from "../../lib/batch/reconcile.ts";
 import { formatTable } from "../../lib/cli/text-table.ts";
 import { checkInflux, expectedFromLake, repairInflux, type Check } from "../batch/reconcile-run.ts";
+import { readRecordedDimsVersions } from "../batch/influx-windows.ts";
+import { replaySegments } from "../dims/replay-segments.ts";
 import { configsOrExit, loadEnv } from "../shared/env.ts";
 import { InfluxSink } from "../shared/influx-sink.ts";
 import { commandLine, instantArg, wholeNumberArg } from "../shared/cli-args.ts";
@@ -81,7 +86,17 @@ async function reconcile(options: Options): Promise<number> {
   const engine = { windowSizeMs: window.windowSizeMs, watermarkDelayMs: window.watermarkDelayMs };
   console.error(`reconcile: windows starting in [${new Date(range.fromMs).toISOString()}, ${new Date(range.toMs).toISOString()}) against ${influx.url} (${influx.database})`);
 
-  const expected = await expectedFromLake(lake.lakeDir, lake.businessTz, engine, range);
+  if (options.repair) {
+    // A fresh 1.x database is created, so the reads before the repair see an empty one instead of failing.
+    const sink = new InfluxSink(influx, { maxBufferedPoints: 1 });
+    await sink.init();
+    await sink.close();
+  }
+  // The segment breakdown of each window is replayed with the dim_customer version it recorded.
+  const dims = await replaySegments(lake.lakeDir, await readRecordedDimsVersions(influx, range));
+  if (dims.missing.length > 0)
+    console.error(`reconcile: warning: InfluxDB records dim_customer version(s) ${dims.missing.join(", ")} that the lake no longer has: their windows' segments are replayed with the version current at the window's start`);
+  const expected = await expectedFromLake(lake.lakeDir, lake.businessTz, { ...engine, segmentsFor: dims.segmentsFor }, range);
   if (expected.offsetGaps > 0)
     console.error(`reconcile: warning: the lake records ${expected.offsetGaps} offset gap(s) (events Kafka removed before the lake read them): windows around them may differ`);
   if (expected.openPartitions.length > 0) {
@@ -91,12 +106,6 @@ async function reconcile(options: Options): Promise<number> {
     );
   }
 
-  if (options.repair) {
-    // A fresh 1.x database is created, so the check before the repair reads an empty one instead of failing.
-    const sink = new InfluxSink(influx, { maxBufferedPoints: 1 });
-    await sink.init();
-    await sink.close();
-  }
   const before = await checkInflux(influx, range, expected, window.windowSizeMs);
   printReport(options.repair ? "before-repair" : "check", before, options.maxReportRows);
   if (!options.repair) return before.mismatches.length === 0 ? EXIT.ok : EXIT.failure;

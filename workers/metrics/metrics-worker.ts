@@ -16,7 +16,8 @@ import { dlqHeaders } from "../../lib/contract/dead-letter.ts";
 import { decodeOrder, type DecodeResult } from "../../lib/contract/order.ts";
 import { anomalyPoint, pipelinePoint, windowPoints, type InfluxPoint } from "../../lib/hot/influx-points.ts";
 import { windowMessageOf } from "../../lib/hot/window-values.ts";
-import { CommitMetadataError, WindowEngine, type CommitPoint } from "../../lib/hot/window-engine.ts";
+import { CommitMetadataError, WindowEngine, type CommitPoint, type WindowEngineConfig } from "../../lib/hot/window-engine.ts";
+import { CustomerSegments } from "../../lib/contract/dims.ts";
 import { COMPRESSION, type GroupConsumer } from "../shared/kafka.ts";
 import { PartitionState } from "./partition-state.ts";
 
@@ -77,6 +78,11 @@ export interface MetricsWorkerIO {
   now: () => number;
   log: Logger;
   registry: Registry;
+  /**
+   * The dim_customer version loaded now (workers/dims/customer-watch.ts): asked
+   * when a window opens, which keeps it for its life. Default: none (segment UNKNOWN).
+   */
+  segments?: () => CustomerSegments;
 }
 
 export function createPrometheusMetrics(registry: Registry) {
@@ -124,6 +130,8 @@ export class MetricsWorker {
   private readonly now: () => number;
   private readonly log: Logger;
   private readonly metrics: ReturnType<typeof createPrometheusMetrics>;
+  /** The engines' configuration: the window settings and where a new window gets its segments. */
+  private readonly engineConfig: WindowEngineConfig;
 
   constructor(
     io: MetricsWorkerIO,
@@ -133,6 +141,8 @@ export class MetricsWorker {
     ({ consumer: this.consumer, producer: this.producer, offsets: this.offsets, sink: this.sink, now: this.now, log: this.log } = io);
     this.metrics = createPrometheusMetrics(io.registry);
     this.lastProgressAt = this.now();
+    const segments = io.segments ?? (() => CustomerSegments.NONE);
+    this.engineConfig = { ...windows, segmentsFor: () => segments() };
   }
 
   get totalLag(): number {
@@ -210,10 +220,10 @@ export class MetricsWorker {
     if (epoch !== this.discardEpoch) return undefined;
     const entry = committed?.partitions.find((p) => p.partition === partition);
     const offset = entry && Number(entry.offset) >= 0 ? Number(entry.offset) : 0;
-    let engine = new WindowEngine(partition, this.windows);
+    let engine = new WindowEngine(partition, this.engineConfig);
     if (entry?.metadata) {
       try {
-        engine = WindowEngine.resume(partition, this.windows, entry.metadata);
+        engine = WindowEngine.resume(partition, this.engineConfig, entry.metadata);
       } catch (error) {
         if (!(error instanceof CommitMetadataError)) throw error;
         // Exact resume is impossible (e.g. WINDOW_SIZE changed): say so loudly, then start afresh from the committed offset.

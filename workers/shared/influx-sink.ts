@@ -40,7 +40,8 @@ export function toClientPoint(p: SinkPoint): Point {
   const point = new Point(p.measurement).timestamp(p.timestampNs.toString());
   for (const [key, value] of Object.entries(p.tags)) point.tag(key, value);
   for (const [key, field] of Object.entries(p.fields)) {
-    if (field.type === "int") point.intField(key, field.value);
+    if (field.type === "string") point.stringField(key, field.value);
+    else if (field.type === "int") point.intField(key, field.value);
     else point.floatField(key, field.value);
   }
   return point;

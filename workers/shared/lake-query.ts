@@ -37,8 +37,10 @@ import type { LakeFile } from "../../lib/lake/layout.ts";
 import { checkStatementTree, QueryRejectedError } from "../../lib/lake/statement-gate.ts";
 import { pivotProbe } from "../../lib/lake/pivot.ts";
 import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
-import { viewDefinitions } from "../../lib/lake/views.ts";
+import { dimensionPaths, viewDefinitions } from "../../lib/lake/views.ts";
+import type { CurrentDimensions } from "../../lib/lake/dims-layout.ts";
 import { listLakeFiles, liveLakeFiles } from "./lake-files.ts";
+import { readCurrentDimensions } from "../dims/dims-store.ts";
 
 
 export interface LakeQueryOptions {
@@ -175,7 +177,10 @@ interface SandboxSettings {
   lakeRelativePaths: boolean;
 }
 
-async function openSnapshot(lakeDir: string, live: LakeFile[], settings: SandboxSettings): Promise<Snapshot> {
+/** A snapshot's identity: its live files and dimension versions (equal keys: nothing to rebuild). */
+const snapshotKey = (live: readonly LakeFile[], dims: CurrentDimensions) => [...live.map((f) => f.path), ...dimensionPaths(dims)].join("\n");
+
+async function openSnapshot(lakeDir: string, live: LakeFile[], dims: CurrentDimensions, settings: SandboxSettings): Promise<Snapshot> {
   const instance = await DuckDBInstance.create(":memory:", {
     autoinstall_known_extensions: "false",
     autoload_known_extensions: "false",
@@ -190,10 +195,10 @@ async function openSnapshot(lakeDir: string, live: LakeFile[], settings: Sandbox
   const setup = await instance.connect();
   try {
     await setup.run("SET GLOBAL TimeZone = 'UTC'");
-    for (const view of viewDefinitions(settings.lakeRelativePaths ? "" : lakeDir, live, settings.businessTz)) await setup.run(view);
+    for (const view of viewDefinitions(settings.lakeRelativePaths ? "" : lakeDir, live, settings.businessTz, dims)) await setup.run(view);
     // Order matters: allowed_paths can only be set while external access is on,
     // and nothing at all can be set once the configuration is locked.
-    const paths = live.map((file) => (settings.lakeRelativePaths ? file.path : resolve(lakeDir, file.path)));
+    const paths = [...live.map((file) => file.path), ...dimensionPaths(dims)].map((path) => (settings.lakeRelativePaths ? path : resolve(lakeDir, path)));
     if (paths.length > 0) await setup.run(`SET GLOBAL allowed_paths = [${paths.map(literal).join(", ")}]`);
     await setup.run("SET GLOBAL enable_external_access = false");
     await setup.run("SET GLOBAL lock_configuration = true");
@@ -210,7 +215,7 @@ async function openSnapshot(lakeDir: string, live: LakeFile[], settings: Sandbox
     throw error;
   }
   setup.closeSync();
-  return new Snapshot(instance, live.map((f) => f.path).join("\n"));
+  return new Snapshot(instance, snapshotKey(live, dims));
 }
 
 // ---------------------------------------------------------------- running a query
@@ -324,8 +329,10 @@ async function runQuery(
  * Opens the lake at `lakeDir` for ad-hoc SQL. Views: orders_raw (every row of
  * the live files, with event_date/event_hour), orders (de-duplicated by
  * order_id, lowest partition/offset wins), orders_invalid, daily_kpis (date,
- * orders, revenue, aov, customers, items), dim_country, dim_category,
- * dim_channel, lake_files. They exist, typed, even before the first file.
+ * orders, revenue, aov, customers, items), revenue_by_country,
+ * revenue_by_category, revenue_by_channel, the dimension tables dim_customer
+ * and dim_product, orders_enriched (orders joined with both), lake_files.
+ * They exist, typed, even before the first file.
  */
 export async function openLake(lakeDir: string, options: LakeQueryOptions): Promise<Lake> {
   const root = resolve(lakeDir);
@@ -350,9 +357,10 @@ export async function openLake(lakeDir: string, options: LakeQueryOptions): Prom
   const snapshotOfLake = async (unchangedFrom?: Snapshot): Promise<Snapshot | undefined> => {
     for (let attempt = 1; ; attempt++) {
       const live = liveLakeFiles(await listLakeFiles(root));
-      if (unchangedFrom && live.map((f) => f.path).join("\n") === unchangedFrom.key) return undefined;
+      const dims = await readCurrentDimensions(root);
+      if (unchangedFrom && snapshotKey(live, dims) === unchangedFrom.key) return undefined;
       try {
-        return await openSnapshot(root, live, settings);
+        return await openSnapshot(root, live, dims, settings);
       } catch (error) {
         // A compaction may delete a listed file before the views bind to it: list again.
         if (attempt === 3) throw error;

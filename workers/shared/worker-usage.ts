@@ -8,8 +8,9 @@ export const METRICS_USAGE: WorkerUsage = {
   script: "worker:metrics",
   summary:
     "The hot path: reads KAFKA_TOPIC in consumer group orderpulse-metrics, computes tumbling event-time windows per partition,\n" +
-    "writes window values and late/duplicate anomalies to InfluxDB and to <topic>.metrics, dead-letters invalid messages to <topic>.dlq.",
-  variables: [...KAFKA, ...INFLUX, "INFLUX_BUFFER_POINTS", "WINDOW_SIZE", "WATERMARK_DELAY", "IDLE_TIMEOUT", "EMIT_INTERVAL", "MAX_EVENT_SKEW", "HEALTH_PORT", "CONNECT_TIMEOUT", "LOG_LEVEL"],
+    "writes window values and late/duplicate anomalies to InfluxDB and to <topic>.metrics, dead-letters invalid messages to <topic>.dlq.\n" +
+    "Segments come from dim_customer in LAKE_DIR/dims (npm run dims:load), reloaded when it changes.",
+  variables: [...KAFKA, ...INFLUX, "INFLUX_BUFFER_POINTS", "WINDOW_SIZE", "WATERMARK_DELAY", "IDLE_TIMEOUT", "EMIT_INTERVAL", "MAX_EVENT_SKEW", "LAKE_DIR", "HEALTH_PORT", "CONNECT_TIMEOUT", "LOG_LEVEL"],
   stop: "emits, flushes and commits what is done, then leaves the consumer group (a restart is assigned partitions at once)",
 };
 

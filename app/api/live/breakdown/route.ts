@@ -5,7 +5,7 @@ import { rangeOf, respond } from "../../respond.ts";
 
 export const dynamic = "force-dynamic";
 
-/** GET /api/live/breakdown?range=1h → { country: [{ key, revenue, orders }], category: [...] } (on-time values) */
+/** GET /api/live/breakdown?range=1h → { country: [{ key, revenue, orders }], category: [...], segment: [...] } (on-time values; one key per window dimension) */
 export function GET(request: Request) {
   return respond(async () => {
     const range = rangeOf(request);
