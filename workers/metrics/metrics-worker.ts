@@ -350,7 +350,7 @@ export class MetricsWorker {
   }
 
   /**
-   * One emit cycle at a time: idle ticks, emit, write, publish, then commit what is
+   * One emit cycle at a time: idle ticks, emit, write and publish (at once), then commit what is
    * durable. Writes, publishes and commits happen only while this member still owns
    * the assignment the cycle started with (GroupConsumer.owns): a revoked worker's
    * buffered partials must never overwrite the new owner's final values.
