@@ -11,11 +11,11 @@
  * the same TIMESTAMP as parquetjs-lite's TIMESTAMP_MILLIS.
  */
 import { BLOB, blobValue, DOUBLE, DuckDBDataChunk, DuckDBInstance, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from "@duckdb/node-api";
-import { rowAt, valueAt, type ColumnBatch, type ColumnValues } from "../../lib/lake/column-batch.ts";
+import { valueAt, type ColumnBatch, type ColumnValues } from "../../lib/lake/column-batch.ts";
 import { PARQUET_COMPRESSION, ROW_GROUP_SIZE, type LakeColumn, type LakeTable } from "../../lib/lake/schema.ts";
 import { sqlIdentifier as identifier, sqlLiteral } from "../../lib/lake/sql.ts";
 import { replaceFiles } from "../shared/atomic-file.ts";
-import { LakeWriteError } from "./parquet-file.ts";
+import { writeFailure } from "./parquet-file.ts";
 
 /** DuckDB's data chunk size (STANDARD_VECTOR_SIZE). */
 const CHUNK_ROWS = 2_048;
@@ -67,12 +67,7 @@ function chunkValues(column: ColumnValues | undefined, from: number, to: number)
 
 /** Writes a column batch as a Parquet file at `path` with DuckDB, atomically and durably (see the module comment); LakeWriteError on failure, nothing left behind. */
 export async function writeDuckDbParquet<Row extends object>(path: string, table: LakeTable<Row>, batch: ColumnBatch): Promise<{ path: string; rows: number }> {
-  const fail = (message: string, cause: unknown, row?: number): LakeWriteError => {
-    const record = row === undefined ? undefined : rowAt(table as LakeTable<unknown>, batch, row);
-    const partition = typeof record?.kafka_partition === "number" ? record.kafka_partition : undefined;
-    const offset = typeof record?.kafka_offset === "number" ? record.kafka_offset : undefined;
-    return new LakeWriteError(`${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { path, row, partition, offset }, { cause });
-  };
+  const fail = writeFailure(path, table, batch);
   for (const c of table.columns) {
     const bad = checkColumn(c, batch.columns[c.name], batch.rows);
     if (bad) throw fail(`cannot write row ${bad.row} of ${path}`, bad.message, bad.row);

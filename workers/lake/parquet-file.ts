@@ -109,6 +109,16 @@ function parquetSchema(table: LakeTable<unknown>): { fieldList: ParquetLiteField
 /** parquetjs-lite throws plain strings; give them a shape. */
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** Makes the LakeWriteError of a failed write of `batch` to `path`: the message, and the row's partition and offset when a row is named. */
+export function writeFailure(path: string, table: LakeTable<object>, batch: ColumnBatch): (message: string, cause: unknown, row?: number) => LakeWriteError {
+  return (message, cause, row) => {
+    const record = row === undefined ? undefined : rowAt(table as LakeTable<unknown>, batch, row);
+    const partition = typeof record?.kafka_partition === "number" ? record.kafka_partition : undefined;
+    const offset = typeof record?.kafka_offset === "number" ? record.kafka_offset : undefined;
+    return new LakeWriteError(`${message}: ${messageOf(cause)}`, { path, row, partition, offset }, { cause });
+  };
+}
+
 class RowError extends Error {
   constructor(
     readonly row: number,
@@ -200,12 +210,7 @@ export async function writeParquetFile<Row extends object>(
  */
 export async function writeParquetColumns<Row extends object>(path: string, table: LakeTable<Row>, batch: ColumnBatch): Promise<{ path: string; rows: number }> {
   const schema = parquetSchema(table as LakeTable<unknown>);
-  const fail = (message: string, cause: unknown, row?: number): LakeWriteError => {
-    const record = row === undefined ? undefined : rowAt(table as LakeTable<unknown>, batch, row);
-    const partition = typeof record?.kafka_partition === "number" ? record.kafka_partition : undefined;
-    const offset = typeof record?.kafka_offset === "number" ? record.kafka_offset : undefined;
-    return new LakeWriteError(`${message}: ${messageOf(cause)}`, { path, row, partition, offset }, { cause });
-  };
+  const fail = writeFailure(path, table, batch);
   try {
     await replaceFiles(async (staged) => {
       const writer = await parquetLite!.ParquetWriter.openFile(schema, await staged.stage(path), {
