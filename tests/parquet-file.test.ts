@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { INVALID_TABLE, ORDERS_TABLE, ROW_GROUP_SIZE, toLakeInvalidRow, type LakeInvalidRow, type LakeOrderRow } from "../lib/lake/schema.ts";
 import { LakeWriteError, writeParquetFile } from "../workers/lake/parquet-file.ts";
+import { InlineEncoder, ThreadEncoder } from "../workers/lake/encoder.ts";
 import { sqlLiteral as sqlString } from "../lib/lake/sql.ts";
 
 let dir: string;
@@ -160,5 +161,51 @@ describe("a failed write", () => {
     await writeParquetFile(file, ORDERS_TABLE, [orderRow(0), orderRow(1)]);
     await writeParquetFile(file, ORDERS_TABLE, [orderRow(7)]);
     expect(await rowsOf(`SELECT order_id FROM ${scan(file)}`)).toEqual([["o-7"]]);
+  });
+});
+
+describe("the encoder pool and the DuckDB writer (issue 13)", () => {
+  const rows = Array.from({ length: 7_000 }, (_, i) => orderRow(i));
+  rows[3] = orderRow(3, { country: "😀", raw: '{"note":"naïve ✓"}' });
+  const invalid: LakeInvalidRow[] = [
+    toLakeInvalidRow({ code: "not_utf8", reason: "message is not valid UTF-8" }, { partition: 0, offset: 5, ingestedAt: T, recordTimestamp: T - 1 }, new Uint8Array([0xff, 0x00, 0xfe, 0x41])),
+    toLakeInvalidRow({ code: "not_json", reason: "empty message" }, { partition: 0, offset: 6, ingestedAt: T, recordTimestamp: -1 }, null),
+  ];
+  const same = (a: string, b: string) => `SELECT count(*) FROM (SELECT * FROM ${scan(a)} EXCEPT ALL SELECT * FROM ${scan(b)})`;
+
+  it("writes, on two threads at once, files that read back row for row like the inline parquetjs-lite ones, with either writer", async () => {
+    const inline = join(dir, "pool", "inline.parquet");
+    const inlineInvalid = join(dir, "pool", "inline-invalid.parquet");
+    await new InlineEncoder().write({ kind: "orders", path: inline, rows });
+    await new InlineEncoder().write({ kind: "invalid", path: inlineInvalid, rows: invalid });
+    for (const writer of ["parquetjs", "duckdb"] as const) {
+      const pool = new ThreadEncoder(2, writer);
+      try {
+        const halves = [rows.slice(0, 3_500), rows.slice(3_500)];
+        const paths = halves.map((_, i) => join(dir, "pool", `${writer}-${i}.parquet`));
+        const invalidPath = join(dir, "pool", `${writer}-invalid.parquet`);
+        const results = await Promise.all([...halves.map((half, i) => pool.write({ kind: "orders", path: paths[i]!, rows: half })), pool.write({ kind: "invalid", path: invalidPath, rows: invalid })]);
+        expect(results.map((r) => r.rows)).toEqual([3_500, 3_500, 2]);
+        const both = `read_parquet([${paths.map(sqlString).join(", ")}], hive_partitioning = false)`;
+        expect(await valueOf(`SELECT count(*) FROM (SELECT * FROM ${scan(inline)} EXCEPT ALL SELECT * FROM ${both})`), writer).toBe("0");
+        expect(await valueOf(`SELECT count(*) FROM ${both}`), writer).toBe("7000");
+        expect(await valueOf(same(inlineInvalid, invalidPath)), writer).toBe("0");
+        expect(await valueOf(`SELECT hex(raw) FROM ${scan(invalidPath)} WHERE kafka_offset = 5`), writer).toBe("FF00FE41");
+      } finally {
+        await pool.close();
+      }
+    }
+    expect((await readdir(join(dir, "pool"))).filter((f) => !f.endsWith(".parquet"))).toEqual([]);
+  });
+
+  it("names the row, partition and offset of a bad value with the DuckDB writer too, and leaves nothing behind", async () => {
+    const sub = join(dir, "duckdb-failing");
+    const file = join(sub, "part-2-c.parquet");
+    const bad = { ...orderRow(1), order_id: undefined } as unknown as LakeOrderRow;
+    const error = await new InlineEncoder("duckdb").write({ kind: "orders", path: file, rows: [orderRow(0), bad] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LakeWriteError);
+    expect((error as LakeWriteError).message).toMatch(/row 1 .*missing required field: order_id/);
+    expect((error as LakeWriteError).context).toEqual({ path: file, row: 1, partition: 2, offset: 2 ** 40 + 1 });
+    await expect(readdir(sub)).rejects.toThrow(/ENOENT/);
   });
 });

@@ -11,6 +11,7 @@
  * age). Parquet encoding runs on a worker thread; the consume loop only decodes
  * and hands rows over. Compaction of quiet hours runs on a schedule.
  */
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
@@ -58,7 +59,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()
 export class LakeWorker {
   private consumer: Consumer | undefined;
   private control: SupervisedConsumer | undefined;
-  private readonly encoder = new ThreadEncoder();
+  private readonly encoder: ThreadEncoder;
   private readonly writer: LakeWriter;
   private assigned: number[] = [];
   private generation = 0;
@@ -85,6 +86,7 @@ export class LakeWorker {
     private readonly onFatal: (error: Error) => void,
   ) {
     const { lake, kafka: kafkaConfig, clusterId, maxEventSkewMs } = settings;
+    this.encoder = new ThreadEncoder(lake.encoderThreads ?? availableParallelism(), lake.writer);
     this.logStart = new LogStartOffsets(kafka, log);
     this.writer = new LakeWriter(
       {
@@ -406,23 +408,20 @@ export class LakeWorker {
     }, everyMs);
   }
 
-  /** Compacts the assigned partitions' quiet (directory, partition) groups, with its own encoder thread so flushes never queue behind it. */
+  /** Compacts the assigned partitions' quiet (directory, partition) groups (DuckDB, one thread, beside the encoder threads). */
   private async compactOwnPartitions(quietMs: number): Promise<void> {
     if (this.assigned.length === 0) return;
-    const encoder = new ThreadEncoder();
     try {
       const summary = await compactLake(
         this.settings.lake.lakeDir,
         { quietMs, offsetsPerFile: DEFAULT_OFFSETS_PER_FILE, partitions: new Set(this.assigned), signal: this.compactionAbort.signal },
-        { encoder, log: this.log },
+        { log: this.log },
       );
       this.metrics.compactionMerges.inc(summary.merges);
       this.metrics.compactionFailures.inc(summary.failed);
       if (summary.merges + summary.deleted + summary.temporaries + summary.failed > 0) this.log.info({ ...summary, ms: Math.round(summary.ms) }, "compaction done");
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, "compaction failed; trying again later");
-    } finally {
-      await encoder.close();
     }
   }
 

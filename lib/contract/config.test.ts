@@ -16,7 +16,7 @@ describe("readConfig", () => {
     const kafka = readConfig(kafkaEnvSchema, { KAFKA_BROKERS: "a:9092, b:9093" });
     expect(kafka).toMatchObject({ brokers: ["a:9092", "b:9093"], topic: "orders", dlqTopic: "orders.dlq", windowValuesTopic: "orders.metrics", sessionTimeoutMs: 30_000, ssl: false });
     expect(readConfig(windowEnvSchema, {})).toEqual({ windowSizeMs: 60_000, watermarkDelayMs: 120_000, idleTimeoutMs: 30_000, emitIntervalMs: 500, maxEventSkewMs: 600_000 });
-    expect(readConfig(lakeEnvSchema, {})).toEqual({ lakeDir: "lake", rotateRows: 100_000, rotateBytes: 64 * 1024 * 1024, rotateAgeMs: 60_000, businessTz: "UTC" });
+    expect(readConfig(lakeEnvSchema, {})).toEqual({ lakeDir: "lake", rotateRows: 100_000, rotateBytes: 64 * 1024 * 1024, rotateAgeMs: 60_000, encoderThreads: undefined, writer: "parquetjs", businessTz: "UTC" });
     expect(readConfig(influxBufferEnvSchema, {})).toEqual({ bufferPoints: 200_000 });
     expect(readConfig(connectEnvSchema, {})).toEqual({ connectTimeoutMs: 30_000 });
   });
@@ -65,6 +65,9 @@ describe("readConfig", () => {
   it("refuses numbers that are not whole or out of range instead of rounding them", () => {
     for (const bad of ["12.5", "1e3", "-4", "lots", "0"]) expect(() => readConfig(lakeEnvSchema, { LAKE_ROTATE_ROWS: bad }), bad).toThrow(/LAKE_ROTATE_ROWS=".*" is not a whole number from 1 to 10000000/);
     expect(readConfig(lakeEnvSchema, { LAKE_ROTATE_ROWS: "5000" }).rotateRows).toBe(5_000);
+    expect(readConfig(lakeEnvSchema, { LAKE_ENCODER_THREADS: "4", LAKE_WRITER: "duckdb" })).toMatchObject({ encoderThreads: 4, writer: "duckdb" });
+    for (const bad of ["0", "1.5", "many"]) expect(() => readConfig(lakeEnvSchema, { LAKE_ENCODER_THREADS: bad }), bad).toThrow(/LAKE_ENCODER_THREADS=".*" is not a whole number from 1 to 256/);
+    expect(() => readConfig(lakeEnvSchema, { LAKE_WRITER: "arrow" })).toThrow(/LAKE_WRITER="arrow"/);
     expect(() => readConfig(lakeEnvSchema, { BUSINESS_TZ: "Mars/Olympus" })).toThrow(/BUSINESS_TZ="Mars\/Olympus" is not an IANA time zone; e\.g\. BUSINESS_TZ=Europe\/Berlin/);
   });
 

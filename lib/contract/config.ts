@@ -43,6 +43,8 @@ export const ENV_VARIABLES: Readonly<Record<string, { example: string; help: str
   LAKE_ROTATE_ROWS: { example: "100000", help: "a lake file is closed after this many rows (default 100000)" },
   LAKE_ROTATE_BYTES: { example: "67108864", help: "... or this many bytes (default 67108864 = 64 MiB)" },
   LAKE_ROTATE_AGE: { example: "60s", help: "... or this long after its first row: new orders reach the lake within it (default 60s)" },
+  LAKE_ENCODER_THREADS: { example: "2", help: "threads encoding the lake worker's Parquet files (default: one per core)" },
+  LAKE_WRITER: { example: "parquetjs", help: "the lake worker's Parquet writer: parquetjs (parquetjs-lite, the default) or duckdb (measured by npm run bench)" },
   BUSINESS_TZ: { example: "Europe/Berlin", help: "IANA time zone of the business day for daily KPIs (default UTC)" },
   FEED_PORT: { example: "3001", help: "the live feed's socket.io port (default 3001)" },
   HEALTH_PORT: { example: "9464", help: "serve /healthz and /metrics on this port; 0 = any free port, logged (default: none)" },
@@ -204,6 +206,8 @@ export const lakeEnvSchema = z
     LAKE_ROTATE_ROWS: wholeNumber(1, 10_000_000).default(100_000),
     LAKE_ROTATE_BYTES: wholeNumber(1_024, Number.MAX_SAFE_INTEGER, "a whole number of bytes, at least 1024").default(64 * 1024 * 1024),
     LAKE_ROTATE_AGE: duration("60s"),
+    LAKE_ENCODER_THREADS: wholeNumber(1, 256).optional(),
+    LAKE_WRITER: z.enum(["parquetjs", "duckdb"]).default("parquetjs"),
     BUSINESS_TZ: z
       .string()
       .default("UTC")
@@ -221,6 +225,9 @@ export const lakeEnvSchema = z
     rotateRows: env.LAKE_ROTATE_ROWS,
     rotateBytes: env.LAKE_ROTATE_BYTES,
     rotateAgeMs: env.LAKE_ROTATE_AGE,
+    /** Undefined: one per core (the worker asks the machine). */
+    encoderThreads: env.LAKE_ENCODER_THREADS,
+    writer: env.LAKE_WRITER,
     businessTz: env.BUSINESS_TZ,
   }));
 export type LakeConfig = z.output<typeof lakeEnvSchema>;

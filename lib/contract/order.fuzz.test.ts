@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { decodeOrder, NO_RECORD_TIMESTAMP, UNKNOWN } from "./order.ts";
+import { decodeOrder, NO_RECORD_TIMESTAMP, orderSchema, UNKNOWN } from "./order.ts";
 
 const SKEW = 600_000;
 const MIN = Date.UTC(2000, 0, 1);
@@ -107,6 +107,46 @@ describe("decodeOrder fuzz against an oracle", () => {
         if (o.customerId !== null) expect(o.customerId.trim()).not.toBe("");
       }),
       { numRuns: 3_000 },
+    );
+  });
+});
+
+describe("decodeOrder's fast path (issue 13)", () => {
+  /** The contract through orderSchema alone: the reference the hand-written fast path must match. */
+  function throughZod(value: Record<string, unknown>) {
+    const parsed = orderSchema.safeParse(value);
+    if (!parsed.success) return "invalid";
+    const o = parsed.data;
+    return { orderId: o.order_id, customerId: o.customer_id ?? null, productId: o.product_id ?? UNKNOWN, category: o.category ?? UNKNOWN, country: o.country ? o.country.toUpperCase() : UNKNOWN, channel: o.channel ?? UNKNOWN, quantity: o.quantity ?? 1, unitPrice: o.unit_price ?? null, amount: o.amount, eventTime: o.event_time };
+  }
+  const anyValue = fc.oneof(fc.constant(undefined), fc.constant(null), fc.string({ maxLength: 140 }), fc.double(), fc.integer(), fc.boolean(), fc.constant([]), fc.constant({}));
+  const longText = fc.oneof(dimension, fc.string({ minLength: 120, maxLength: 140 }), fc.constant(`  ${"x".repeat(128)}  `), anyValue);
+  const shaped = fc.record(
+    {
+      order_id: fc.oneof(fc.constantFrom("", "o-1", "x".repeat(128), "x".repeat(129)), anyValue),
+      customer_id: longText,
+      product_id: longText,
+      category: longText,
+      country: longText,
+      channel: longText,
+      quantity: fc.oneof(fc.integer({ min: -2, max: 1_000_002 }), fc.constantFrom(1, 1.5, 1_000_000, 1_000_001, 2 ** 53), anyValue),
+      unit_price: fc.oneof(amount, fc.constantFrom(0, -0, 1e9, 1e9 - 0.01, -0.01), anyValue),
+      amount: fc.oneof(amount, fc.constantFrom(0, -0, 1e9, 1e9 - 0.01, -0.01), anyValue),
+      event_time: fc.oneof(fields.map(text), fc.integer({ min: MIN - 2, max: MAX + 2 }), fc.constantFrom(MIN - 1, MIN, MAX - 1, MAX, 2 ** 53, 1.5), anyValue),
+    },
+    { requiredKeys: [] },
+  );
+
+  it("gives exactly orderSchema's answer on order-shaped objects", () => {
+    fc.assert(
+      fc.property(shaped, (value) => {
+        const clean = JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+        const decoded = decodeOrder(bytes(clean), NO_RECORD_TIMESTAMP, SKEW);
+        const expected = throughZod(clean);
+        if (expected === "invalid") expect(decoded.ok ? "accepted" : decoded.rejection.code).toBe("invalid_field");
+        else expect(decoded).toEqual({ ok: true, order: expected });
+      }),
+      { numRuns: 5_000 },
     );
   });
 });

@@ -3,21 +3,22 @@
  * file per offset bucket, sorted by (event_time, kafka_offset) (invalid rows by
  * kafka_offset), named by the offset range it covers. planCompaction decides
  * what to merge (and why that is safe at any instant and alongside another
- * compactor); this module does the reading (DuckDB), the writing (the Parquet
- * encoder, atomically) and the deletes, strictly in that order.
+ * compactor); this module does the merge (DuckDB: `COPY … ORDER BY … TO`
+ * Parquet, zstd, large row groups, written atomically) and then the deletes,
+ * strictly in that order.
  */
 import { resolve } from "node:path";
 import { stat } from "node:fs/promises";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { Logger } from "pino";
 import { planCompaction, type CompactionMerge } from "../../lib/lake/compaction.ts";
-import { INVALID_TABLE, ORDERS_TABLE, type LakeInvalidRow, type LakeOrderRow } from "../../lib/lake/schema.ts";
+import { INVALID_TABLE, ORDERS_TABLE } from "../../lib/lake/schema.ts";
 import { ORDER_CENTS_SQL, parquetScan } from "../../lib/lake/views.ts";
 import { listLakeFiles } from "../shared/lake-files.ts";
 import { temporaryPartRange, temporaryWriterPid } from "../../lib/lake/recovery.ts";
-import type { ParquetEncoder } from "./encoder.ts";
+import { replaceFiles } from "../shared/atomic-file.ts";
 import { isProcessAlive, listTemporaryFiles, removeDurably, statLakeFiles } from "../shared/lake-files.ts";
-import { sqlIdentifier as identifier } from "../../lib/lake/sql.ts";
+import { sqlIdentifier as identifier, sqlLiteral } from "../../lib/lake/sql.ts";
 
 /** Default offset bucket: a merged file holds at most this many offsets' rows of one partition (bounds a merge's memory). */
 export const DEFAULT_OFFSETS_PER_FILE = 200_000;
@@ -70,30 +71,46 @@ export class CompactionInputError extends Error {
 }
 
 
-/** The merge's rows, sorted, with timestamps and offsets as JS numbers, checked against the merge's range. */
-async function readMergeRows(connection: DuckDBConnection, lakeDir: string, merge: CompactionMerge): Promise<LakeOrderRow[] | LakeInvalidRow[]> {
+/** ROW_GROUP_SIZE of a merged file: DuckDB's default row group, large enough that a scan skips whole groups by their statistics. */
+export const COMPACTED_ROW_GROUP_SIZE = 122_880;
+
+/**
+ * Writes one merge with DuckDB: checks that the inputs hold exactly the rows
+ * their names promise (each offset of the merge's partition and range at most
+ * once, at least one row), then `COPY … ORDER BY … TO` a temporary name next to
+ * the output (zstd, large row groups, each column cast to the lake's type), which
+ * replaceFiles fsyncs, renames into place and makes durable. Killed midway, it
+ * leaves at most that temporary file, which recovery and the next compaction remove.
+ */
+async function writeMerge(connection: DuckDBConnection, lakeDir: string, merge: CompactionMerge): Promise<number> {
   const table = merge.kind === "orders" ? ORDERS_TABLE : INVALID_TABLE;
   const columns = table.columns.map((c) => {
     const id = identifier(c.name);
     // Files from before amount_cents existed get it computed, so the merged file is exact too.
-    if (merge.kind === "orders" && c.name === "amount_cents") return `CAST(${ORDER_CENTS_SQL} AS DOUBLE) AS ${id}`;
-    if (c.parquetType === "TIMESTAMP_MILLIS") return `CAST(epoch_ms(${id}) AS DOUBLE) AS ${id}`;
-    if (c.parquetType === "INT64") return `CAST(${id} AS DOUBLE) AS ${id}`;
-    return id;
+    if (merge.kind === "orders" && c.name === "amount_cents") return `CAST(${ORDER_CENTS_SQL} AS BIGINT) AS ${id}`;
+    return `CAST(${id} AS ${c.sqlType}) AS ${id}`;
   });
   const paths = merge.inputs.map((f) => resolve(lakeDir, f.path));
-  const order = merge.kind === "orders" ? `"event_time", "kafka_offset"` : `"kafka_offset"`;
-  const reader = await connection.runAndReadAll(`SELECT ${columns.join(", ")} FROM ${parquetScan(table, paths, "hive_partitioning = false")} ORDER BY ${order}`);
-  const rows = reader.getRowObjectsJS() as unknown as (LakeOrderRow | LakeInvalidRow)[];
+  const source = parquetScan(table, paths, "hive_partitioning = false");
   const context = { output: merge.output, partition: merge.partition, inputs: merge.inputs.map((f) => f.path) };
-  const seen = new Set<number>();
-  for (const row of rows) {
-    if (row.kafka_partition !== merge.partition || row.kafka_offset < merge.range.firstOffset || row.kafka_offset > merge.range.lastOffset || seen.has(row.kafka_offset))
-      throw new CompactionInputError(`row of partition ${row.kafka_partition} at offset ${row.kafka_offset} does not belong in ${merge.output} (or appears twice)`, { ...context, offset: row.kafka_offset });
-    seen.add(row.kafka_offset);
-  }
-  if (rows.length === 0) throw new CompactionInputError(`the inputs of ${merge.output} hold no rows`, context);
-  return rows as LakeOrderRow[] | LakeInvalidRow[];
+  const check = await connection.runAndReadAll(
+    `SELECT count(*)::DOUBLE, count(DISTINCT kafka_offset)::DOUBLE, min(kafka_offset)::DOUBLE, max(kafka_offset)::DOUBLE, count(*) FILTER (WHERE kafka_partition IS DISTINCT FROM ${merge.partition})::DOUBLE FROM ${source}`,
+  );
+  const [rows, distinct, first, last, foreign] = check.getRowsJS()[0] as (number | null)[];
+  if (!rows) throw new CompactionInputError(`the inputs of ${merge.output} hold no rows`, context);
+  if (foreign || distinct !== rows || first! < merge.range.firstOffset || last! > merge.range.lastOffset)
+    throw new CompactionInputError(`the inputs of ${merge.output} hold rows of another partition, outside offsets ${merge.range.firstOffset}..${merge.range.lastOffset}, or twice`, {
+      ...context,
+      offset: first! < merge.range.firstOffset ? first! : last! > merge.range.lastOffset ? last! : undefined,
+    });
+  const order = merge.kind === "orders" ? `"event_time", "kafka_offset"` : `"kafka_offset"`;
+  await replaceFiles(async (staged) => {
+    const temporary = await staged.stage(resolve(lakeDir, merge.output));
+    await connection.run(
+      `COPY (SELECT ${columns.join(", ")} FROM ${source} ORDER BY ${order}) TO ${sqlLiteral(temporary)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${COMPACTED_ROW_GROUP_SIZE})`,
+    );
+  });
+  return rows;
 }
 
 /** Removes temporary files of compactions (below their partition's marker) whose writer is gone. */
@@ -131,7 +148,7 @@ function sleepUntil(time: number, signal: AbortSignal | undefined): Promise<void
 export async function compactLake(
   lakeDir: string,
   options: CompactLakeOptions,
-  deps: { encoder: ParquetEncoder; log: Logger },
+  deps: { log: Logger },
 ): Promise<CompactionSummary> {
   const started = performance.now();
   const { log } = deps;
@@ -152,18 +169,17 @@ export async function compactLake(
       if (options.signal?.aborted) break;
       const mergeStarted = performance.now();
       try {
-        instance ??= await DuckDBInstance.create(":memory:", { threads: "1" });
+        // One thread: compaction runs beside the lake worker's flushes, which it must not starve.
+        instance ??= await DuckDBInstance.create(":memory:", { threads: "1", preserve_insertion_order: "false" });
         connection ??= await instance.connect();
-        const rows = await readMergeRows(connection, lakeDir, merge);
-        const path = resolve(lakeDir, merge.output);
-        const written = merge.kind === "orders" ? await deps.encoder.write({ kind: "orders", path, rows: rows as LakeOrderRow[] }) : await deps.encoder.write({ kind: "invalid", path, rows: rows as LakeInvalidRow[] });
+        const rows = await writeMerge(connection, lakeDir, merge);
         // The output is durable and covers the inputs: from now on readers pick it, and the inputs are leftovers.
         const since = Date.now();
         for (const input of merge.inputs) superseded.push({ path: input.path, since, leftover: false });
         summary.merges++;
         summary.inputs += merge.inputs.length;
-        summary.rows += written.rows;
-        log.info({ output: merge.output, inputs: merge.inputs.length, rows: written.rows, ms: Math.round(performance.now() - mergeStarted) }, "merged");
+        summary.rows += rows;
+        log.info({ output: merge.output, inputs: merge.inputs.length, rows, ms: Math.round(performance.now() - mergeStarted) }, "merged");
       } catch (error) {
         // Typically a concurrent compactor deleted an input first; the next run plans again from what is there.
         summary.failed++;

@@ -1,11 +1,13 @@
 /**
- * Where Parquet files get encoded and written: inline (the calling thread; fine
- * for the compaction CLI, which has nothing else to do) or on a worker thread
- * (the lake worker, whose consume loop must keep running meanwhile).
+ * Where Parquet files get encoded and written: inline (the calling thread; for
+ * tests and tools with nothing else to do) or on a pool of worker threads (the
+ * lake worker, whose consume loop must keep running meanwhile, and whose
+ * partitions flush concurrently: one thread per core keeps them all busy).
  */
 import { Worker } from "node:worker_threads";
+import { transferablesOf } from "../../lib/lake/column-batch.ts";
 import { LakeWriteError } from "./parquet-file.ts";
-import { runEncodeJob, type EncodeJob, type EncodeReply, type EncodeResult } from "./encode-job.ts";
+import { runEncodeJob, toColumnarJob, type EncodeJob, type EncodeReply, type EncodeResult, type LakeWriterKind } from "./encode-job.ts";
 
 export type { EncodeJob, EncodeResult } from "./encode-job.ts";
 
@@ -16,8 +18,10 @@ export interface ParquetEncoder {
 }
 
 export class InlineEncoder implements ParquetEncoder {
+  constructor(private readonly writer: LakeWriterKind = "parquetjs") {}
+
   async write(job: EncodeJob) {
-    const result = await runEncodeJob(job);
+    const result = await runEncodeJob(toColumnarJob(job, this.writer));
     return { ...result, handoffMs: result.writeMs };
   }
 
@@ -38,7 +42,10 @@ interface Pending {
   path: string;
 }
 
-export class ThreadEncoder implements ParquetEncoder {
+/** One encoder thread: jobs run one at a time, in arrival order. */
+class EncoderThread implements ParquetEncoder {
+  constructor(private readonly writer: LakeWriterKind) {}
+
   private thread: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -75,7 +82,9 @@ export class ThreadEncoder implements ParquetEncoder {
     const id = this.nextId++;
     const started = performance.now();
     const done = new Promise<EncodeResult>((resolve, reject) => this.pending.set(id, { resolve, reject, path: job.path }));
-    thread.postMessage({ id, job }); // structured clone of the rows: the only cost left on this thread
+    const columnar = toColumnarJob(job, this.writer);
+    // Columns, numeric ones moved rather than copied: the only cost left on this thread.
+    thread.postMessage({ id, job: columnar }, transferablesOf(columnar.batch));
     const handoffMs = performance.now() - started;
     return { ...(await done), handoffMs };
   }
@@ -93,5 +102,36 @@ export class ThreadEncoder implements ParquetEncoder {
     this.thread = undefined;
     this.failPending("the Parquet encoder was closed before the write finished");
     if (thread) await thread.terminate();
+  }
+}
+
+/**
+ * `threads` encoder threads (LAKE_ENCODER_THREADS; default one per core) running
+ * `writer` (LAKE_WRITER), each
+ * started on its first job. A job goes to the thread with the fewest jobs
+ * queued, so flushes of different partitions encode in parallel; one
+ * partition's flushes never overlap anyway (LakeWriter).
+ */
+export class ThreadEncoder implements ParquetEncoder {
+  private readonly threads: EncoderThread[];
+
+  constructor(threads = 1, writer: LakeWriterKind = "parquetjs") {
+    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`encoder threads must be a whole number, at least 1 (got ${threads})`);
+    this.threads = Array.from({ length: threads }, () => new EncoderThread(writer));
+  }
+
+  /** Jobs handed over and not finished yet, across threads. */
+  get queued(): number {
+    return this.threads.reduce((sum, t) => sum + t.queued, 0);
+  }
+
+  write(job: EncodeJob) {
+    let idlest = this.threads[0]!;
+    for (const thread of this.threads) if (thread.queued < idlest.queued) idlest = thread;
+    return idlest.write(job);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.close()));
   }
 }

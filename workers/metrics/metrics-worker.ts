@@ -360,7 +360,7 @@ export class MetricsWorker {
   }
 
   /**
-   * One emit cycle at a time: idle ticks, emit, write, publish, then commit what is
+   * One emit cycle at a time: idle ticks, emit, write and publish (at once), then commit what is
    * durable. Writes, publishes and commits happen only while this member still owns
    * the assignment the cycle started with (GroupConsumer.owns): a revoked worker's
    * buffered partials must never overwrite the new owner's final values.
@@ -407,13 +407,13 @@ export class MetricsWorker {
         this.sink.enqueue([pipelinePoint({ worker: "metrics", partition: s.partition, at: now, lag: s.lag, watermark: s.lastPublishedWatermark, consumed: s.consumed, invalid: s.invalid, late: s.late, duplicates: s.duplicates, offsetGaps: s.offsetGaps, missedMessages: s.missedMessages, bufferedPoints: this.sink.buffered, refusedPoints: this.refusedTotal })]);
       }
     }
-    const written = await this.sink.flush(owned);
+    // The feed does not wait for InfluxDB (issue 13: produce → browser latency): both go out at once, and the commit waits for both.
+    const [written, published] = await Promise.all([this.sink.flush(owned), this.publishPending(owned)]);
     this.metrics.buffered.set(this.sink.buffered);
     this.metrics.writeErrors.set(this.sink.writeErrors);
     for (const [measurement, count] of this.sink.refused) this.metrics.refused.set({ measurement }, count);
     if (this.backlogged) this.pause();
     else this.resumeIfDrained();
-    const published = await this.publishPending(owned);
     if (written && published && owned()) await this.commitPending();
     if (this.totalLag === 0) this.lastProgressAt = this.now();
     this.logProgress(now);

@@ -19,7 +19,7 @@ export const LAKE_USAGE: WorkerUsage = {
   summary:
     "The cold path: reads KAFKA_TOPIC in consumer group orderpulse-lake and lands every message once in the Parquet lake at LAKE_DIR\n" +
     "(valid orders in orders/, invalid ones in orders_invalid/); new orders reach the lake within LAKE_ROTATE_AGE.",
-  variables: [...KAFKA, "LAKE_DIR", "LAKE_ROTATE_ROWS", "LAKE_ROTATE_BYTES", "LAKE_ROTATE_AGE", "MAX_EVENT_SKEW", "HEALTH_PORT", "CONNECT_TIMEOUT", "LOG_LEVEL"],
+  variables: [...KAFKA, "LAKE_DIR", "LAKE_ROTATE_ROWS", "LAKE_ROTATE_BYTES", "LAKE_ROTATE_AGE", "LAKE_ENCODER_THREADS", "LAKE_WRITER", "MAX_EVENT_SKEW", "HEALTH_PORT", "CONNECT_TIMEOUT", "LOG_LEVEL"],
   stop: "flushes and commits the buffered rows, then leaves the consumer group",
 };
 
