@@ -472,6 +472,9 @@ export class LakeWorker {
     await until(this.opening);
     const { flushed, abandoned } = await this.writer.flushAll(deadline);
     await until(this.commitChain);
+    // The abort stops compaction between merges, not inside DuckDB's COPY: let the merge in flight finish its
+    // rename, or its temporary file outlives the process (recovery would only remove it at the next start).
+    await until(this.compaction);
     if (abandoned.length > 0) this.log.warn({ abandoned }, "shutdown deadline: these partitions' buffers were not flushed; they are read again from their markers");
     this.log.info({ flushed }, "flushed and committed; leaving the group");
     // Leaving the group waits for the fetch in flight (up to kafkajs's fetch wait): give it the rest of the shutdown
