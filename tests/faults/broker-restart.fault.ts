@@ -52,7 +52,7 @@ describe("fault (b): the broker killed and restarted", () => {
     const ends = await topicEnds(world.broker.bootstrap);
     expect([...ends.values()].reduce((a, b) => a + b, 0)).toBe(BACKLOG + AFTER);
     await lakeCaughtUp(world.lakeDir, ends, [lake]);
-    const influx = await checkInflux(world.influx, truth, [metrics]);
+    const influx = await checkInflux(world.influx, world.broker.bootstrap, truth, [metrics]);
     const checked = await checkLake(world.lakeDir, ends, truth, before.malformed! + before.skewed! + after.malformed! + after.skewed!);
     // The very processes that saw the broker die did the work (two started, none restarted).
     expect(world.started).toHaveLength(2);
@@ -67,7 +67,7 @@ describe("fault (b): the broker killed and restarted", () => {
       lost: checked.lost + influx.ordersLost,
       duplicated: checked.duplicated + influx.ordersDuplicated,
       durationMs: Date.now() - started,
-      details: { killedAtLakeShare: Number(share.toFixed(3)), brokerDownMs: downMs, consumerRestarts: { metrics: restarts(metrics), lake: restarts(lake) }, influxWindows: influx.windowsChecked, influxOrders: influx.ordersChecked },
+      details: { killedAtLakeShare: Number(share.toFixed(3)), brokerDownMs: downMs, consumerRestarts: { metrics: restarts(metrics), lake: restarts(lake) }, influxWindows: influx.windowsChecked, influxOrders: influx.ordersChecked, resentBeyondHorizon: influx.resentBeyondHorizon },
     });
   });
 });

@@ -133,7 +133,7 @@ describe("fault (e): fuzzed messages", () => {
 
     // The lake: every offset once (checkLake), orders equal to the truth, and each fuzzed record an orders_invalid row with an allowed code.
     await lakeCaughtUp(world.lakeDir, ends, [lake]);
-    const influx = await checkInflux(world.influx, [truth], [metrics]);
+    const influx = await checkInflux(world.influx, world.broker.bootstrap, [truth], [metrics]);
     const checked = await checkLake(world.lakeDir, ends, [truth], FUZZED);
     const db = await openLake(world.lakeDir, { timeoutMs: 60_000, maxRows: 100_000, refreshIntervalMs: 0 });
     const invalid = (await db.query("SELECT kafka_partition, kafka_offset, reason_code, reason FROM orders_invalid")).rows as [number, string, string, string][];

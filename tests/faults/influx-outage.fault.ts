@@ -71,7 +71,7 @@ describe("fault (c): InfluxDB down", () => {
     expect(maxBuffered).toBeGreaterThanOrEqual(BUFFER_POINTS);
 
     const summary = await simulation;
-    const checked = await checkInflux(world.influx, [truth], [metrics]);
+    const checked = await checkInflux(world.influx, world.broker.bootstrap, [truth], [metrics]);
     expect(checked.windowsMissing).toBe(0);
     expect(await health()).toBe(200);
     expect(metrics.output).toMatch(/resuming consumption/);
@@ -84,7 +84,7 @@ describe("fault (c): InfluxDB down", () => {
       lost: checked.ordersLost,
       duplicated: checked.ordersDuplicated,
       durationMs: Date.now() - started,
-      details: { windowsMissing: checked.windowsMissing, influxDownMs: downMs, rate: RATE, sent: summary.sent, ordersChecked: checked.ordersChecked, lagSamples: samples.map((s) => s.lag), maxBufferedPoints: maxBuffered },
+      details: { windowsMissing: checked.windowsMissing, influxDownMs: downMs, rate: RATE, sent: summary.sent, ordersChecked: checked.ordersChecked, resentBeyondHorizon: checked.resentBeyondHorizon, lagSamples: samples.map((s) => s.lag), maxBufferedPoints: maxBuffered },
     });
   });
 });

@@ -39,7 +39,7 @@ describe("fault (a): kill -9", () => {
     const summary = await simulation;
     const ends = await topicEnds(world.broker.bootstrap);
     await lakeCaughtUp(world.lakeDir, ends, [current.lake]);
-    const influx = await checkInflux(world.influx, [truth], [current.metrics]);
+    const influx = await checkInflux(world.influx, world.broker.bootstrap, [truth], [current.metrics]);
     const lake = await checkLake(world.lakeDir, ends, [truth], summary.malformed! + summary.skewed!);
     for (const k of ["metrics", "lake"] as const) await stopGracefully(current[k], `the last ${k} worker`);
     recordFigures("a-kill-9", {
@@ -50,7 +50,7 @@ describe("fault (a): kill -9", () => {
       lost: lake.lost + influx.ordersLost,
       duplicated: lake.duplicated + influx.ordersDuplicated,
       durationMs: Date.now() - started,
-      details: { sent: summary.sent, invalid: lake.invalidRows, influxWindows: influx.windowsChecked, influxOrders: influx.ordersChecked, windowsMissing: influx.windowsMissing, kills },
+      details: { sent: summary.sent, invalid: lake.invalidRows, influxWindows: influx.windowsChecked, influxOrders: influx.ordersChecked, resentBeyondHorizon: influx.resentBeyondHorizon, windowsMissing: influx.windowsMissing, kills },
     });
   });
 });

@@ -45,7 +45,7 @@ describe("fault (d): rebalance mid-batch", () => {
     const summary = await simulation;
     const ends = await topicEnds(world.broker.bootstrap);
     await lakeCaughtUp(world.lakeDir, ends, [lake]);
-    const influx = await checkInflux(world.influx, [truth], [metrics]);
+    const influx = await checkInflux(world.influx, world.broker.bootstrap, [truth], [metrics]);
     const checked = await checkLake(world.lakeDir, ends, [truth], summary.malformed! + summary.skewed!);
     for (const w of world.started) expect(w.output, "no writer found its marker moved under it").not.toMatch(/MarkerMovedError|another lake worker has written the partition/);
     await stopGracefully(metrics, "the first metrics worker");
@@ -58,7 +58,7 @@ describe("fault (d): rebalance mid-batch", () => {
       lost: checked.lost + influx.ordersLost,
       duplicated: checked.duplicated + influx.ordersDuplicated,
       durationMs: Date.now() - started,
-      details: { sent: summary.sent, rounds, influxWindows: influx.windowsChecked, influxOrders: influx.ordersChecked },
+      details: { sent: summary.sent, rounds, influxWindows: influx.windowsChecked, influxOrders: influx.ordersChecked, resentBeyondHorizon: influx.resentBeyondHorizon },
     });
   });
 });

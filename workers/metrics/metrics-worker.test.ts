@@ -349,6 +349,44 @@ describe("MetricsWorker driven by fakes", () => {
     expect(influx.violations).toEqual([]);
   });
 
+  it("a record that arrives after an idle advance no commit records yet (the metrics topic failing) counts once, even after a rebuild from the older commit", async () => {
+    const { topic, group, influx, nodes } = await cluster(1, { ...WINDOWS, idleTimeoutMs: 30_000 });
+    const [a] = nodes as [Node];
+    group.rebalance([0, 0, 0]);
+    for (let i = 0; i < 5; i++) topic.append(0, recordValue(0, i, 5), T0 + 30 * MIN);
+    await a.member.deliver(0, 10);
+    await a.worker.emitCycle(); // committed, before any idle advance
+    const committed = group.committed.get(0)?.offset;
+    // From now on publishing to the metrics topic fails while InfluxDB and fetching work (the broker restarting).
+    a.producer.failures = 1_000;
+    group.tick(10 * MIN);
+    await a.worker.emitCycle(); // an idle advance makes every window final; InfluxDB has them, the commit never happens
+    const eventTime = T0 + 4 * 20_000 + 1_000; // in the last window: late only by that idle advance
+    topic.append(0, JSON.stringify({ order_id: "o-after-idle", amount: 7, event_time: eventTime }), T0 + 30 * MIN);
+    for (let round = 0; round < 3; round++) {
+      await a.member.deliver(0, 10);
+      await a.worker.emitCycle();
+    }
+    expect(group.committed.get(0)?.offset).toBe(committed);
+    // The group rebalances (the broker is back): the engine is rebuilt from the older commit, which knows no idle advance.
+    a.producer.failures = 0;
+    group.rebalance([0, 0, 0]);
+    for (let round = 0; round < 10; round++) {
+      await a.member.deliver(0, 10);
+      await a.worker.emitCycle();
+      group.tick(MIN);
+    }
+    expect(group.committed.get(0)?.offset).toBe(topic.partitions[0]!.length);
+    const start = windowStartOf(eventTime, MIN);
+    const inWindow = (ns: bigint) => ns >= BigInt(start) * 1_000_000n && ns < BigInt(start + MIN) * 1_000_000n;
+    const onTime = influx.points.get(windowKey(0, start))?.fields;
+    const late = [...influx.points.values()].filter((p) => p.measurement === MEASUREMENTS.anomaly && p.tags.partition === "0" && inWindow(p.timestampNs));
+    const orders = [0, 1, 2, 3, 4].filter((i) => windowStartOf(T0 + i * 20_000, MIN) === start).length + 1;
+    expect(onTime?.final?.value).toBe(1);
+    expect({ onTime: onTime?.orders?.value, late: late.length, total: Number(onTime?.orders?.value ?? 0) + late.length }).toMatchObject({ total: orders });
+    expect(influx.violations).toEqual([]);
+  });
+
   const endsEqualToUninterruptedRun = async (nodeCount: number, ops: Op[], options: Parameters<typeof run>[2] = {}) => {
     const { influx, commitProblems, truth, topic, group } = await run(ops, nodeCount, options);
     expect(influx.violations).toEqual([]);
@@ -393,3 +431,4 @@ describe("MetricsWorker driven by fakes", () => {
     );
   }, 180_000);
 });
+

@@ -104,11 +104,18 @@ export function createPrometheusMetrics(registry: Registry) {
   };
 }
 
+/** Resolves when `promise` settles or after `ms`, whichever comes first; never rejects. */
+async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 export class MetricsWorker {
   private readonly partitions = new Map<number, PartitionState>();
   private readonly creating = new Map<number, Promise<PartitionState | undefined>>();
   /** The latest commit point per partition, with the state that produced it (a rebuilt state's commits are its own). */
-  private readonly pendingCommits = new Map<number, { state: PartitionState; commit: CommitPoint }>();
+  private readonly pendingCommits = new Map<number, { state: PartitionState; commit: CommitPoint; recordsIdleAdvances: boolean }>();
   /** Bumped whenever unsent outputs are discarded, so in-flight sends do not act on the new ones (not the group generation). */
   private discardEpoch = 0;
   private stopping = false;
@@ -247,6 +254,13 @@ export class MetricsWorker {
     const generation = this.consumer.generation;
     const state = await this.stateFor(partition);
     if (!state) return; // nothing resolved: fetched again
+    if (state.idleAdvanceUncommitted) {
+      // Classifying these now would depend on an idle advance a replay may not know (PartitionState): wait for the
+      // running emit cycle's commit (the usual case; at most EMIT_INTERVAL, so a slow InfluxDB cannot hold this fetch),
+      // else leave them unresolved: fetched again, and taken once a commit records the advance.
+      if (this.emitting) await waitAtMost(this.emitting, this.windows.emitIntervalMs);
+      if (this.partitions.get(partition) !== state || state.idleAdvanceUncommitted) return;
+    }
     state.logEndOffset = Number(batch.highWatermark);
     const first = Number(batch.firstOffset() ?? state.nextExpectedOffset);
     if (first !== state.nextExpectedOffset && !state.sought && state.lastProcessedOffset < 0) {
@@ -379,7 +393,8 @@ export class MetricsWorker {
     const now = this.now();
     const points: InfluxPoint[] = [];
     for (const state of this.partitions.values()) {
-      if (!this.paused && state.lag === 0 && now - state.lastRecordAt >= this.windows.idleTimeoutMs) state.engine.idleAdvance(now - state.lastRecordAt);
+      if (!this.paused && state.lag === 0 && now - state.lastRecordAt >= this.windows.idleTimeoutMs && state.engine.idleAdvance(now - state.lastRecordAt))
+        state.idleAdvanceUncommitted = true;
       const result = state.engine.emit();
       if (result.blocked) this.metrics.blocked.inc({ partition: state.partition });
       for (const w of result.windows) {
@@ -395,7 +410,8 @@ export class MetricsWorker {
         state.lastPublishedWatermark = watermark;
         this.metrics.watermark.set({ partition: state.partition }, watermark);
       }
-      if (result.commit) this.pendingCommits.set(state.partition, { state, commit: result.commit });
+      // A released emit's commit point records every idle advance before it; a blocked one repeats an older point.
+      if (result.commit) this.pendingCommits.set(state.partition, { state, commit: result.commit, recordsIdleAdvances: !result.blocked });
     }
     // Enqueue what the engines released before any await: a rebalance during the await then discards these with the
     // rest of the buffer, instead of letting the old engines' values in after the new owner's.
@@ -505,14 +521,14 @@ export class MetricsWorker {
   }
 
   private async commitPending(): Promise<void> {
-    const commits = [...this.pendingCommits]
-      .filter(([partition, { state }]) => this.partitions.get(partition) === state)
-      .map(([partition, { commit }]) => ({ topic: this.config.topic, partition, offset: String(commit.offset), metadata: commit.metadata }));
+    const pending = [...this.pendingCommits].filter(([partition, { state }]) => this.partitions.get(partition) === state);
+    const commits = pending.map(([partition, { commit }]) => ({ topic: this.config.topic, partition, offset: String(commit.offset), metadata: commit.metadata }));
     this.pendingCommits.clear();
     // Not in a group (restarting): nothing to commit to, and the restart discarded these anyway.
     if (commits.length === 0 || !this.consumer.running) return;
     try {
       await this.consumer.commitOffsets(commits);
+      for (const [, { state, recordsIdleAdvances }] of pending) if (recordsIdleAdvances) state.idleAdvanceUncommitted = false;
     } catch (error) {
       // The engines may have released outputs (e.g. after idle advances) that the last successful commit does not
       // describe: rebuild them from that commit, as after a rebalance, so a replay classifies exactly as it did.
