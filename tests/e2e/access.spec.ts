@@ -20,7 +20,10 @@ interface AppEntry {
   methods: string[];
 }
 
-/** Every page.tsx and route.ts under app/, as URL paths (route groups `(x)` dropped); dynamic segments would need a sample value. */
+/** A value for each dynamic segment, so its route is guarded like the others (an unknown id answers 404, not 401). */
+const SAMPLE_SEGMENTS: Record<string, string> = { "[id]": "1" };
+
+/** Every page.tsx and route.ts under app/, as URL paths (route groups `(x)` dropped, dynamic segments given their sample value). */
 function appEntries(): AppEntry[] {
   const found: AppEntry[] = [];
   const walk = (dir: string) => {
@@ -28,8 +31,11 @@ function appEntries(): AppEntry[] {
       const full = join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
       else if (/^(page|route)\.(tsx?|jsx?)$/.test(entry.name)) {
-        const segments = relative(join(ROOT, "app"), dir).split(sep).filter((s) => s && !/^\(.*\)$/.test(s));
-        if (segments.some((s) => s.startsWith("["))) throw new Error(`${full}: a dynamic route needs a sample value in this test`);
+        const segments = relative(join(ROOT, "app"), dir)
+          .split(sep)
+          .filter((s) => s && !/^\(.*\)$/.test(s))
+          .map((s) => (s.startsWith("[") ? (SAMPLE_SEGMENTS[s] ?? s) : s));
+        if (segments.some((s) => s.startsWith("["))) throw new Error(`${full}: a dynamic route needs a sample value in SAMPLE_SEGMENTS`);
         const kind = entry.name.startsWith("page") ? "page" : "route";
         const methods = kind === "page" ? ["GET"] : [...readFileSync(full, "utf8").matchAll(/export (?:async )?function (GET|POST|PUT|PATCH|DELETE)\b/g)].map((m) => m[1]!);
         found.push({ path: `/${segments.join("/")}`, kind, methods });
