@@ -445,9 +445,9 @@ export class MetricsWorker {
     if (state.lag > 0 || this.paused || now - state.lastRecordAt < this.windows.idleTimeoutMs) return;
     // Following the wall clock turns every later record late, so one log-end read (the one taken when the
     // state was created) is not enough: a periodic refresh since then must agree that nothing is there.
-    if (state.logEndRefreshedAt === undefined) return;
-    const first = state.engine.stats().watermark === null;
-    if (state.engine.advanceEmpty(now) && first)
+    if (!state.logEndRefreshed) return;
+    // Logged once: the first advance is what gives the partition a watermark to publish.
+    if (state.engine.advanceEmpty(now) && state.lastPublishedWatermark === null)
       this.log.info({ partition: state.partition, logEndOffset: state.logEndOffset, resumeOffset: state.resumeOffset, quietMs: now - state.lastRecordAt }, "empty partition: its watermark follows the wall clock");
   }
 
@@ -495,7 +495,7 @@ export class MetricsWorker {
         const state = this.partitions.get(partition);
         if (state) {
           state.logEndOffset = Math.max(state.logEndOffset, Number(high));
-          state.logEndRefreshedAt = this.now();
+          state.logEndRefreshed = true;
           this.metrics.lag.set({ partition }, state.lag);
         }
       }

@@ -7,8 +7,8 @@ export class PartitionState {
   lastProcessedOffset = -1;
   /** Log-end offset (Kafka calls it the high watermark) as of the last fetch or offset refresh. */
   logEndOffset = 0;
-  /** Wall-clock ms of the last periodic log-end read that covered this partition (none yet: undefined). */
-  logEndRefreshedAt: number | undefined;
+  /** A periodic log-end read has covered this partition since its state was created (not just the creation's read). */
+  logEndRefreshed = false;
   /** Wall-clock ms when the last record was received (idle advancement counts from it). */
   lastRecordAt: number;
   /** Set once we asked the consumer to seek to the resume offset, so a later mismatch is a real gap. */
