@@ -160,11 +160,9 @@ export class LakeWorker {
         if (generation !== this.generation) return;
         await this.writer.closeAll();
         if (generation !== this.generation) return;
-        const next = await this.writer.recoverAndOpen(this.assigned, () => generation === this.generation && !this.stopping);
-        if (next.size > 0) {
-          const stillWanted = () => generation === this.generation && !this.stopping;
-          await checkMarkersWithinTopic(() => this.readLogEnds(), next, { lakeDir: resolve(this.settings.lake.lakeDir), topic: this.topic, stillWanted, log: this.log, sleep });
-        }
+        const stillWanted = () => generation === this.generation && !this.stopping;
+        const next = await this.writer.recoverAndOpen(this.assigned, stillWanted);
+        if (next.size > 0) await checkMarkersWithinTopic(() => this.readLogEnds(), next, { lakeDir: resolve(this.settings.lake.lakeDir), topic: this.topic, stillWanted, log: this.log, sleep });
         this.seekToMarkers(next);
         // kafkajs keeps pauses across a rebalance: one a failed flush set must not outlive the assignment.
         // (Not while stopping: kafkajs throws once its group is gone.)
