@@ -41,7 +41,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import pino from "pino";
 import { io } from "socket.io-client";
-import { kafkaEnvSchema } from "../lib/contract/config.ts";
+import { consumerGroupNames, kafkaEnvSchema } from "../lib/contract/config.ts";
 import type { WindowTotal } from "../lib/hot/feed-state.ts";
 import { viewDefinitions } from "../lib/lake/views.ts";
 import { OrderGenerator } from "../lib/sim/order-generator.ts";
@@ -229,7 +229,9 @@ interface ThroughputRound {
 }
 
 async function throughputRound(env: Environment, topic: string, backlog: number, round: number, scratch: string): Promise<ThroughputRound> {
-  const common = { KAFKA_BROKERS: env.brokers, KAFKA_TOPIC: topic, INFLUX_URL: env.influxUrl, ...WINDOW_ENV };
+  // Groups of the bench's own (named after its topic): a bench never joins the deployment's groups.
+  const groups = consumerGroupNames(topic);
+  const common = { KAFKA_BROKERS: env.brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_PREFIX: topic, INFLUX_URL: env.influxUrl, ...WINDOW_ENV };
   const admin = env.kafka.admin();
   await admin.connect();
   const forget = async (group: string) => admin.deleteGroups([group]).catch(() => undefined);
@@ -245,7 +247,7 @@ async function throughputRound(env: Environment, topic: string, backlog: number,
     log(`round ${round}: baseline ${Math.round(baseline.perSecond)} msg/s, ${Math.round(baseline.perCpuSecond)} per CPU second`);
 
     // Metrics worker, fresh group and database.
-    await forget("orderpulse-metrics");
+    await forget(groups.metrics);
     const metricsPort = await freePort();
     const metricsWorker = new Child("workers/metrics.ts", { ...common, INFLUX_DB: `bench_${round}_${Date.now()}`, HEALTH_PORT: String(metricsPort) }, [], profileArgs);
     let metrics: Rate;
@@ -254,12 +256,12 @@ async function throughputRound(env: Environment, topic: string, backlog: number,
     } finally {
       await metricsWorker.stop();
     }
-    await forget("orderpulse-metrics");
+    await forget(groups.metrics);
     log(`round ${round}: metrics worker ${Math.round(metrics.perSecond)} msg/s (${(metrics.perSecond / baseline.perSecond).toFixed(2)} × baseline; per CPU second ${(metrics.perCpuSecond / baseline.perCpuSecond).toFixed(2)} ×)`);
 
     // Lake worker, once per writer, fresh lake.
     const lakeRate = async (writer: "parquetjs" | "duckdb") => {
-      await forget("orderpulse-lake");
+      await forget(groups.lake);
       const lakeDir = join(scratch, `lake-${round}-${writer}`);
       const port = await freePort();
       const lake = new Child("workers/lake.ts", { ...common, LAKE_DIR: lakeDir, LAKE_ROTATE_ROWS: "5000", LAKE_WRITER: writer, HEALTH_PORT: String(port) }, [], profileArgs);
@@ -307,11 +309,8 @@ async function latencyAndRss(env: Environment, soakSeconds: number, scratch: str
   const topic = `bench-live-${randomUUID().slice(0, 8)}`;
   await createTopics(env.brokers, devTopics(topic, PARTITIONS));
   const feedPort = await freePort();
-  const common = { KAFKA_BROKERS: env.brokers, KAFKA_TOPIC: topic, INFLUX_URL: env.influxUrl, INFLUX_DB: `bench_live_${Date.now()}`, ...WINDOW_ENV };
-  const admin = env.kafka.admin();
-  await admin.connect();
-  await admin.deleteGroups(["orderpulse-metrics", "orderpulse-lake"]).catch(() => undefined);
-  await admin.disconnect();
+  // A fresh topic and groups of its own (named after the topic), so nothing is resumed.
+  const common = { KAFKA_BROKERS: env.brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_PREFIX: topic, INFLUX_URL: env.influxUrl, INFLUX_DB: `bench_live_${Date.now()}`, ...WINDOW_ENV };
   const workers = {
     metrics: new Child("workers/metrics.ts", common),
     lake: new Child("workers/lake.ts", { ...common, LAKE_DIR: join(scratch, "lake-live") }),

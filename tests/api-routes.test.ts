@@ -10,11 +10,11 @@ import { Kafka, logLevel, Partitioners, type Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { amountToCents } from "../lib/contract/money.ts";
 import { kafkaEnvSchema, readConfig } from "../lib/contract/config.ts";
-import { startKafka, stopKafka } from "../scripts/kafka/broker.ts";
 import { freePort } from "../scripts/services.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { PipelineReader, type PipelineSnapshot } from "../workers/shared/pipeline-reads.ts";
 import { respond } from "../app/api/respond.ts";
+import { sharedKafka, type SharedKafka } from "./support/kafka.ts";
 import { servicesEnv, tempDir } from "./support/processes.ts";
 import { hotPathSettled, TEST_WINDOW_ENV, trackedWorker } from "./support/workers.ts";
 
@@ -30,29 +30,29 @@ let env: Record<string, string>;
 let healthPort: number;
 let ghostPort: number;
 let kafka: Kafka;
+let cluster: SharedKafka;
 
 beforeAll(async () => {
   const dir = tempDir("api-routes");
-  const broker = await startKafka({ dir: join(dir, "kafka"), topics: { orders: 4, "orders.dlq": 1, "orders.metrics": 2 } });
-  cleanup.push(() => stopKafka(broker));
+  cluster = await sharedKafka("api-routes", { orders: 4, metrics: 2 }, cleanup);
   healthPort = await freePort();
   ghostPort = await freePort();
-  env = { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: "orders", INFLUX_URL: servicesEnv().INFLUX_URL!, INFLUX_DB: `routes_${Date.now()}`, LAKE_DIR: join(dir, "lake"), LAKE_ROTATE_AGE: "1s", ...TEST_WINDOW_ENV, WORKER_HEALTH_URLS: `metrics=http://127.0.0.1:${healthPort},ghost=http://127.0.0.1:${ghostPort}` };
+  env = { ...cluster.env, INFLUX_URL: servicesEnv().INFLUX_URL!, INFLUX_DB: `routes_${Date.now()}`, LAKE_DIR: join(dir, "lake"), LAKE_ROTATE_AGE: "1s", ...TEST_WINDOW_ENV, WORKER_HEALTH_URLS: `metrics=http://127.0.0.1:${healthPort},ghost=http://127.0.0.1:${ghostPort}` };
   Object.assign(process.env, env);
   const metrics = trackedWorker(cleanup, "workers/metrics.ts", { ...env, HEALTH_PORT: String(healthPort) });
   const lake = trackedWorker(cleanup, "workers/lake.ts", env);
   await metrics.waitForOutput(/metrics worker running/);
   await lake.waitForOutput(/lake worker running/);
-  kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+  kafka = new Kafka({ brokers: [cluster.bootstrap], logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   cleanup.push(() => producer.disconnect());
   // In event-time order, starting a little ahead: an idle worker advances its watermark with the wall clock
   // (IDLE_TIMEOUT), so orders from the past would be late; these are on time.
   const start = Date.now() + 3_000;
-  await producer.send({ topic: "orders", messages: [{ key: "bad-1", value: "{not json" }, { key: "bad-2", value: '{"order_id":"x","amount":-1,"event_time":"2026-12-01T00:00:00Z"}' }] });
+  await producer.send({ topic: cluster.topic, messages: [{ key: "bad-1", value: "{not json" }, { key: "bad-2", value: '{"order_id":"x","amount":-1,"event_time":"2026-12-01T00:00:00Z"}' }] });
   const messages = Array.from({ length: ORDERS }, (_, i) => ({ key: `c-${i}`, value: JSON.stringify({ order_id: `o-${i}`, customer_id: `c-${i}`, country: COUNTRIES[i % 3], category: "coffee", amount: amountOf(i), event_time: new Date(start + i * 200).toISOString() }) }));
-  await producer.send({ topic: "orders", messages });
+  await producer.send({ topic: cluster.topic, messages });
   await hotPathSettled({ version: 1, url: env.INFLUX_URL!, database: env.INFLUX_DB! }, ORDERS, [metrics]);
 }, 240_000);
 
@@ -88,7 +88,7 @@ describe("route handlers against the real broker and InfluxDB", () => {
     const s = (await json(await pipeline())) as PipelineSnapshot;
     expect(s.partitions.ok && s.partitions.data.reduce((n, p) => n + p.logEnd - p.logStart, 0)).toBe(ORDERS + 2);
     expect(s.deadLetters.ok && s.deadLetters.data.count).toBe(2);
-    expect(s.groups.ok && s.groups.data.map((g) => g.groupId)).toEqual(expect.arrayContaining(["orderpulse-metrics", "orderpulse-lake"]));
+    expect(s.groups.ok && s.groups.data.map((g) => g.groupId)).toEqual(expect.arrayContaining([`${cluster.groupPrefix}-metrics`, `${cluster.groupPrefix}-lake`]));
     expect(s.workers.ok).toBe(true);
     const workers = s.workers.ok ? s.workers.data : [];
     expect(workers.map((w) => [w.name, w.reachable, w.status])).toEqual([["metrics", true, "ok"], ["ghost", false, null]]);
@@ -122,7 +122,7 @@ describe("route handlers against the real broker and InfluxDB", () => {
     expect(groups.groupListing).toEqual({ ok: false, reason: "Not authorized to access group (GROUP_AUTHORIZATION_FAILED) in listGroups" });
     expect([groups.partitions.ok, groups.groups.ok, groups.deadLetters.ok, groups.lake.ok, groups.rates.ok, groups.workers.ok]).toEqual([true, true, true, true, true, true]);
     // Commits (OffsetFetch) still show lag; state and members are unknown.
-    expect(groups.groups.ok && groups.groups.data.find((g) => g.groupId === "orderpulse-metrics")).toMatchObject({ state: null, members: null });
+    expect(groups.groups.ok && groups.groups.data.find((g) => g.groupId === `${cluster.groupPrefix}-metrics`)).toMatchObject({ state: null, members: null });
 
     const offsets = await snapshot(["fetchTopicOffsets"]);
     expect(offsets.partitions).toMatchObject({ ok: false, reason: expect.stringContaining("fetchTopicOffsets") });

@@ -9,6 +9,7 @@
  * clean stop; the lake worker as it was (it gave LeaveGroup 1 s while the fetch in flight takes up to 5 s) 28.9 s.
  */
 import { describe, expect, it } from "vitest";
+import { sharedKafka } from "./support/kafka.ts";
 import { servicesEnv } from "./support/processes.ts";
 import { trackedWorker, type WorkerProcess } from "./support/workers.ts";
 
@@ -28,22 +29,23 @@ describe.skipIf(onMockBroker)("a clean stop leaves the consumer group (Apache Ka
   }
 
   for (const [script, group, assigned] of [
-    ["workers/metrics.ts", "orderpulse-metrics", /partitions assigned/],
-    ["workers/lake.ts", "orderpulse-lake", /partitions assigned/],
+    ["workers/metrics.ts", "metrics", /partitions assigned/],
+    ["workers/lake.ts", "lake", /partitions assigned/],
   ] as const) {
     it(`${script}: a restart after SIGTERM is assigned partitions within ${JOIN_BOUND_MS / 1000} s (session timeout ${SESSION_TIMEOUT_MS / 1000} s)`, async () => {
-      const { KAFKA_BROKERS, INFLUX_URL } = servicesEnv();
-      const env = { KAFKA_BROKERS, INFLUX_URL, INFLUX_DB: `leave_${process.pid}`, LAKE_DIR: `/tmp/orderpulse-leave-${process.pid}`, KAFKA_SESSION_TIMEOUT: "30s", LOG_LEVEL: "info" };
+      const { INFLUX_URL } = servicesEnv();
+      const cluster = await sharedKafka(`leave-${group}`, { orders: 8 }, cleanup);
+      const env = { ...cluster.env, INFLUX_URL, INFLUX_DB: `leave_${process.pid}`, LAKE_DIR: `/tmp/orderpulse-leave-${process.pid}`, KAFKA_SESSION_TIMEOUT: "30s", LOG_LEVEL: "info" };
       try {
         const first = trackedWorker(cleanup, script, env);
         await assignedAfter(first, assigned);
         expect(await first.kill("SIGTERM"), first.output.slice(-2000)).toBe(0);
         const second = trackedWorker(cleanup, script, env);
         const ms = await assignedAfter(second, assigned);
-        expect(ms, `${group}: ${second.output.slice(-2000)}`).toBeLessThan(JOIN_BOUND_MS);
+        expect(ms, `${cluster.groupPrefix}-${group}: ${second.output.slice(-2000)}`).toBeLessThan(JOIN_BOUND_MS);
         expect(await second.kill("SIGTERM")).toBe(0);
       } finally {
-        for (const step of cleanup.splice(0)) await step();
+        for (const step of cleanup.splice(0).reverse()) await step();
       }
     });
   }

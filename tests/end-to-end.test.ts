@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openLake } from "../workers/shared/lake-query.ts";
 import { decodeOrder } from "../lib/contract/order.ts";
 import { amountToCents } from "../lib/contract/money.ts";
-import { startKafka, stopKafka } from "../scripts/kafka/broker.ts";
 import { InfluxSink } from "../workers/shared/influx-sink.ts";
+import { sharedKafka } from "./support/kafka.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
 import { hotPathSettled, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
 
@@ -23,11 +23,10 @@ const csvRows = (path: string) => {
 describe("the whole pipeline: simulator -> Kafka -> hot and cold paths -> batch and reconcile", () => {
   it("agrees with the truth on both paths, and reconcile finds and repairs a corrupted minute", async () => {
     const dir = tempDir("e2e");
-    const broker = await startKafka({ dir, topics: { orders: 4, "orders.dlq": 1, "orders.metrics": 2 } });
-    cleanup.push(() => stopKafka(broker));
+    const kafka = await sharedKafka("e2e", { orders: 4, metrics: 2 }, cleanup);
     const lakeDir = join(dir, "lake");
     const influx = { version: 1 as const, url: servicesEnv().INFLUX_URL!, database: `e2e_${Date.now()}` };
-    const env = { KAFKA_BROKERS: broker.bootstrap, INFLUX_URL: influx.url, INFLUX_DB: influx.database, LAKE_DIR: lakeDir, LAKE_ROTATE_ROWS: "1000", LAKE_ROTATE_AGE: "1s", ...TEST_WINDOW_ENV };
+    const env = { ...kafka.env, INFLUX_URL: influx.url, INFLUX_DB: influx.database, LAKE_DIR: lakeDir, LAKE_ROTATE_ROWS: "1000", LAKE_ROTATE_AGE: "1s", ...TEST_WINDOW_ENV };
     const truthFile = join(dir, "truth.ndjson");
     const run = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "10", "--count", "6000", "--seed", "77", "--start", START, "--truth", truthFile, "--duplicates", "0.03", "--late", "0.02", "--out-of-order", "0.1", "--malformed", "0.02", "--nulls", "0.03", "--skew", "0.01"], env);
     expect(run.code, run.stderr).toBe(0);

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../scripts/services.ts";
-import { startKafka, stopKafka } from "../scripts/kafka/broker.ts";
 import { FeedClient } from "./support/feed-client.ts";
+import { sharedKafka } from "./support/kafka.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";
 import { hotPathSettled, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
 
@@ -18,10 +18,9 @@ afterAll(async () => {
 describe("live feed (socket.io)", () => {
   it("sends a snapshot equal to InfluxDB on connect, then updates marked partial or final", async () => {
     const dir = tempDir("feed");
-    const broker = await startKafka({ dir, topics: { orders: 4, "orders.dlq": 1, "orders.metrics": 2 } });
-    cleanup.push(() => stopKafka(broker));
+    const kafka = await sharedKafka("feed", { orders: 4, metrics: 2 }, cleanup);
     const influx = { version: 1 as const, url: servicesEnv().INFLUX_URL!, database: `feed_${Date.now()}` };
-    const env = { KAFKA_BROKERS: broker.bootstrap, INFLUX_URL: influx.url, INFLUX_DB: influx.database, ...WINDOW_ENV };
+    const env = { ...kafka.env, INFLUX_URL: influx.url, INFLUX_DB: influx.database, ...WINDOW_ENV };
     const simulate = async (seed: number, start: number, count: number, truth: string) => {
       const run = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "20", "--count", String(count), "--seed", String(seed), "--start", String(start), "--truth", truth, "--duplicates", "0.02", "--out-of-order", "0.1"], env);
       expect(run.code, run.stderr).toBe(0);

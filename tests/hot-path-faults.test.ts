@@ -1,27 +1,23 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, startInflux, stopInflux, type InfluxInfo } from "../scripts/services.ts";
-import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { FeedClient } from "./support/feed-client.ts";
+import { sharedKafka, type SharedKafka } from "./support/kafka.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
 import { dumpHotPath, expectTotalsEqualTruth, hotPathSettled, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, trackedWorker } from "./support/workers.ts";
 
 const WINDOW_MS = TEST_WINDOW_MS;
 const WINDOW_ENV = TEST_WINDOW_ENV;
 const CHAOS = ["--duplicates", "0.03", "--late", "0.02", "--out-of-order", "0.1", "--malformed", "0.02", "--nulls", "0.03", "--skew", "0.01"];
-const TOPICS = { orders: 4, "orders.dlq": 2, "orders.metrics": 2 };
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const step of cleanup.reverse()) await step().catch(() => undefined);
 });
 
-async function broker(): Promise<KafkaBroker> {
-  const b = await startKafka({ dir: tempDir("faults-broker"), topics: TOPICS });
-  cleanup.push(() => stopKafka(b));
-  return b;
-}
+/** A fresh topic set and group prefix on the shared broker: identical streams get identical partitions and offsets. */
+const broker = (): Promise<SharedKafka> => sharedKafka("hot-faults", { orders: 4, dlq: 2, metrics: 2 }, cleanup);
 const worker = (script: string, env: Record<string, string | undefined>) => trackedWorker(cleanup, script, env);
 type Influx = { version: 1; url: string; database: string };
 
@@ -29,8 +25,8 @@ describe("hot path under faults", () => {
   it("two metrics workers, one killed midway: feed totals and InfluxDB equal a single-worker run", async () => {
     const dir = tempDir("two-workers");
     const shared = servicesEnv();
-    const produce = async (b: KafkaBroker, truth: string) => {
-      const run = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "20", "--count", "12000", "--seed", "5", "--start", "2026-11-20T12:00:00Z", "--truth", truth, ...CHAOS], { KAFKA_BROKERS: b.bootstrap, ...WINDOW_ENV });
+    const produce = async (b: SharedKafka, truth: string) => {
+      const run = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "20", "--count", "12000", "--seed", "5", "--start", "2026-11-20T12:00:00Z", "--truth", truth, ...CHAOS], { ...b.env, ...WINDOW_ENV });
       expect(run.code, run.stderr).toBe(0);
       return parseSummary(run.stdout);
     };
@@ -40,12 +36,12 @@ describe("hot path under faults", () => {
     const expectedOrders = sumOrders(truthByWindow(join(dir, "a.ndjson"), WINDOW_MS));
 
     const reference: Influx = { version: 1, url: shared.INFLUX_URL!, database: `two_ref_${Date.now()}` };
-    const single = worker("workers/metrics.ts", { KAFKA_BROKERS: a.bootstrap, INFLUX_URL: reference.url, INFLUX_DB: reference.database, ...WINDOW_ENV });
+    const single = worker("workers/metrics.ts", { ...a.env, INFLUX_URL: reference.url, INFLUX_DB: reference.database, ...WINDOW_ENV });
     const referenceTotals = await hotPathSettled(reference, expectedOrders, [single]);
     await single.kill("SIGTERM");
 
     const target: Influx = { version: 1, url: shared.INFLUX_URL!, database: `two_${Date.now()}` };
-    const env = { KAFKA_BROKERS: b.bootstrap, INFLUX_URL: target.url, INFLUX_DB: target.database, ...WINDOW_ENV };
+    const env = { ...b.env, INFLUX_URL: target.url, INFLUX_DB: target.database, ...WINDOW_ENV };
     const feedPort = await freePort();
     const feed = worker("workers/feed.ts", { ...env, FEED_PORT: String(feedPort) });
     await feed.waitForOutput(/feed listening/);
@@ -71,11 +67,11 @@ describe("hot path under faults", () => {
     cleanup.push(() => stopInflux(influx));
     const config: Influx = { version: 1, url: influx.url, database: "outage" };
     const healthPort = await freePort();
-    const env = { KAFKA_BROKERS: b.bootstrap, INFLUX_URL: config.url, INFLUX_DB: config.database, ...WINDOW_ENV, INFLUX_BUFFER_POINTS: "200", HEALTH_PORT: String(healthPort) };
+    const env = { ...b.env, INFLUX_URL: config.url, INFLUX_DB: config.database, ...WINDOW_ENV, INFLUX_BUFFER_POINTS: "200", HEALTH_PORT: String(healthPort) };
     const w = worker("workers/metrics.ts", env);
     await w.waitForOutput(/metrics worker running/);
     const truth = join(dir, "truth.ndjson");
-    const simulation = runScript("workers/simulator.ts", ["--rate", "40", "--duration", "80s", "--seed", "9", "--truth", truth, ...CHAOS], { KAFKA_BROKERS: b.bootstrap, ...WINDOW_ENV }, 150_000);
+    const simulation = runScript("workers/simulator.ts", ["--rate", "40", "--duration", "80s", "--seed", "9", "--truth", truth, ...CHAOS], { ...b.env, ...WINDOW_ENV }, 150_000);
 
     await sleep(5_000);
     const port = Number(new URL(influx.url).port);

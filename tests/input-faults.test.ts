@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Kafka, logLevel, type IHeaders, type Producer } from "kafkajs";
 import { goldDayFiles } from "../lib/batch/daily-kpis.ts";
-import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { listLakeFiles } from "../workers/shared/lake-files.ts";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
@@ -21,10 +20,11 @@ import { COMPRESSION_BY_NAME } from "../workers/shared/kafka.ts";
 import { windowStartOf } from "../lib/contract/time.ts";
 import { formatCents } from "../lib/contract/money.ts";
 import { kcatRead, parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
+import { sharedKafka, type SharedKafka } from "./support/kafka.ts";
 import { expectTotalsEqualTruth, hotPathSettled, TEST_WINDOW_ENV, TEST_WINDOW_MS, trackedWorker, waitFor, type MinuteTotals } from "./support/workers.ts";
 
 const B = Date.parse("2026-11-20T23:59:00.000Z");
-const TOPICS = { orders: 2, "orders.dlq": 1, "orders.metrics": 1, "sim-snappy": 1, "sim-lz4": 1, "sim-zstd": 1 };
+const CODECS = ["snappy", "lz4", "zstd"] as const;
 const at = (ms: number) => new Date(B + ms).toISOString();
 
 interface Valid {
@@ -119,15 +119,14 @@ async function readTopic(bootstrap: string, topic: string, expected: number): Pr
 }
 
 describe("real-world input through both workers", () => {
-  let broker: KafkaBroker;
+  let cluster: SharedKafka;
   let dir: string;
   let producer: Producer;
 
   beforeAll(async () => {
     dir = tempDir("input-faults");
-    broker = await startKafka({ dir: join(dir, "broker"), topics: TOPICS });
-    cleanup.push(() => stopKafka(broker));
-    producer = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).producer();
+    cluster = await sharedKafka("input-faults", { orders: 2, extra: Object.fromEntries(CODECS.map((codec) => [`sim-${codec}`, 1])) }, cleanup);
+    producer = new Kafka({ brokers: [cluster.bootstrap], logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
     cleanup.push(() => producer.disconnect());
   });
@@ -135,11 +134,11 @@ describe("real-world input through both workers", () => {
   it("reads Snappy, LZ4 and ZSTD batches from kcat, records without a timestamp, strict times, repeated keys, blank dimensions and drifting amounts, exactly", async () => {
     const line = (v: Valid) => `${String(v.order.customer_id ?? v.order.order_id)}\t${JSON.stringify(v.order)}`;
     // Plain messages first: a batch the consumer cannot read used to stop the partition, these included.
-    await producer.send({ topic: "orders", messages: PLAIN.map((v) => ({ key: String(v.order.customer_id), value: JSON.stringify(v.order) })) });
-    for (const [codec, orders] of Object.entries(BY_CODEC)) kcatProduce(broker.bootstrap, "orders", codec, orders.map(line));
-    await producer.send({ topic: "orders", messages: NO_TIMESTAMP.map((v) => ({ key: String(v.order.customer_id), value: JSON.stringify(v.order), timestamp: "-1" })) });
+    await producer.send({ topic: cluster.topic, messages: PLAIN.map((v) => ({ key: String(v.order.customer_id), value: JSON.stringify(v.order) })) });
+    for (const [codec, orders] of Object.entries(BY_CODEC)) kcatProduce(cluster.bootstrap, cluster.topic, codec, orders.map(line));
+    await producer.send({ topic: cluster.topic, messages: NO_TIMESTAMP.map((v) => ({ key: String(v.order.customer_id), value: JSON.stringify(v.order), timestamp: "-1" })) });
     await producer.send({
-      topic: "orders",
+      topic: cluster.topic,
       compression: COMPRESSION_BY_NAME.gzip,
       messages: [
         ...INVALID.filter((m) => m.id !== "dup-key").map((m) => ({ key: m.id, value: m.text })),
@@ -149,13 +148,13 @@ describe("real-world input through both workers", () => {
       ],
     });
     // The broker really holds records without a timestamp (kcat prints -1 for them).
-    const timestamps = spawnSync("kcat", ["-b", broker.bootstrap, "-t", "orders", "-C", "-e", "-q", "-o", "beginning", "-f", "%T %k\\n"], { encoding: "utf8", timeout: 30_000 });
+    const timestamps = spawnSync("kcat", ["-b", cluster.bootstrap, "-t", cluster.topic, "-C", "-e", "-q", "-o", "beginning", "-f", "%T %k\\n"], { encoding: "utf8", timeout: 30_000 });
     expect(timestamps.stdout.split("\n").filter((l) => l.startsWith("-1 ")).map((l) => l.slice(3)).sort()).toEqual(["c-nots-1", "c-nots-2"]);
 
     const shared = servicesEnv();
     const influx = { version: 1 as const, url: shared.INFLUX_URL!, database: `input_faults_${Date.now()}` };
     const lakeDir = join(dir, "lake");
-    const env = { KAFKA_BROKERS: broker.bootstrap, INFLUX_URL: influx.url, INFLUX_DB: influx.database, LAKE_DIR: lakeDir, LAKE_ROTATE_AGE: "1s", ...TEST_WINDOW_ENV };
+    const env = { ...cluster.env, INFLUX_URL: influx.url, INFLUX_DB: influx.database, LAKE_DIR: lakeDir, LAKE_ROTATE_AGE: "1s", ...TEST_WINDOW_ENV };
     const metrics = trackedWorker(cleanup, "workers/metrics.ts", env);
     const lakeWorker = trackedWorker(cleanup, "workers/lake.ts", env);
 
@@ -184,7 +183,7 @@ describe("real-world input through both workers", () => {
     expect(metrics.output).not.toMatch(/the Kafka consumer stopped|not implemented/i);
 
     // Dead letters: one per invalid message, with the true reason and the producer's own headers kept.
-    const dead = await readTopic(broker.bootstrap, "orders.dlq", INVALID.length);
+    const dead = await readTopic(cluster.bootstrap, cluster.dlqTopic, INVALID.length);
     const reasons = dead.map((d) => [JSON.parse(d.value).order_id, String(d.headers["orderpulse-reject-code"]), String(d.headers["orderpulse-reject-reason"])]).sort();
     expect(reasons).toEqual(INVALID.map((m) => [m.id, m.code, m.reason]).sort());
     const traced = dead.find((d) => JSON.parse(d.value).order_id === "dup-key")!;
@@ -227,19 +226,19 @@ describe("real-world input through both workers", () => {
   });
 
   it("simulator --compression writes batches in that codec, which kcat and kafkajs both read", async () => {
-    for (const codec of ["snappy", "lz4", "zstd"] as const) {
-      const topic = `sim-${codec}`;
-      const run = await runScript("workers/simulator.ts", ["--rate", "0", "--count", "400", "--seed", "3", "--compression", codec, "--topic", topic], { KAFKA_BROKERS: broker.bootstrap });
+    for (const codec of CODECS) {
+      const topic = cluster.extra(`sim-${codec}`);
+      const run = await runScript("workers/simulator.ts", ["--rate", "0", "--count", "400", "--seed", "3", "--compression", codec, "--topic", topic], cluster.env);
       expect(run.code, run.stderr).toBe(0);
       expect(parseSummary(run.stdout).sent).toBe(400);
-      expect(kcatRead(broker.bootstrap, topic)).toHaveLength(400);
+      expect(kcatRead(cluster.bootstrap, topic)).toHaveLength(400);
       let read: { value: string }[] = [];
-      const counts = await countDecompressed(async () => void (read = await readTopic(broker.bootstrap, topic, 400)));
+      const counts = await countDecompressed(async () => void (read = await readTopic(cluster.bootstrap, topic, 400)));
       expect(read).toHaveLength(400);
       // Only this codec's batches were on the wire.
       expect(Object.keys(counts)).toEqual([codec]);
     }
-    const bad = await runScript("workers/simulator.ts", ["--count", "1", "--compression", "brotli"], { KAFKA_BROKERS: broker.bootstrap });
+    const bad = await runScript("workers/simulator.ts", ["--count", "1", "--compression", "brotli"], cluster.env);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--compression.*brotli.*choices/s);
   });

@@ -12,7 +12,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { listLakeFiles } from "../workers/shared/lake-files.ts";
 import { Prng } from "../lib/sim/prng.ts";
-import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
+import { sharedKafka, type SharedKafka } from "./support/kafka.ts";
 import { parseSummary, runScript, tempDir } from "./support/processes.ts";
 import { LakeWorkerProcess, temporaryFiles } from "./support/lake-worker.ts";
 
@@ -25,25 +25,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
 describe("lake worker: exactly once across kill -9", () => {
-  let broker: KafkaBroker;
+  let cluster: SharedKafka;
   let dir: string;
+  const cleanup: (() => Promise<unknown>)[] = [];
   const workers: LakeWorkerProcess[] = [];
   const lakes: Lake[] = [];
 
   beforeAll(async () => {
     dir = tempDir("lake-eo");
-    broker = await startKafka({ dir: join(dir, "broker"), topics: { orders: PARTITIONS, "orders.dlq": 1, "orders.metrics": 1 } });
+    cluster = await sharedKafka("lake-eo", { orders: PARTITIONS }, cleanup);
   });
   afterAll(async () => {
     for (const lake of lakes) lake.close();
     for (const worker of workers) await worker.kill9();
-    if (broker) await stopKafka(broker);
+    for (const step of cleanup.reverse()) await step();
   });
 
   it(`lands ${EVENTS} messages exactly once through ${KILLS} SIGKILLs (seed ${SEED})`, async () => {
     const lakeDir = join(dir, "lake");
     const truthFile = join(dir, "truth.ndjson");
-    const kafkaEnv = { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: "orders" };
+    const kafkaEnv = cluster.env;
     const workerEnv = { ...kafkaEnv, LAKE_DIR: lakeDir, KAFKA_SESSION_TIMEOUT: "6s", LAKE_ROTATE_ROWS: "2000", LAKE_ROTATE_AGE: "1s", LOG_LEVEL: "info" };
     const prng = new Prng(SEED);
 
@@ -82,9 +83,9 @@ describe("lake worker: exactly once across kill -9", () => {
     expect(summary.sent).toBe(EVENTS);
 
     // The broker kept everything: the earliest offset of every partition is still 0.
-    const admin = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({ brokers: [cluster.bootstrap], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
-    const offsets = await admin.fetchTopicOffsets("orders");
+    const offsets = await admin.fetchTopicOffsets(cluster.topic);
     await admin.disconnect();
     expect(offsets.map((o) => o.low)).toEqual(Array(PARTITIONS).fill("0"));
     const ends = new Map(offsets.map((o) => [o.partition, Number(o.high)]));

@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Kafka, logLevel } from "kafkajs";
-import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { commitMarkerPath } from "../lib/lake/layout.ts";
 import { sqlLiteral } from "../lib/lake/sql.ts";
+import { sharedKafka, type SharedKafka } from "./support/kafka.ts";
 import { LakeWorkerProcess } from "./support/lake-worker.ts";
 import { tempDir } from "./support/processes.ts";
 
@@ -20,14 +20,15 @@ const ORDERS = 40;
 const EVENT_TIME = Date.parse("2026-11-20T10:15:00.000Z");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let broker: KafkaBroker;
+let cluster: SharedKafka;
 let worker: LakeWorkerProcess | undefined;
+const cleanup: (() => Promise<unknown>)[] = [];
 beforeAll(async () => {
-  broker = await startKafka({ dir: tempDir("flush-retry-broker"), topics: { orders: 1, "orders.dlq": 1, "orders.metrics": 1 } });
+  cluster = await sharedKafka("flush-retry", { orders: 1 }, cleanup);
 }, 180_000);
 afterAll(async () => {
   await worker?.kill9();
-  if (broker) await stopKafka(broker);
+  for (const step of cleanup.reverse()) await step();
 });
 
 /** Order rows in the lake's committed Parquet files (read by DuckDB directly, every file under orders/). */
@@ -47,11 +48,11 @@ async function lakeRows(lakeDir: string): Promise<number> {
 
 describe("a quiet partition whose flush failed", () => {
   it("is recovered and read again from its marker without a new message, once the failure is gone", async () => {
-    const kafka = new Kafka({ brokers: [broker.bootstrap], clientId: "flush-retry", logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({ brokers: [cluster.bootstrap], clientId: "flush-retry", logLevel: logLevel.NOTHING });
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     await producer.send({
-      topic: "orders",
+      topic: cluster.topic,
       acks: -1,
       messages: Array.from({ length: ORDERS }, (_, i) => ({
         key: `c-${i}`,
@@ -66,7 +67,7 @@ describe("a quiet partition whose flush failed", () => {
     mkdirSync(join(blocker, ".."), { recursive: true });
     writeFileSync(blocker, "a file where the flush needs a directory\n");
 
-    worker = new LakeWorkerProcess({ KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: "orders", LAKE_DIR: lakeDir, KAFKA_SESSION_TIMEOUT: "6s", LAKE_ROTATE_AGE: "1s", LOG_LEVEL: "info" });
+    worker = new LakeWorkerProcess({ ...cluster.env, LAKE_DIR: lakeDir, KAFKA_SESSION_TIMEOUT: "6s", LAKE_ROTATE_AGE: "1s", LOG_LEVEL: "info" });
     await worker.waitForLog(/"msg":"flush failed/, 90_000);
     expect(await lakeRows(lakeDir)).toBe(0);
 

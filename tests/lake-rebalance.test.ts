@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kafka, logLevel } from "kafkajs";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { listLakeFiles } from "../workers/shared/lake-files.ts";
-import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
+import { sharedKafka, type SharedKafka } from "./support/kafka.ts";
 import { parseSummary, runScript, tempDir } from "./support/processes.ts";
 import { LakeWorkerProcess, temporaryFiles } from "./support/lake-worker.ts";
 
@@ -18,24 +18,25 @@ const EVENTS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("lake workers: rebalances between live writers", () => {
-  let broker: KafkaBroker;
+  let cluster: SharedKafka;
   let dir: string;
+  const cleanup: (() => Promise<unknown>)[] = [];
   const workers: LakeWorkerProcess[] = [];
   const lakes: Lake[] = [];
 
   beforeAll(async () => {
     dir = tempDir("lake-rebalance");
-    broker = await startKafka({ dir: join(dir, "broker"), topics: { orders: PARTITIONS, "orders.dlq": 1, "orders.metrics": 1 } });
+    cluster = await sharedKafka("lake-rebalance", { orders: PARTITIONS }, cleanup);
   });
   afterAll(async () => {
     for (const lake of lakes) lake.close();
     for (const worker of workers) await worker.kill9();
-    if (broker) await stopKafka(broker);
+    for (const step of cleanup.reverse()) await step();
   });
 
   it(`lands ${EVENTS} messages exactly once while partitions move between live workers mid-flush`, async () => {
     const lakeDir = join(dir, "lake");
-    const kafkaEnv = { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: "orders" };
+    const kafkaEnv = cluster.env;
     // Big rotations: a flush encodes for a good while, so a rebalance lands in the middle of one.
     const workerEnv = { ...kafkaEnv, LAKE_DIR: lakeDir, KAFKA_SESSION_TIMEOUT: "6s", LAKE_ROTATE_ROWS: "8000", LAKE_ROTATE_AGE: "2s", LOG_LEVEL: "info" };
     const simulation = runScript("workers/simulator.ts", ["--rate", "8000", "--count", String(EVENTS), "--seed", "11", "--start", "2026-11-20T09:58:00Z", "--malformed", "0.01", "--duplicates", "0.02"], kafkaEnv, 170_000);
@@ -57,9 +58,9 @@ describe("lake workers: rebalances between live writers", () => {
     expect(run.code, run.stderr).toBe(0);
     const summary = parseSummary(run.stdout);
 
-    const admin = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({ brokers: [cluster.bootstrap], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
-    const ends = new Map((await admin.fetchTopicOffsets("orders")).map((o) => [o.partition, Number(o.high)]));
+    const ends = new Map((await admin.fetchTopicOffsets(cluster.topic)).map((o) => [o.partition, Number(o.high)]));
     await admin.disconnect();
     const deadline = Date.now() + 120_000;
     for (;;) {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
+import { sharedKafka, type SharedKafka } from "./support/kafka.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";
 import { dumpHotPath, expectTotalsEqualTruth, hotPathSettled, readDeadLetters, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, WorkerProcess } from "./support/workers.ts";
 
@@ -8,20 +8,15 @@ const WINDOW_MS = TEST_WINDOW_MS;
 const WINDOW_ENV = TEST_WINDOW_ENV;
 const CHAOS = ["--duplicates", "0.04", "--late", "0.03", "--out-of-order", "0.15", "--malformed", "0.03", "--nulls", "0.05", "--skew", "0.02"];
 const START = "2026-11-20T09:00:00.000Z";
-const TOPICS = { orders: 4, "orders.dlq": 2, "orders.metrics": 2 };
-
-const brokers: KafkaBroker[] = [];
 const workers: WorkerProcess[] = [];
+const cleanup: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null) await w.kill("SIGKILL");
-  for (const b of brokers) await stopKafka(b);
+  for (const step of cleanup.reverse()) await step();
 });
 
-async function broker(): Promise<KafkaBroker> {
-  const b = await startKafka({ dir: tempDir("metrics-broker"), topics: TOPICS });
-  brokers.push(b);
-  return b;
-}
+/** A fresh topic set and group prefix on the shared broker: identical streams get identical partitions and offsets. */
+const broker = (): Promise<SharedKafka> => sharedKafka("metrics", { orders: 4, dlq: 2, metrics: 2 }, cleanup);
 
 function influxFor(db: string) {
   const env = servicesEnv();
@@ -35,8 +30,8 @@ function startWorker(script: string, env: Record<string, string | undefined>): W
 }
 
 /** Produces the same seeded stream (byte-identical, same partitions and offsets) to a broker. */
-async function simulate(b: KafkaBroker, truthFile: string, count = 6_000) {
-  const run = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "20", "--count", String(count), "--seed", "11", "--start", START, "--truth", truthFile, ...CHAOS], { KAFKA_BROKERS: b.bootstrap, ...WINDOW_ENV });
+async function simulate(b: SharedKafka, truthFile: string, count = 6_000) {
+  const run = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "20", "--count", String(count), "--seed", "11", "--start", START, "--truth", truthFile, ...CHAOS], { ...b.env, ...WINDOW_ENV });
   expect(run.code, run.stderr).toBe(0);
   return parseSummary(run.stdout);
 }
@@ -48,7 +43,7 @@ describe("metrics worker (Apache Kafka, real InfluxDB)", () => {
     const truthFile = join(dir, "truth.ndjson");
     const summary = await simulate(b, truthFile);
     const influx = influxFor(`hot_truth_${Date.now()}`);
-    const worker = startWorker("workers/metrics.ts", { KAFKA_BROKERS: b.bootstrap, ...influx.env, ...WINDOW_ENV, HEALTH_PORT: "0" });
+    const worker = startWorker("workers/metrics.ts", { ...b.env, ...influx.env, ...WINDOW_ENV, HEALTH_PORT: "0" });
 
     const truth = truthByWindow(truthFile, WINDOW_MS);
     const expectedOrders = sumOrders(truth);
@@ -60,7 +55,7 @@ describe("metrics worker (Apache Kafka, real InfluxDB)", () => {
     expect(sumOrders(totals.duplicate)).toBe(summary.duplicate);
 
     // The dead-letter topic holds exactly the malformed and skewed messages (distinct source offsets).
-    const { sources, reasons } = await readDeadLetters(b.bootstrap, summary.malformed! + summary.skewed!);
+    const { sources, reasons } = await readDeadLetters(b.bootstrap, summary.malformed! + summary.skewed!, b.dlqTopic);
     expect(sources.size).toBe(summary.malformed! + summary.skewed!);
     expect(reasons).toContain("event_time_skew");
     expect(await worker.kill("SIGTERM")).toBe(0);
@@ -76,12 +71,12 @@ describe("metrics worker (Apache Kafka, real InfluxDB)", () => {
     const expectedOrders = sumOrders(truthByWindow(join(dir, "a.ndjson"), WINDOW_MS));
 
     const reference = influxFor(`hot_ref_${Date.now()}`);
-    const uninterrupted = startWorker("workers/metrics.ts", { KAFKA_BROKERS: a.bootstrap, ...reference.env, ...WINDOW_ENV });
+    const uninterrupted = startWorker("workers/metrics.ts", { ...a.env, ...reference.env, ...WINDOW_ENV });
     await hotPathSettled(reference.config, expectedOrders, [uninterrupted]);
     await uninterrupted.kill("SIGTERM");
 
     const killed = influxFor(`hot_kill_${Date.now()}`);
-    const env = { KAFKA_BROKERS: b.bootstrap, ...killed.env, ...WINDOW_ENV };
+    const env = { ...b.env, ...killed.env, ...WINDOW_ENV };
     for (const delay of [1_500, 3_000, 4_500, 6_000].map((d) => d + Math.floor(Math.random() * 1_500))) {
       const w = startWorker("workers/metrics.ts", env);
       await w.waitForOutput(/partition ready/, 60_000);

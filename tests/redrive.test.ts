@@ -7,9 +7,9 @@
 import { join } from "node:path";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
-import { startKafka, stopKafka } from "../scripts/kafka/broker.ts";
 import { readAudit } from "../workers/shared/audit-log.ts";
 import { openLake } from "../workers/shared/lake-query.ts";
+import { sharedKafka } from "./support/kafka.ts";
 import { servicesEnv, tempDir } from "./support/processes.ts";
 import { hotPathSettled, sumOrders, TEST_WINDOW_ENV, trackedWorker, waitFor } from "./support/workers.ts";
 
@@ -27,11 +27,11 @@ interface Page {
 describe("redriving dead letters (dashboard route handlers, real broker, metrics and lake workers)", () => {
   it("browses newest first, redrives fixed dead letters counted once however often, and an invalid redrive dead-letters again", async () => {
     const dir = tempDir("redrive");
-    const broker = await startKafka({ dir: join(dir, "kafka"), topics: { orders: 4, "orders.dlq": 2, "orders.metrics": 2 } });
-    cleanup.push(() => stopKafka(broker));
+    const cluster = await sharedKafka("redrive", { orders: 4, dlq: 2, metrics: 2 }, cleanup);
+    const { topic, dlqTopic } = cluster;
     const influx = { version: 1 as const, url: servicesEnv().INFLUX_URL!, database: `redrive_${Date.now()}` };
     const lakeDir = join(dir, "lake");
-    const env = { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: "orders", INFLUX_URL: influx.url, INFLUX_DB: influx.database, LAKE_DIR: lakeDir, LAKE_ROTATE_AGE: "1s", ...TEST_WINDOW_ENV };
+    const env = { ...cluster.env, INFLUX_URL: influx.url, INFLUX_DB: influx.database, LAKE_DIR: lakeDir, LAKE_ROTATE_AGE: "1s", ...TEST_WINDOW_ENV };
     // The route handlers read the same environment as the web server would.
     Object.assign(process.env, env);
     const { GET: browse } = await import("../app/api/pipeline/dead-letters/route.ts");
@@ -41,14 +41,14 @@ describe("redriving dead letters (dashboard route handlers, real broker, metrics
     await metrics.waitForOutput(/metrics worker running/);
     await lake.waitForOutput(/lake worker running/);
 
-    const kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({ brokers: [cluster.bootstrap], logLevel: logLevel.NOTHING });
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     cleanup.push(() => producer.disconnect());
     const now = Date.now();
     const order = (id: string, customer: string, amount: number | string, at = now) => JSON.stringify({ order_id: id, customer_id: customer, category: "coffee", country: "US", amount, event_time: new Date(at).toISOString() });
     const send = async (key: string, value: string) => {
-      const [meta] = await producer.send({ topic: "orders", messages: [{ key, value, headers: { "trace-id": `t-${key}` } }] });
+      const [meta] = await producer.send({ topic, messages: [{ key, value, headers: { "trace-id": `t-${key}` } }] });
       return { partition: meta!.partition, offset: String(meta!.baseOffset) };
     };
     // Two malformed orders (an amount as text, a trailing comma), then valid ones on every partition.
@@ -71,8 +71,8 @@ describe("redriving dead letters (dashboard route handlers, real broker, metrics
     const second = await page(`limit=1&before=${encodeURIComponent(first.next!)}`);
     expect(second.next).toBeNull();
     const [deadB, deadA] = [first.items[0]!, second.items[0]!];
-    expect(deadB).toMatchObject({ code: "not_json", source: { topic: "orders", ...b } });
-    expect(deadA).toMatchObject({ source: { topic: "orders", ...a } });
+    expect(deadB).toMatchObject({ code: "not_json", source: { topic, ...b } });
+    expect(deadA).toMatchObject({ source: { topic, ...a } });
     expect(deadA.reason).toMatch(/amount/);
     expect((await page("limit=10&code=not_json")).items.map((d) => d.id)).toEqual([deadB.id]);
     expect((await browse(new Request("http://127.0.0.1/api/pipeline/dead-letters?before=nonsense"))).status).toBe(400);
@@ -85,8 +85,8 @@ describe("redriving dead letters (dashboard route handlers, real broker, metrics
     expect((await post({ select: { kind: "ids", ids: [] } })).status).toBe(400);
     const dry = await post({ select: { kind: "ids", ids: [deadA.id, deadB.id] }, edits: fixed, dryRun: true });
     expect(dry.status).toBe(200);
-    const ofA = `orders.dlq/${deadA.partition}/${deadA.offset}`;
-    const ofB = `orders.dlq/${deadB.partition}/${deadB.offset}`;
+    const ofA = `${dlqTopic}/${deadA.partition}/${deadA.offset}`;
+    const ofB = `${dlqTopic}/${deadB.partition}/${deadB.offset}`;
     // Each to its source partition (where its duplicates land), edited.
     expect(new Map(dry.body.redrive.map((r) => [r.of, [r.partition, r.edited]]))).toEqual(new Map([[ofA, [a.partition, true]], [ofB, [b.partition, true]]]));
 
@@ -102,7 +102,7 @@ describe("redriving dead letters (dashboard route handlers, real broker, metrics
       const p = await page("limit=1");
       return p.total === 3 ? p.items[0] : undefined;
     }, 60_000);
-    expect(again).toMatchObject({ code: "not_json", redriveOf: ofB, source: { topic: "orders", partition: b.partition } });
+    expect(again).toMatchObject({ code: "not_json", redriveOf: ofB, source: { topic, partition: b.partition } });
     expect(Number(again.source.offset)).toBeGreaterThan(Number(b.offset));
     // Valid orders last on every partition, so every window closes and the lake flushes past the invalid one.
     for (let i = 0; i < 8; i++) await send(`t-${i}`, order(`tail-${i}`, `t-${i}`, 1, Date.now()));
@@ -125,7 +125,7 @@ describe("redriving dead letters (dashboard route handlers, real broker, metrics
     expect(Number((await reader.query("SELECT count(*) FROM orders_invalid")).rows[0]![0])).toBe(3);
 
     // Audited: who, what, outcome, which dead letters.
-    const audit = (await readAudit(20)).filter((e) => e.what === "redrive orders.dlq → orders" && Date.parse(e.at) >= now);
+    const audit = (await readAudit(20)).filter((e) => e.what === `redrive ${dlqTopic} → ${topic}` && Date.parse(e.at) >= now);
     expect(audit.map((e) => e.outcome)).toEqual(["ok", "ok", "ok", "ok"]);
     expect(audit.at(-1)).toMatchObject({ who: "127.0.0.1", detail: expect.stringMatching(/^dry run: 2 of 2 selected \(2 edited, 0 skipped\)/) });
   }, 300_000);

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { isAlive } from "../scripts/services.ts";
+import { kafkaEnvSchema, readConfig } from "../lib/contract/config.ts";
 import { parseEnvFile } from "../workers/shared/env.ts";
 import { kcatTopics, runScript, tempDir } from "./support/processes.ts";
 import { waitFor, WorkerProcess } from "./support/workers.ts";
@@ -104,7 +105,7 @@ describe("npm run services:up / services:down", () => {
     expect(up.code, up.stderr).toBe(0);
     const bootstrap = endpoints().KAFKA_BROKERS!;
     const { createKafka, openProducer, openConsumer, MissingTopicError } = await import("../workers/shared/kafka.ts");
-    const config = { brokers: [bootstrap], topic: "orders", dlqTopic: "orders.dlq", windowValuesTopic: "orders.metrics", sessionTimeoutMs: 6_000, fetchMaxWaitMs: 500, ssl: false, sasl: undefined };
+    const config = readConfig(kafkaEnvSchema, { KAFKA_BROKERS: bootstrap, KAFKA_SESSION_TIMEOUT: "6s" });
     const kafka = createKafka(config, "auto-create-test");
     await expect(openProducer(kafka, config, ["orders", "typo-topic"])).rejects.toThrow(MissingTopicError);
     await expect(openConsumer(kafka, config, "auto-create-test", ["typo-topic-2"])).rejects.toThrow(/"typo-topic-2" does not exist/);

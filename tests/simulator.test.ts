@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kafka, logLevel } from "kafkajs";
 import { decodeOrder } from "../lib/contract/order.ts";
-import { startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { kcatRead, kcatTopics, parseSummary, runScript, tempDir } from "./support/processes.ts";
+import { sharedKafka, type SharedKafka } from "./support/kafka.ts";
 
 const SKEW_MS = 600_000;
 const START = "2026-11-20T09:00:00.000Z";
@@ -45,18 +45,19 @@ async function readAll(bootstrap: string, topic: string, expected: number): Prom
 }
 
 describe("simulator -> dev broker -> consumers", () => {
-  let broker: KafkaBroker;
+  let kafka: SharedKafka;
   let dir: string;
+  const cleanup: (() => Promise<unknown>)[] = [];
 
   beforeAll(async () => {
     dir = tempDir("sim");
-    broker = await startKafka({ dir, topics: { orders: 4, "orders.dlq": 1, "orders.metrics": 1, other: 2 } });
+    kafka = await sharedKafka("sim", { orders: 4, extra: { other: 2 } }, cleanup);
   });
   afterAll(async () => {
-    if (broker) await stopKafka(broker);
+    for (const step of cleanup.reverse()) await step();
   });
 
-  const simulate = (args: string[]) => runScript("workers/simulator.ts", args, { KAFKA_BROKERS: broker.bootstrap, KAFKA_TOPIC: "orders" });
+  const simulate = (args: string[]) => runScript("workers/simulator.ts", args, kafka.env);
 
   it("delivers exactly the truth plus the injected duplicates, malformed and skewed messages", async () => {
     const truthFile = join(dir, "truth.ndjson");
@@ -65,7 +66,7 @@ describe("simulator -> dev broker -> consumers", () => {
     const summary = parseSummary(run.stdout);
     expect(summary.sent).toBe(20_000);
 
-    const messages = await readAll(broker.bootstrap, "orders", summary.sent!);
+    const messages = await readAll(kafka.bootstrap, kafka.topic, summary.sent!);
     expect(messages).toHaveLength(summary.sent!);
 
     const truth = readFileSync(truthFile, "utf8").split("\n").filter(Boolean);
@@ -109,16 +110,16 @@ describe("simulator -> dev broker -> consumers", () => {
     }
 
     // Interop: librdkafka's kcat sees the same messages, keys and partitions.
-    const viaKcat = kcatRead(broker.bootstrap, "orders");
+    const viaKcat = kcatRead(kafka.bootstrap, kafka.topic);
     expect(viaKcat.sort()).toEqual(messages.map((m) => `${m.partition} ${m.key ?? ""}`).sort());
   });
 
   it("gives byte-identical truth files for the same seed", async () => {
     const files = ["a", "b", "c"].map((name) => join(dir, `${name}.ndjson`));
     const runs = await Promise.all([
-      simulate(["--rate", "0", "--count", "3000", "--seed", "99", "--start", START, "--truth", files[0]!, ...CHAOS, "--topic", "other"]),
-      simulate(["--rate", "0", "--count", "3000", "--seed", "99", "--start", START, "--truth", files[1]!, ...CHAOS, "--topic", "other"]),
-      simulate(["--rate", "0", "--count", "3000", "--seed", "100", "--start", START, "--truth", files[2]!, ...CHAOS, "--topic", "other"]),
+      simulate(["--rate", "0", "--count", "3000", "--seed", "99", "--start", START, "--truth", files[0]!, ...CHAOS, "--topic", kafka.extra("other")]),
+      simulate(["--rate", "0", "--count", "3000", "--seed", "99", "--start", START, "--truth", files[1]!, ...CHAOS, "--topic", kafka.extra("other")]),
+      simulate(["--rate", "0", "--count", "3000", "--seed", "100", "--start", START, "--truth", files[2]!, ...CHAOS, "--topic", kafka.extra("other")]),
     ]);
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
     const [a, b, c] = files.map((f) => readFileSync(f));
@@ -142,7 +143,7 @@ describe("simulator -> dev broker -> consumers", () => {
     const missing = await simulate(["--count", "10", "--topic", "no-such-topic"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/topic "no-such-topic" does not exist/);
-    expect(kcatTopics(broker.bootstrap)).not.toContain("no-such-topic");
+    expect(kcatTopics(kafka.bootstrap)).not.toContain("no-such-topic");
     const noBroker = await runScript("workers/simulator.ts", ["--count", "1"], { KAFKA_BROKERS: "", ORDERPULSE_STATE_DIR: dir });
     expect(noBroker.code).toBe(2);
     expect(noBroker.stderr).toMatch(/KAFKA_BROKERS/);

@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   log.info({ port: ports.feedPort }, "feed listening");
 
   // A group of its own: every feed reads every partition, from the start of what is retained, so no update is missed.
-  const groupId = `orderpulse-feed-${randomUUID()}`;
+  const groupId = `${kafkaConfig.groups.feedPrefix}${randomUUID()}`;
   const consumer = await openConsumer(kafka, kafkaConfig, groupId, [kafkaConfig.windowValuesTopic]);
   let stopping = false;
   const run: ConsumerRunConfig = {

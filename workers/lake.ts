@@ -1,6 +1,6 @@
 /**
  * `npm run worker:lake`: the cold path. Consumes `<topic>` in group
- * `orderpulse-lake` and lands every message, once, in the Parquet lake under
+ * `orderpulse-lake` (`<KAFKA_GROUP_PREFIX>-lake`) and lands every message, once, in the Parquet lake under
  * LAKE_DIR: valid orders in `orders/`, invalid messages (with reason and raw
  * bytes) and offset-gap records in `orders_invalid/`. The lake is the
  * checkpoint (see LakeWriter); Kafka commits follow each commit marker only so
@@ -37,7 +37,6 @@ import { createLakeMetrics, type LakeMetrics } from "./lake/prometheus.ts";
 import { checkMarkersWithinTopic } from "./lake/topic-check.ts";
 import { SHUTDOWN_MS, stopOnSignals } from "./shared/shutdown.ts";
 
-export const GROUP_ID = "orderpulse-lake";
 /** Flush and commit must be done by then, leaving the rest of SHUTDOWN_MS to disconnect. */
 const SHUTDOWN_FLUSH_MS = SHUTDOWN_MS - 2_000;
 const STATS_INTERVAL_MS = 10_000;
@@ -119,9 +118,9 @@ export class LakeWorker {
   }
 
   async start(): Promise<void> {
-    const consumer = await openConsumer(this.kafka, this.settings.kafka, GROUP_ID, [this.topic]);
+    const consumer = await openConsumer(this.kafka, this.settings.kafka, this.settings.kafka.groups.lake, [this.topic]);
     this.consumer = consumer;
-    this.control = new SupervisedConsumer(consumer, GROUP_ID, {
+    this.control = new SupervisedConsumer(consumer, this.settings.kafka.groups.lake, {
       log: this.log,
       // Like losing every partition: buffers dropped, the next assignment recovers from the markers.
       onRestart: () => this.onAssignment([]),
@@ -524,7 +523,7 @@ async function main(): Promise<void> {
 
   stopOnSignals(log, "flush, commit, leave the group", "the commit markers", () => worker.stop());
   await worker.start();
-  log.info({ topic: kafkaConfig.topic, clusterId, lakeDir: resolve(lake.lakeDir), group: GROUP_ID }, "lake worker running");
+  log.info({ topic: kafkaConfig.topic, clusterId, lakeDir: resolve(lake.lakeDir), group: kafkaConfig.groups.lake }, "lake worker running");
 }
 
 if (process.argv[1]?.endsWith("lake.ts")) runMain("lake", main, (error) => (error instanceof LakeOriginMismatchError ? EXIT_REFUSED : undefined));

@@ -1,6 +1,6 @@
 /**
  * `npm run worker:metrics`: the hot path. Consumes `<topic>` in group
- * `orderpulse-metrics`, feeds valid orders through one WindowEngine per
+ * `orderpulse-metrics` (`<KAFKA_GROUP_PREFIX>-metrics`), feeds valid orders through one WindowEngine per
  * partition, writes window values and anomalies to InfluxDB and to
  * `<topic>.metrics`, dead-letters invalid messages to `<topic>.dlq`, and commits
  * each partition's engine commit point (offset + metadata) only after everything
@@ -18,7 +18,7 @@ import { createRegistry, serveHealth } from "./shared/health.ts";
 import { InfluxSink } from "./shared/influx-sink.ts";
 import { createKafka, exitWhenConsumerKeepsStopping, KafkaGroupConsumer, openConsumer, openProducer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
-import { GROUP_ID, MetricsWorker } from "./metrics/metrics-worker.ts";
+import { MetricsWorker } from "./metrics/metrics-worker.ts";
 import { stopOnSignals } from "./shared/shutdown.ts";
 
 async function main(): Promise<void> {
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const producer = await openProducer(kafka, kafkaConfig, [kafkaConfig.dlqTopic, kafkaConfig.windowValuesTopic], { idempotent: false });
   const offsets = kafka.admin();
   await offsets.connect();
-  const consumer = new KafkaGroupConsumer(await openConsumer(kafka, kafkaConfig, GROUP_ID, [kafkaConfig.topic]), GROUP_ID, kafkaConfig.sessionTimeoutMs, log, exitWhenConsumerKeepsStopping(log));
+  const consumer = new KafkaGroupConsumer(await openConsumer(kafka, kafkaConfig, kafkaConfig.groups.metrics, [kafkaConfig.topic]), kafkaConfig.groups.metrics, kafkaConfig.sessionTimeoutMs, log, exitWhenConsumerKeepsStopping(log));
   const sink = new InfluxSink(influx, { maxBufferedPoints: bufferPoints, log });
   // dim_customer from the lake: the segment breakdown follows each dims:load without a restart.
   const customers = await CustomerDimensionWatch.start(config.lake.lakeDir, log);

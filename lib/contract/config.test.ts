@@ -15,10 +15,16 @@ describe("readConfig", () => {
   it("applies the documented defaults", () => {
     const kafka = readConfig(kafkaEnvSchema, { KAFKA_BROKERS: "a:9092, b:9093" });
     expect(kafka).toMatchObject({ brokers: ["a:9092", "b:9093"], topic: "orders", dlqTopic: "orders.dlq", windowValuesTopic: "orders.metrics", sessionTimeoutMs: 30_000, ssl: false });
+    expect(kafka.groups).toEqual({ all: "orderpulse-", metrics: "orderpulse-metrics", lake: "orderpulse-lake", feedPrefix: "orderpulse-feed-", dashboardPrefix: "orderpulse-dashboard-" });
     expect(readConfig(windowEnvSchema, {})).toEqual({ windowSizeMs: 60_000, watermarkDelayMs: 120_000, idleTimeoutMs: 30_000, emitIntervalMs: 500, maxEventSkewMs: 600_000 });
     expect(readConfig(lakeEnvSchema, {})).toEqual({ lakeDir: "lake", rotateRows: 100_000, rotateBytes: 64 * 1024 * 1024, rotateAgeMs: 60_000, encoderThreads: undefined, writer: "parquetjs", businessTz: "UTC" });
     expect(readConfig(influxBufferEnvSchema, {})).toEqual({ bufferPoints: 200_000 });
     expect(readConfig(connectEnvSchema, {})).toEqual({ connectTimeoutMs: 30_000 });
+  });
+
+  it("names every consumer group from KAFKA_GROUP_PREFIX, and refuses a prefix Kafka would not take", () => {
+    expect(readConfig(kafkaEnvSchema, { KAFKA_BROKERS: "a:9092", KAFKA_GROUP_PREFIX: "shop-7" }).groups).toMatchObject({ metrics: "shop-7-metrics", lake: "shop-7-lake", feedPrefix: "shop-7-feed-" });
+    expect(problemsOf(() => readConfig(kafkaEnvSchema, { KAFKA_BROKERS: "a:9092", KAFKA_GROUP_PREFIX: "a b" })).message).toMatch(/KAFKA_GROUP_PREFIX="a b" is not a consumer group prefix/);
   });
 
   it("names every bad variable of every section in one message, with the value given and a good example", () => {

@@ -22,6 +22,7 @@ export interface ConfigProblem {
 export const ENV_VARIABLES: Readonly<Record<string, { example: string; help: string }>> = {
   KAFKA_BROKERS: { example: "localhost:9092", help: "Kafka bootstrap servers, comma-separated host:port (required; `npm run services:up` records the local broker)" },
   KAFKA_TOPIC: { example: "orders", help: "orders topic; dead letters go to <topic>.dlq, window values to <topic>.metrics (default orders)" },
+  KAFKA_GROUP_PREFIX: { example: "orderpulse", help: "consumer group names start with it: <prefix>-metrics, <prefix>-lake, <prefix>-feed-…, <prefix>-dashboard-… (default orderpulse); one prefix per deployment sharing a cluster" },
   KAFKA_SESSION_TIMEOUT: { example: "30s", help: "consumer group session timeout: how soon a dead worker's partitions move (default 30s)" },
   KAFKA_FETCH_MAX_WAIT: { example: "500ms", help: "how long a fetch waits for new data, capped at a third of the session timeout; lower = fresher live numbers (default 500ms)" },
   KAFKA_SSL: { example: "false", help: "TLS to the brokers, true or false (default false)" },
@@ -111,6 +112,19 @@ function httpUrl(text: string): boolean {
   }
 }
 
+/**
+ * The consumer groups orderpulse joins, all named from one prefix (KAFKA_GROUP_PREFIX,
+ * default `orderpulse`: design.md's `orderpulse-metrics` and `orderpulse-lake`). `metrics`
+ * and `lake` are the workers' groups; `feedPrefix` and `dashboardPrefix` start the
+ * per-process groups of the feed and of the dashboard's dead-letter reads (a random suffix
+ * each), which hold no offsets anyone resumes from; `all` starts every one. Two deployments, or two test runs,
+ * share a cluster without sharing a group by taking different prefixes.
+ */
+export function consumerGroupNames(prefix: string) {
+  return { all: `${prefix}-`, metrics: `${prefix}-metrics`, lake: `${prefix}-lake`, feedPrefix: `${prefix}-feed-`, dashboardPrefix: `${prefix}-dashboard-` } as const;
+}
+export type ConsumerGroupNames = ReturnType<typeof consumerGroupNames>;
+
 export const kafkaEnvSchema = z
   .object({
     KAFKA_BROKERS: z
@@ -118,6 +132,7 @@ export const kafkaEnvSchema = z
       .transform((s) => s.split(",").map((b) => b.trim()).filter(Boolean))
       .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, "is not a host:port list (each broker is host:port)")).min(1, "names no broker")),
     KAFKA_TOPIC: topicName.default("orders"),
+    KAFKA_GROUP_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]{1,100}$/, "is not a consumer group prefix (letters, digits, . _ -)").default("orderpulse"),
     KAFKA_SESSION_TIMEOUT: duration("30s"),
     // How long a fetch waits for data. kafkajs's default (5 s) delays every idle partition's first record by up to that,
     // twice on the way to the browser; a consumer also heartbeats only between fetches.
@@ -138,6 +153,7 @@ export const kafkaEnvSchema = z
     topic: env.KAFKA_TOPIC,
     dlqTopic: `${env.KAFKA_TOPIC}.dlq`,
     windowValuesTopic: `${env.KAFKA_TOPIC}.metrics`,
+    groups: consumerGroupNames(env.KAFKA_GROUP_PREFIX),
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT,
     fetchMaxWaitMs: env.KAFKA_FETCH_MAX_WAIT,
     ssl: env.KAFKA_SSL,

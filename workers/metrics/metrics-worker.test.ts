@@ -8,17 +8,17 @@ import { windowStartOf } from "../../lib/contract/time.ts";
 import { DLQ_HEADERS } from "../../lib/contract/dead-letter.ts";
 import { WindowEngine, type Classification, type WindowValue } from "../../lib/hot/window-engine.ts";
 import { MEASUREMENTS } from "../../lib/hot/influx-points.ts";
-import type { WindowConfig } from "../../lib/contract/config.ts";
+import { consumerGroupNames, type WindowConfig } from "../../lib/contract/config.ts";
 import type { GroupCommit } from "../shared/kafka.ts";
 import { FakeClock, FakeGroup, FakeInflux, FakeProducer, FakeSink, FakeTopic, type FakeMember } from "./fake-cluster.ts";
-import { GROUP_ID, MetricsWorker } from "./metrics-worker.ts";
+import { MetricsWorker } from "./metrics-worker.ts";
 
 const MIN = 60_000;
 const T0 = Date.parse("2026-11-20T10:00:00Z");
 const PARTITIONS = 3;
 // No idle advances: the oracle below replays records only (idle ticks are not in the log).
 const WINDOWS: WindowConfig = { windowSizeMs: MIN, watermarkDelayMs: 2 * MIN, idleTimeoutMs: 1e12, emitIntervalMs: 500, maxEventSkewMs: 10 * MIN };
-const TOPICS = { topic: "orders", dlqTopic: "orders.dlq", windowValuesTopic: "orders.metrics" };
+const TOPICS = { topic: "orders", dlqTopic: "orders.dlq", windowValuesTopic: "orders.metrics", groups: consumerGroupNames("orderpulse") };
 const silent = pino({ level: "silent" });
 
 interface Node {
@@ -32,7 +32,7 @@ interface Node {
 async function cluster(workers: number, windows: WindowConfig = WINDOWS) {
   const topic = new FakeTopic(TOPICS.topic, PARTITIONS);
   const clock = new FakeClock(T0);
-  const group = new FakeGroup(topic, GROUP_ID, clock, 10_000);
+  const group = new FakeGroup(topic, TOPICS.groups.metrics, clock, 10_000);
   const influx = new FakeInflux();
   const nodes: Node[] = [];
   for (let i = 0; i < workers; i++) {

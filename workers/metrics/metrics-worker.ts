@@ -21,7 +21,6 @@ import { CustomerSegments } from "../../lib/contract/dims.ts";
 import { COMPRESSION, type GroupConsumer } from "../shared/kafka.ts";
 import { PartitionState } from "./partition-state.ts";
 
-export const GROUP_ID = "orderpulse-metrics";
 const PIPELINE_SAMPLE_MS = 5_000;
 const PROGRESS_LOG_MS = 10_000;
 
@@ -30,6 +29,8 @@ export interface MetricsTopics {
   topic: string;
   dlqTopic: string;
   windowValuesTopic: string;
+  /** `metrics` is this worker's consumer group (KAFKA_GROUP_PREFIX: lib/contract/config.ts consumerGroups). */
+  groups: { metrics: string };
 }
 
 /** InfluxSink's surface (workers/shared/influx-sink.ts): a bounded buffer of points and its writer. */
@@ -220,7 +221,7 @@ export class MetricsWorker {
 
   private async createState(partition: number): Promise<PartitionState | undefined> {
     const epoch = this.discardEpoch;
-    const [committed] = await this.offsets.fetchOffsets({ groupId: GROUP_ID, topics: [this.config.topic] });
+    const [committed] = await this.offsets.fetchOffsets({ groupId: this.config.groups.metrics, topics: [this.config.topic] });
     // The log end now bounds what a crashed predecessor read: the partition is not idle (lag > 0, invalid records
     // included) until the replay has passed it, so idle time cannot turn replayed on-time orders late.
     const logEnd = Number((await this.offsets.fetchTopicOffsets(this.config.topic)).find((o) => o.partition === partition)?.high ?? 0);

@@ -27,12 +27,13 @@ type Range = { partition: number; from: number; to: number };
 /**
  * Reads the offsets [from, to) of each range of `topic`. A range is complete once a batch reaches
  * its last offset (holes such as transaction markers are skipped by the broker's batches); after
- * `timeoutMs` it throws DeadLetterReadError naming the partitions still short.
+ * `timeoutMs` it throws DeadLetterReadError naming the partitions still short. The read joins a
+ * group of its own, `<groupPrefix><uuid>` (KafkaConfig.groups.dashboardPrefix), and commits nothing.
  */
-export async function readRanges(kafka: Kafka, topic: string, ranges: Range[], timeoutMs = 20_000): Promise<DeadLetterRecord[]> {
+export async function readRanges(kafka: Kafka, groupPrefix: string, topic: string, ranges: Range[], timeoutMs = 20_000): Promise<DeadLetterRecord[]> {
   const wanted = ranges.filter((r) => r.to > r.from);
   if (wanted.length === 0) return [];
-  const consumer = kafka.consumer({ groupId: `orderpulse-dashboard-dlq-read-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  const consumer = kafka.consumer({ groupId: `${groupPrefix}dlq-read-${randomUUID()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   const byPartition = new Map(wanted.map((r) => [r.partition, r]));
   const done = new Set<number>();
   const records: DeadLetterRecord[] = [];
@@ -91,7 +92,7 @@ export interface DeadLetterPage {
  * that reason's, reading older pages until `limit` are found or MAX_SCAN records were read (then
  * `next` continues from there).
  */
-export async function browseDeadLetters(kafka: Kafka, admin: Admin, topic: string, options: { cursor?: PageCursor; limit: number; code?: string }): Promise<DeadLetterPage> {
+export async function browseDeadLetters(kafka: Kafka, admin: Admin, topic: string, options: { cursor?: PageCursor; limit: number; code?: string; groupPrefix: string }): Promise<DeadLetterPage> {
   const offsets = await topicOffsets(admin, topic);
   const total = offsets.reduce((s, o) => s + o.logEnd - o.logStart, 0);
   const matches = (d: DeadLetter) => options.code === undefined || d.code === options.code;
@@ -102,7 +103,7 @@ export async function browseDeadLetters(kafka: Kafka, admin: Admin, topic: strin
   for (;;) {
     const ranges = pageRanges(offsets, cursor, options.code === undefined ? options.limit - items.length : options.limit);
     if (ranges.length === 0 || items.length >= options.limit || scanned >= MAX_SCAN) break;
-    const read = await readRanges(kafka, topic, ranges);
+    const read = await readRanges(kafka, options.groupPrefix, topic, ranges);
     scanned += read.length;
     const grouped = new Map<number, DeadLetter[]>(ranges.map((r) => [r.partition, []]));
     for (const r of read) grouped.get(r.partition)!.push(readDeadLetter(r));
@@ -141,14 +142,14 @@ export async function redriveDeadLetters(
   kafka: Kafka,
   admin: Admin,
   producer: Pick<Producer, "send">,
-  options: { topic: string; dlqTopic: string; request: RedriveRequest; who: string; now: number },
+  options: { topic: string; dlqTopic: string; groupPrefix: string; request: RedriveRequest; who: string; now: number },
 ): Promise<RedriveOutcome> {
   const { request } = options;
   const offsets = await topicOffsets(admin, options.dlqTopic);
   const ranges = selectionRanges(request.select, offsets);
   const toRead = ranges.reduce((s, r) => s + r.to - r.from, 0);
   if (toRead > MAX_SCAN) throw new SelectionTooLargeError(`the selection spans ${toRead} dead-letter records; at most ${MAX_SCAN} are read per redrive: narrow it (reason, offsets, time)`);
-  const records = await readRanges(kafka, options.dlqTopic, ranges);
+  const records = await readRanges(kafka, options.groupPrefix, options.dlqTopic, ranges);
   const byId = new Map(records.map((r) => [deadLetterId(r.partition, r.offset), r]));
   const selected = records.map(readDeadLetter).filter((d) => selects(request.select, d));
   if (selected.length > MAX_REDRIVE) throw new SelectionTooLargeError(`the selection holds ${selected.length} dead letters; at most ${MAX_REDRIVE} are redriven at once: narrow it`);

@@ -14,8 +14,6 @@ import { listLakeFiles, liveLakeFiles, statLakeFiles } from "./lake-files.ts";
 import { readWorkerHealth } from "./worker-health.ts";
 import type { WorkerHealth } from "../../lib/web/worker-health.ts";
 
-/** The workers' consumer groups (workers/metrics.ts and workers/lake.ts GROUP_ID). */
-export const WORKER_GROUPS = { metrics: "orderpulse-metrics", lake: "orderpulse-lake" } as const;
 
 export interface PartitionRow extends PartitionOffsets {
   producedPerSecond: number | null;
@@ -98,18 +96,18 @@ export class PipelineReader {
   }
 
   private async readWith(admin: Admin, now: number): Promise<PipelineSnapshot> {
-    const { topic, dlqTopic } = this.config;
+    const { topic, dlqTopic, groups: names } = this.config;
     const offsetsPanel = await panel(() => topicOffsets(admin, topic));
     const offsets = offsetsPanel.ok ? offsetsPanel.data : [];
     const produced = this.rates(topic, offsets, now);
     // Group listing (ListGroups, DescribeGroups) and commits (OffsetFetch) are separate calls: a broker
     // or ACL refusing the first still lets the workers' lag show.
-    const listing = await panel(() => consumerGroups(admin, "orderpulse-"));
+    const listing = await panel(() => consumerGroups(admin, names.all));
     const groups = await panel(async () => {
       const found = listing.ok ? listing.data : [];
       const known = new Map(found.map((g) => [g.groupId, g]));
-      const others = found.filter((g) => !g.groupId.startsWith("orderpulse-feed-") && !g.groupId.startsWith("orderpulse-dashboard-")).map((g) => g.groupId);
-      const ids = [...new Set([...Object.values(WORKER_GROUPS), ...others])];
+      const others = found.filter((g) => !g.groupId.startsWith(names.feedPrefix) && !g.groupId.startsWith(names.dashboardPrefix)).map((g) => g.groupId);
+      const ids = [...new Set([names.metrics, names.lake, ...others])];
       return Promise.all(
         ids.map(async (groupId): Promise<GroupRow> => {
           const committed = await committedOffsets(admin, groupId, topic);
@@ -118,7 +116,7 @@ export class PipelineReader {
         }),
       );
     });
-    const metricsLag = new Map(groups.ok ? (groups.data.find((g) => g.groupId === WORKER_GROUPS.metrics)?.partitions ?? []).map((p) => [p.partition, p.lag]) : []);
+    const metricsLag = new Map(groups.ok ? (groups.data.find((g) => g.groupId === names.metrics)?.partitions ?? []).map((p) => [p.partition, p.lag]) : []);
 
     const partitions = await panel(async () => {
       if (!offsetsPanel.ok) throw new Error(offsetsPanel.reason);

@@ -45,7 +45,7 @@ export async function POST(request: Request) {
     await admin.connect();
     const producer = parsed.data.dryRun ? { send: async () => [] } : await openProducer(kafka, config, [config.topic]);
     try {
-      const outcome = await redriveDeadLetters(kafka, admin, producer, { topic: config.topic, dlqTopic: config.dlqTopic, request: parsed.data, who, now: Date.now() });
+      const outcome = await redriveDeadLetters(kafka, admin, producer, { topic: config.topic, dlqTopic: config.dlqTopic, groupPrefix: config.groups.dashboardPrefix, request: parsed.data, who, now: Date.now() });
       const edited = outcome.redrive.filter((r) => r.edited).length;
       await appendAudit({ who, what, outcome: "ok", detail: `${outcome.dryRun ? "dry run: " : ""}${outcome.redrive.length} of ${outcome.selected} selected (${edited} edited, ${outcome.skipped.length} skipped): ${outcome.redrive.map((r) => r.of.slice(config.dlqTopic.length + 1)).join(" ")}` });
       return Response.json({ ...outcome, redrive: outcome.redrive.map(({ of, topic, partition, edited }) => ({ of, topic, partition: partition ?? null, edited })) }, { headers: { "cache-control": "no-store" } });

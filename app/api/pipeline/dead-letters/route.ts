@@ -34,7 +34,8 @@ export function GET(request: Request) {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      return await browseDeadLetters(kafka, admin, env.kafka().dlqTopic, { cursor: before, limit, code });
+      const config = env.kafka();
+      return await browseDeadLetters(kafka, admin, config.dlqTopic, { cursor: before, limit, code, groupPrefix: config.groups.dashboardPrefix });
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
