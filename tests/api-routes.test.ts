@@ -6,7 +6,7 @@
  * with the reason, the rest still answer.
  */
 import { join } from "node:path";
-import { Kafka, logLevel, Partitioners, type Admin } from "kafkajs";
+import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { amountToCents } from "../lib/contract/money.ts";
 import { kafkaEnvSchema, readConfig } from "../lib/contract/config.ts";
@@ -94,6 +94,36 @@ describe("route handlers against the real broker and InfluxDB", () => {
     expect(workers.map((w) => [w.name, w.reachable, w.status])).toEqual([["metrics", true, "ok"], ["ghost", false, null]]);
     expect(workers[0]!.offsetGaps).toBe(0);
     expect(workers[1]!.reason).toMatch(/^unreachable: ECONNREFUSED/);
+    // Topic settings as the broker holds them (services:up: no time limit, 1 GiB per partition, delete).
+    expect(s.topics).toEqual({
+      ok: true,
+      data: [cluster.topic, cluster.dlqTopic, cluster.windowValuesTopic].map((topic, i) => ({
+        topic,
+        role: ["orders", "dead letters", "window values"][i],
+        retentionMs: null,
+        retentionBytes: 1024 ** 3,
+        cleanupPolicy: "delete",
+        warnings: [],
+      })),
+    });
+  });
+
+  it("/api/pipeline warns of an orders topic changed to keep 12 h and be compacted (AlterConfigs on the real broker)", async () => {
+    const { GET: pipeline } = await import("../app/api/pipeline/route.ts");
+    const admin = kafka.admin();
+    await admin.connect();
+    const set = (entries: { name: string; value: string }[]) =>
+      admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: cluster.topic, configEntries: entries }] });
+    try {
+      await set([{ name: "retention.ms", value: String(12 * 3_600_000) }, { name: "cleanup.policy", value: "compact,delete" }]);
+      const s = (await json(await pipeline())) as PipelineSnapshot;
+      const orders = s.topics.ok ? s.topics.data.find((t) => t.topic === cluster.topic) : undefined;
+      expect(orders).toMatchObject({ retentionMs: 12 * 3_600_000, cleanupPolicy: "compact,delete" });
+      expect(orders!.warnings).toEqual([expect.stringMatching(/^compacted: /), expect.stringMatching(/^keeps orders for 12 h: /)]);
+    } finally {
+      await set([{ name: "retention.ms", value: "-1" }, { name: "cleanup.policy", value: "delete" }]);
+      await admin.disconnect();
+    }
   });
 
   it("/api/pipeline/dead-letters: newest first with reasons", async () => {
@@ -102,7 +132,7 @@ describe("route handlers against the real broker and InfluxDB", () => {
     expect([page.total, page.items.map((d) => d.code), page.next]).toEqual([2, ["invalid_field", "not_json"], null]);
   });
 
-  it("a refused ListGroups/DescribeGroups greys the group listing only; a refused ListOffsets greys what needs offsets, the rest answers", async () => {
+  it("a refused ListGroups/DescribeGroups greys the group listing only, a refused DescribeConfigs the topic settings only; a refused ListOffsets greys what needs offsets, the rest answers", async () => {
     const config = readConfig(kafkaEnvSchema, env);
     const refusing = (calls: (keyof Admin)[]) => ({
       admin: () =>
@@ -123,6 +153,11 @@ describe("route handlers against the real broker and InfluxDB", () => {
     expect([groups.partitions.ok, groups.groups.ok, groups.deadLetters.ok, groups.lake.ok, groups.rates.ok, groups.workers.ok]).toEqual([true, true, true, true, true, true]);
     // Commits (OffsetFetch) still show lag; state and members are unknown.
     expect(groups.groups.ok && groups.groups.data.find((g) => g.groupId === `${cluster.groupPrefix}-metrics`)).toMatchObject({ state: null, members: null });
+
+    // DescribeConfigs refused (a managed cluster without DescribeConfigs rights): only the topic settings grey out.
+    const configs = await snapshot(["describeConfigs"]);
+    expect(configs.topics).toMatchObject({ ok: false, reason: expect.stringContaining("describeConfigs") });
+    expect([configs.partitions.ok, configs.groups.ok, configs.groupListing.ok, configs.deadLetters.ok, configs.lake.ok, configs.rates.ok, configs.workers.ok]).toEqual([true, true, true, true, true, true, true]);
 
     const offsets = await snapshot(["fetchTopicOffsets"]);
     expect(offsets.partitions).toMatchObject({ ok: false, reason: expect.stringContaining("fetchTopicOffsets") });

@@ -3,6 +3,7 @@ import type { ReactNode } from "react";
 import { Line, LineChart, YAxis } from "recharts";
 import type { Panel } from "../../workers/shared/kafka-admin.ts";
 import type { PipelineSnapshot } from "../../workers/shared/pipeline-reads.ts";
+import { formatRetention } from "../../lib/web/topic-settings.ts";
 import { useJson } from "../use-json.ts";
 import { RefreshError } from "../refresh-error.tsx";
 import { DeadLetterBrowser } from "./dead-letter-browser.tsx";
@@ -189,6 +190,37 @@ export function PipelineView() {
                   ))}
                 </tbody>
               </table>
+            )}
+          </PanelCard>
+          <PanelCard title="Topics" panel={data?.topics} testId="topics">
+            {(ts) => (
+              <>
+                <table className="data">
+                  <thead>
+                    <tr>
+                      <th>Topic</th>
+                      <th>Retention</th>
+                      <th>Per partition</th>
+                      <th>Cleanup</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {ts.map((t) => (
+                      <tr key={t.topic} data-testid="topic-row" data-topic={t.topic} data-warnings={t.warnings.length}>
+                        <td title={t.role}>{t.topic}</td>
+                        <td>{t.retentionMs === null ? "no time limit" : formatRetention(t.retentionMs)}</td>
+                        <td>{t.retentionBytes === null ? "no size limit" : `${whole.format(Math.round(t.retentionBytes / 1_048_576))} MiB`}</td>
+                        <td>{t.cleanupPolicy}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+                {ts.flatMap((t) => t.warnings.map((w) => (
+                  <div key={`${t.topic}:${w}`} className="refused-reason" role="status" data-testid="topic-warning">
+                    {t.topic}: {w}
+                  </div>
+                )))}
+              </>
             )}
           </PanelCard>
           <PanelCard title="Lake" panel={data?.lake} testId="lake">

@@ -3,8 +3,9 @@
  * groups and their commits (the dead-letter topic is read by dead-letters.ts). Each read fails on its own,
  * with the broker's reason, so one refused call (an ACL, an old broker) greys out one panel only.
  */
-import type { Admin } from "kafkajs";
+import { ConfigResourceTypes, type Admin } from "kafkajs";
 import type { PartitionOffsets } from "../../lib/web/pipeline.ts";
+import { TOPIC_CONFIG_NAMES, topicSettings, type TopicRole, type TopicSettings } from "../../lib/web/topic-settings.ts";
 
 /** A panel's data, or why the broker would not give it. */
 export type Panel<T> = { ok: true; data: T } | { ok: false; reason: string };
@@ -41,4 +42,22 @@ export async function consumerGroups(admin: Admin, prefix: string): Promise<Grou
 export async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, number | null>> {
   const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
   return new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset) >= 0 ? Number(p.offset) : null]));
+}
+
+/**
+ * Retention and cleanup policy of each topic (DescribeConfigs, one request for all). Throws the
+ * broker's error when it refuses (TOPIC_AUTHORIZATION_FAILED without DescribeConfigs rights on
+ * a managed cluster), which greys the one panel that shows them.
+ */
+export async function describeTopicSettings(admin: Admin, topics: { topic: string; role: TopicRole }[]): Promise<TopicSettings[]> {
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map(({ topic }) => ({ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [...TOPIC_CONFIG_NAMES] })),
+  });
+  return topics.map(({ topic, role }) => {
+    const resource = resources.find((r) => r.resourceName === topic);
+    if (!resource) throw new Error(`DescribeConfigs returned nothing for topic ${topic}`);
+    if (resource.errorCode !== 0) throw new Error(`DescribeConfigs refused for topic ${topic}: ${resource.errorMessage || `error code ${resource.errorCode}`}`);
+    return topicSettings(topic, role, resource.configEntries.map((e) => ({ name: e.configName, value: e.configValue })));
+  });
 }

@@ -9,7 +9,8 @@ import type { InfluxConfig, KafkaConfig } from "../../lib/contract/config.ts";
 import { isIdle, lagOf, latestPipelineQuery, lagSparklineQuery, consumedRateQuery, ratePerSecond, watermarkDelayMs, type GroupLag, type PartitionOffsets } from "../../lib/web/pipeline.ts";
 import { seriesRows } from "./influxql.ts";
 import { influxRead } from "./live-reads.ts";
-import { committedOffsets, consumerGroups, panel, topicOffsets, type Panel } from "./kafka-admin.ts";
+import { committedOffsets, consumerGroups, describeTopicSettings, panel, topicOffsets, type Panel } from "./kafka-admin.ts";
+import type { TopicSettings } from "../../lib/web/topic-settings.ts";
 import { listLakeFiles, liveLakeFiles, statLakeFiles } from "./lake-files.ts";
 import { readWorkerHealth } from "./worker-health.ts";
 import type { WorkerHealth } from "../../lib/web/worker-health.ts";
@@ -46,6 +47,8 @@ export interface PipelineSnapshot {
   deadLetters: Panel<{ topic: string; count: number; perMinute: number | null }>;
   /** Each configured worker's /healthz and offset-gap count; greyed as a whole only if none is configured. */
   workers: Panel<WorkerHealth[]>;
+  /** Retention and cleanup policy of the orders, dead-letter and window-value topics (DescribeConfigs). */
+  topics: Panel<TopicSettings[]>;
   lake: Panel<{ lagMessages: number; files: { path: string; partition: number; offsets: number; bytes: number; mtimeMs: number }[] }>;
 }
 
@@ -96,7 +99,7 @@ export class PipelineReader {
   }
 
   private async readWith(admin: Admin, now: number): Promise<PipelineSnapshot> {
-    const { topic, dlqTopic, groups: names } = this.config;
+    const { topic, dlqTopic, windowValuesTopic, groups: names } = this.config;
     const offsetsPanel = await panel(() => topicOffsets(admin, topic));
     const offsets = offsetsPanel.ok ? offsetsPanel.data : [];
     const produced = this.rates(topic, offsets, now);
@@ -173,6 +176,14 @@ export class PipelineReader {
       return readWorkerHealth(this.workers);
     });
 
-    return { at: now, topic, partitions, groupListing: listing.ok ? { ok: true, data: null } : listing, groups, rates, deadLetters, workers, lake };
+    const topics = await panel(() =>
+      describeTopicSettings(admin, [
+        { topic, role: "orders" },
+        { topic: dlqTopic, role: "dead letters" },
+        { topic: windowValuesTopic, role: "window values" },
+      ]),
+    );
+
+    return { at: now, topic, partitions, groupListing: listing.ok ? { ok: true, data: null } : listing, groups, rates, deadLetters, workers, topics, lake };
   }
 }
