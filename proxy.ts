@@ -4,7 +4,7 @@
  * the web server (workers/web.ts) records it in x-forwarded-for, replacing whatever the client sent.
  */
 import { NextResponse, type NextRequest } from "next/server";
-import { decideAccess, isSensitivePath, SESSION_COOKIE, WHO_HEADER } from "./lib/web/access.ts";
+import { auditsRequest, decideAccess, SESSION_COOKIE, WHO_HEADER } from "./lib/web/access.ts";
 import { appendAudit } from "./workers/shared/audit-log.ts";
 import { accessSecrets } from "./workers/shared/session.ts";
 
@@ -21,7 +21,7 @@ export async function proxy(request: NextRequest) {
     },
     await accessSecrets(),
   );
-  if (isSensitivePath(path)) {
+  if (auditsRequest(request.method, path, decision.allow)) {
     await appendAudit({ who: decision.allow ? decision.who : (peerAddress ?? "unknown"), what: `${request.method} ${path}`, outcome: decision.allow ? "allowed" : "refused", detail: decision.allow ? undefined : decision.reason });
   }
   if (decision.allow) {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bearerSecret, decideAccess, isLoopback, isSensitivePath, safeReturnPath, sameSecret, type AccessRequest } from "./access.ts";
+import { auditsRequest, bearerSecret, decideAccess, isLoopback, isSensitivePath, safeReturnPath, sameSecret, type AccessRequest } from "./access.ts";
 
 const request = (over: Partial<AccessRequest>): AccessRequest => ({ path: "/", authorization: null, sessionCookie: null, peerAddress: "127.0.0.1", isPageNavigation: true, ...over });
 const secured = { secrets: ["s3cret-token-0123456789"], sessionValues: ["cookie-value-abc"] };
@@ -45,6 +45,17 @@ describe("access rule", () => {
     expect(isSensitivePath("/api/query.csv")).toBe(true);
     expect(isSensitivePath("/api/queryable")).toBe(false);
     expect(isSensitivePath("/api/actions/repair")).toBe(true);
+  });
+
+  it("audits refused requests and every allowed one to a sensitive path but reads of the audit log", () => {
+    expect(auditsRequest("POST", "/api/query", true)).toBe(true);
+    expect(auditsRequest("GET", "/api/query.csv", true)).toBe(true);
+    expect(auditsRequest("POST", "/api/actions/redrive", true)).toBe(true);
+    expect(auditsRequest("GET", "/api/audit", true)).toBe(false);
+    expect(auditsRequest("HEAD", "/api/audit", true)).toBe(false);
+    expect(auditsRequest("GET", "/api/audit", false)).toBe(true);
+    expect(auditsRequest("GET", "/api/pipeline", true)).toBe(false);
+    expect(auditsRequest("GET", "/api/pipeline", false)).toBe(false);
   });
 
   it("loopback: 127/8, ::1 and their IPv4-mapped forms; nothing else", () => {

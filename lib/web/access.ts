@@ -64,6 +64,18 @@ export function isSensitivePath(path: string): boolean {
   return SENSITIVE_PREFIXES.some((p) => startsWithSegment(path, p));
 }
 
+/**
+ * Whether the proxy writes an audit line for this request: every refused request to a sensitive
+ * path, and every allowed one except reads of the audit log itself (GET/HEAD `/api/audit`), which
+ * the Batch page's audit card polls every 10 s: auditing those would add a line per poll per open
+ * tab and bury the queries, repairs, backfills and redrives the log is for (issue 12, Audit).
+ */
+export function auditsRequest(method: string, path: string, allowed: boolean): boolean {
+  if (!isSensitivePath(path)) return false;
+  if (!allowed) return true;
+  return !((method === "GET" || method === "HEAD") && startsWithSegment(path, "/api/audit"));
+}
+
 /** The secret presented as `Authorization: Bearer <secret>`, if well formed. */
 export function bearerSecret(authorization: string | null): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
