@@ -6,7 +6,8 @@
  */
 import CodeMirror, { keymap, Prec } from "@uiw/react-codemirror";
 import { PostgreSQL, sql } from "@codemirror/lang-sql";
-import { useEffect, useMemo, useState } from "react";
+import { useMemo } from "react";
+import { useShellTheme } from "../use-shell-theme.ts";
 
 export interface SqlEditorProps {
   value: string;
@@ -14,20 +15,6 @@ export interface SqlEditorProps {
   onRun: () => void;
   /** View name → its column names, for completion. */
   schema: Record<string, string[]>;
-}
-
-/** The shell's theme (`data-theme` on <html>), followed as the user toggles it. */
-function useShellTheme(): "dark" | "light" {
-  const [theme, setTheme] = useState<"dark" | "light">("dark");
-  useEffect(() => {
-    const root = document.documentElement;
-    const read = () => setTheme(root.dataset.theme === "light" ? "light" : "dark");
-    read();
-    const observer = new MutationObserver(read);
-    observer.observe(root, { attributes: true, attributeFilter: ["data-theme"] });
-    return () => observer.disconnect();
-  }, []);
-  return theme;
 }
 
 export function SqlEditor({ value, onChange, onRun, schema }: SqlEditorProps) {
