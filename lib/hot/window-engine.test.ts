@@ -684,12 +684,31 @@ describe("WindowEngine.advanceEmpty", () => {
   it("moves a fresh partition's watermark with the wall clock, and an event behind it is then late", () => {
     const engine = new WindowEngine(0, { windowSizeMs: 60_000, watermarkDelayMs: 120_000 });
     expect(engine.stats().watermark).toBeNull();
-    expect(engine.advanceEmpty(T0 + 10 * 60_000)).toBe(true);
+    expect(engine.advanceEmpty(T0 + 10 * 60_000, 0)).toBe(true);
     expect(engine.stats().watermark).toBe(T0 + 8 * 60_000);
-    expect(engine.advanceEmpty(T0)).toBe(false); // never backwards
+    expect(engine.advanceEmpty(T0, 0)).toBe(false); // never backwards
     const late = { orderId: "x", customerId: null, productId: "p", category: "c", country: "US", channel: "web", quantity: 1, unitPrice: null, amount: 1, eventTime: T0 };
     expect(engine.ingest({ offset: 0, order: late })).toBe("late");
-    expect(engine.advanceEmpty(T0 + 20 * 60_000)).toBe(false); // only before the first record
+    expect(engine.advanceEmpty(T0 + 20 * 60_000, 1)).toBe(false); // only before the first record
+  });
+
+  it("commits the advance at the next offset, so a resumed engine classifies the first records the same way, and may follow the clock again", () => {
+    const config = { windowSizeMs: 60_000, watermarkDelayMs: 120_000 };
+    const engine = new WindowEngine(3, config);
+    expect(engine.emit().commit).toBeNull(); // nothing to commit before the advance
+    expect(engine.advanceEmpty(T0 + 10 * 60_000, 42)).toBe(true);
+    expect(engine.idleAdvance(60_000)).toBe(false); // no record: idle time is advanceEmpty's
+    const { commit } = engine.emit();
+    expect(commit?.offset).toBe(42);
+    const resumed = WindowEngine.resume(3, config, commit!.metadata);
+    expect(resumed.stats()).toMatchObject({ watermark: T0 + 8 * 60_000, nextOffset: 42 });
+    const order = (orderId: string, eventTime: number) => ({ orderId, customerId: null, productId: "p", category: "c", country: "US", channel: "web", quantity: 1, unitPrice: null, amount: 1, eventTime });
+    for (const e of [engine, resumed]) expect([e.ingest({ offset: 42, order: order("a", T0) }), e.ingest({ offset: 43, order: order("b", T0 + 9 * 60_000) })]).toEqual(["late", "on-time"]);
+    // A resumed engine that still had no record follows the clock again, from its own commit.
+    const idle = WindowEngine.resume(3, config, commit!.metadata);
+    expect(idle.advanceEmpty(T0 + 15 * 60_000, 42)).toBe(true);
+    expect(idle.emit().commit?.offset).toBe(42);
+    expect(() => new WindowEngine(0, config).advanceEmpty(T0, -1)).toThrow(RangeError);
   });
 });
 

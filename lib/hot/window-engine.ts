@@ -377,12 +377,24 @@ export class WindowEngine {
    * Idle time on a partition that has never had a record: raises maxEventTime to
    * `maxEventTime` (the caller's wall clock), so its watermark, and the windows
    * the feed and InfluxDB call final, mean the same here as everywhere: a later
-   * event behind it is late. Only for a fresh engine (no record, no resume);
-   * returns whether it advanced. Nothing is committed for it (there is no offset),
-   * so a restarted worker starts such a partition afresh.
+   * event behind it is late. Only while this engine has ingested no record (a fresh
+   * engine, or one resumed from a commit this made); returns whether it advanced.
+   *
+   * The advance decides how the partition's first records are classified, so it is
+   * committed like an idle advance: from here {@link emit} gives a commit point at
+   * `nextOffset` (the offset the first record will have, e.g. the log end) whose
+   * metadata holds the advanced clock, and a resumed engine classifies the first
+   * records as this one does. Without it a replay would count on time what this
+   * engine counted late: twice in InfluxDB.
+   *
+   * @param nextOffset the partition's next offset; the first call fixes it.
    */
-  advanceEmpty(maxEventTime: number): boolean {
-    if (this.lastOffset !== null || !Number.isSafeInteger(maxEventTime) || !(maxEventTime > this.maxEventTime)) return false;
+  advanceEmpty(maxEventTime: number, nextOffset: number): boolean {
+    if (this.maxEventTimeAtLastRecord !== -Infinity || !Number.isSafeInteger(maxEventTime) || !(maxEventTime > this.maxEventTime)) return false;
+    if (!Number.isSafeInteger(nextOffset) || nextOffset < 0) throw new RangeError(`nextOffset must be a whole number ≥ 0, got ${nextOffset}`);
+    // As if the record before `nextOffset` had been read: emit's commit point is then `nextOffset`, its metadata
+    // this clock and "no record yet" (maxEventTimeAtLastRecord stays -Infinity, so idleAdvance still refuses).
+    if (this.lastOffset === null) this.lastOffset = nextOffset - 1;
     this.maxEventTime = maxEventTime;
     return true;
   }

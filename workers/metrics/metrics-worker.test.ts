@@ -387,6 +387,42 @@ describe("MetricsWorker driven by fakes", () => {
     expect(influx.violations).toEqual([]);
   });
 
+  for (const publishFails of [false, true])
+    it(`a partition that never had a record follows the wall clock, and its first record, late by that alone, counts once after a rebuild${publishFails ? " (the advance never committed: the metrics topic failing)" : " from the commit that records the advance"}`, async () => {
+      const { topic, group, influx, nodes, clock } = await cluster(1, { ...WINDOWS, idleTimeoutMs: 30_000 });
+      const [a] = nodes as [Node];
+      group.rebalance([0, 0, 0]);
+      await a.worker.emitCycle(); // states for the empty partitions
+      if (publishFails) a.producer.failures = 1_000;
+      // Quiet for 10 min: the periodic log-end read agrees partition 1 is empty, and its clock follows the wall clock.
+      for (let round = 0; round < 3; round++) {
+        group.tick(5 * MIN);
+        await a.worker.emitCycle();
+      }
+      expect(group.committed.get(1)?.offset).toBe(publishFails ? undefined : 0);
+      // An order from before the advance: late only because partition 1's clock followed the wall clock.
+      const eventTime = clock.now() - 30 * MIN;
+      topic.append(1, JSON.stringify({ order_id: "o-first", amount: 7, event_time: eventTime }), clock.now());
+      for (let round = 0; round < 3; round++) {
+        await a.member.deliver(1, 10);
+        await a.worker.emitCycle();
+      }
+      // The group rebalances: the engine is rebuilt from the last commit of partition 1, if any.
+      a.producer.failures = 0;
+      group.rebalance([0, 0, 0]);
+      for (let round = 0; round < 10; round++) {
+        await a.member.deliver(1, 10);
+        await a.worker.emitCycle();
+        group.tick(MIN);
+      }
+      expect(group.committed.get(1)?.offset).toBe(1);
+      const start = windowStartOf(eventTime, MIN);
+      const onTime = Number(influx.points.get(windowKey(1, start))?.fields.orders?.value ?? 0);
+      const late = [...influx.points.values()].filter((p) => p.measurement === MEASUREMENTS.anomaly && p.tags.partition === "1").length;
+      expect({ onTime, late }).toEqual(publishFails ? { onTime: 1, late: 0 } : { onTime: 0, late: 1 });
+      expect(influx.violations).toEqual([]);
+    });
+
   const endsEqualToUninterruptedRun = async (nodeCount: number, ops: Op[], options: Parameters<typeof run>[2] = {}) => {
     const { influx, commitProblems, truth, topic, group } = await run(ops, nodeCount, options);
     expect(influx.violations).toEqual([]);

@@ -396,6 +396,8 @@ export class MetricsWorker {
     for (const state of this.partitions.values()) {
       if (!this.paused && state.lag === 0 && now - state.lastRecordAt >= this.windows.idleTimeoutMs && state.engine.idleAdvance(now - state.lastRecordAt))
         state.idleAdvanceUncommitted = true;
+      // Before the emit, so that this emit's commit point records the advance.
+      if (this.advanceIfEmpty(state, now)) state.idleAdvanceUncommitted = true;
       const result = state.engine.emit();
       if (result.blocked) this.metrics.blocked.inc({ partition: state.partition });
       for (const w of result.windows) {
@@ -404,7 +406,6 @@ export class MetricsWorker {
         this.metrics.emits.inc({ final: String(w.final) });
       }
       for (const a of result.anomalies) points.push(anomalyPoint(a, this.windows.windowSizeMs));
-      this.advanceIfEmpty(state, now);
       const watermark = state.engine.stats().watermark;
       if (watermark !== null && watermark !== state.lastPublishedWatermark && !result.blocked) {
         this.pendingMessages.push({ key: String(state.partition), value: JSON.stringify({ type: "watermark", partition: state.partition, watermark }) });
@@ -440,16 +441,19 @@ export class MetricsWorker {
    * A partition that has never had a record would leave every window open in the
    * feed (design.md "Windows"): once it is caught up and quiet for IDLE_TIMEOUT,
    * its engine's event-time clock follows the wall clock (WindowEngine.advanceEmpty),
-   * as an idle partition's does, so it reports watermark = now − WATERMARK_DELAY.
+   * as an idle partition's does, so it reports watermark = now − WATERMARK_DELAY. Returns whether it
+   * advanced: the advance is committed (at the partition's next offset) like an idle advance.
    */
-  private advanceIfEmpty(state: PartitionState, now: number): void {
-    if (state.lag > 0 || this.paused || now - state.lastRecordAt < this.windows.idleTimeoutMs) return;
+  private advanceIfEmpty(state: PartitionState, now: number): boolean {
+    if (state.lag > 0 || this.paused || now - state.lastRecordAt < this.windows.idleTimeoutMs) return false;
     // Following the wall clock turns every later record late, so one log-end read (the one taken when the
     // state was created) is not enough: a periodic refresh since then must agree that nothing is there.
-    if (!state.logEndRefreshed) return;
+    if (!state.logEndRefreshed) return false;
+    if (!state.engine.advanceEmpty(now, state.nextExpectedOffset)) return false;
     // Logged once: the first advance is what gives the partition a watermark to publish.
-    if (state.engine.advanceEmpty(now) && state.lastPublishedWatermark === null)
+    if (state.lastPublishedWatermark === null)
       this.log.info({ partition: state.partition, logEndOffset: state.logEndOffset, resumeOffset: state.resumeOffset, quietMs: now - state.lastRecordAt }, "empty partition: its watermark follows the wall clock");
+    return true;
   }
 
   private get refusedTotal(): number {

@@ -21,7 +21,8 @@ export class PartitionState {
   missedMessages = 0;
   lastPublishedWatermark: number | null = null;
   /**
-   * The engine took an idle advance that no successful commit records yet. Records wait meanwhile (metrics-worker.ts
+   * The engine took an idle advance (or, never having had a record, followed the wall clock: WindowEngine.advanceEmpty)
+   * that no successful commit records yet. Records wait meanwhile (metrics-worker.ts
    * onBatch): classified after it, one could turn late, and its late point, once in InfluxDB, would stay there while a
    * replay from the last commit (which knows nothing of the advance) counts it on time.
    */
