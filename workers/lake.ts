@@ -36,6 +36,7 @@ import { LakeWriter, MarkerMovedError, RecoveryAbandonedError, type FlushReport 
 import { createLakeMetrics, type LakeMetrics } from "./lake/prometheus.ts";
 import { checkMarkersWithinTopic } from "./lake/topic-check.ts";
 import { SHUTDOWN_MS, stopOnSignals } from "./shared/shutdown.ts";
+import { settleWithin } from "./shared/settle-within.ts";
 
 /** Flush and commit must be done by then, leaving the rest of SHUTDOWN_MS to disconnect. */
 const SHUTDOWN_FLUSH_MS = SHUTDOWN_MS - 2_000;
@@ -387,7 +388,7 @@ export class LakeWorker {
       () => (done = true),
     );
     while (!done) {
-      await Promise.race([settled, sleep(1_000)]);
+      await settleWithin(settled, 1_000);
       if (!done) await heartbeat().catch(() => undefined);
     }
   }
@@ -449,8 +450,8 @@ export class LakeWorker {
     for (const timer of this.timers) clearInterval(timer);
     clearTimeout(this.compactionTimer);
     this.compactionAbort.abort();
-    await Promise.race([this.consumer?.disconnect().catch(() => undefined), sleep(2_000)]);
-    await Promise.race([this.logStart.close(), sleep(1_000)]);
+    await settleWithin(this.consumer?.disconnect(), 2_000);
+    await settleWithin(this.logStart.close(), 1_000);
     await this.encoder.close();
   }
 
@@ -463,8 +464,7 @@ export class LakeWorker {
     clearTimeout(this.compactionTimer);
     this.compactionAbort.abort();
     this.control?.pause([{ topic: this.topic }]);
-    const until = (work: Promise<unknown> | undefined) =>
-      Promise.race([Promise.resolve(work).catch(() => undefined), sleep(Math.max(0, deadline - Date.now()))]);
+    const until = (work: Promise<unknown> | undefined) => settleWithin(work, deadline - Date.now());
     await until(this.batchInProgress);
     await until(this.opening);
     const { flushed, abandoned } = await this.writer.flushAll(deadline);
@@ -476,8 +476,8 @@ export class LakeWorker {
     this.log.info({ flushed }, "flushed and committed; leaving the group");
     // Leaving the group waits for the fetch in flight (up to kafkajs's fetch wait): give it the rest of the shutdown
     // time, or a restart waits a whole session timeout for partitions.
-    await Promise.race([this.consumer?.disconnect(), sleep(Math.max(1_000, startedAt + SHUTDOWN_MS - 500 - Date.now()))]);
-    await Promise.race([this.logStart.close(), sleep(1_000)]);
+    await settleWithin(this.consumer?.disconnect(), Math.max(1_000, startedAt + SHUTDOWN_MS - 500 - Date.now()));
+    await settleWithin(this.logStart.close(), 1_000);
     await until(this.compaction);
     await this.encoder.close();
   }

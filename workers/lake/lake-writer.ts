@@ -30,6 +30,7 @@ import { checkLakeOrigin, recoveryPlan, type LakeOrigin } from "../../lib/lake/r
 import { LEASE_TTL_MS, leaseState, type PartitionLease } from "../../lib/lake/lease.ts";
 import type { ParquetEncoder } from "./encoder.ts";
 import type { LakeStore } from "./lake-store.ts";
+import { settleWithin } from "../shared/settle-within.ts";
 
 /** Wall clock (epoch ms: leases, deadlines) and a monotonic one (durations). */
 export interface LakeClock {
@@ -388,8 +389,7 @@ export class LakeWriter {
         await this.slots.get(partition)?.flushing;
         if (await this.flush(partition, "shutdown")) flushed++;
       })();
-      const finished = await Promise.race([done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), remaining).unref())]);
-      if (!finished) abandoned.push(partition);
+      if (!(await settleWithin(done, remaining))) abandoned.push(partition);
     }
     return { flushed, abandoned };
   }

@@ -20,6 +20,7 @@ import { CommitMetadataError, WindowEngine, type CommitPoint, type WindowEngineC
 import { CustomerSegments } from "../../lib/contract/dims.ts";
 import { COMPRESSION, type GroupConsumer } from "../shared/kafka.ts";
 import { PartitionState } from "./partition-state.ts";
+import { settleWithin } from "../shared/settle-within.ts";
 
 const PIPELINE_SAMPLE_MS = 5_000;
 const PROGRESS_LOG_MS = 10_000;
@@ -105,12 +106,6 @@ export function createPrometheusMetrics(registry: Registry) {
   };
 }
 
-/** Resolves when `promise` settles or after `ms`, whichever comes first; never rejects. */
-async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
 
 export class MetricsWorker {
   private readonly partitions = new Map<number, PartitionState>();
@@ -259,7 +254,7 @@ export class MetricsWorker {
       // Classifying these now would depend on an idle advance a replay may not know (PartitionState): wait for the
       // running emit cycle's commit (the usual case; at most EMIT_INTERVAL, so a slow InfluxDB cannot hold this fetch),
       // else leave them unresolved: fetched again, and taken once a commit records the advance.
-      if (this.emitting) await waitAtMost(this.emitting, this.windows.emitIntervalMs);
+      await settleWithin(this.emitting, this.windows.emitIntervalMs);
       if (this.partitions.get(partition) !== state || state.idleAdvanceUncommitted) return;
     }
     state.logEndOffset = Number(batch.highWatermark);
