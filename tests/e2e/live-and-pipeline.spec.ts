@@ -175,6 +175,13 @@ test("Live: the open window grows while orders flow and is partial; after the ru
   expect(sent.malformed).toBeGreaterThan(0);
   await expect(page.getByTestId("dlq-count")).toHaveText(String(before.deadLetters + sent.malformed!), { timeout: 30_000 });
   await expect(page.getByTestId("dead-letters").locator("tbody tr").first()).not.toContainText("no dead letters");
+  // Topic settings from DescribeConfigs: the stack's three topics, kept with no time limit, nothing to warn of.
+  await expect(page.getByTestId("topics")).toHaveAttribute("data-ok", "true");
+  const topicRows = page.getByTestId("topic-row");
+  await expect(topicRows).toHaveCount(3);
+  expect(await topicRows.evaluateAll((rows) => rows.map((r) => [r.getAttribute("data-topic"), r.getAttribute("data-warnings"), r.children[1]!.textContent]))).toEqual(
+    ["orders", "orders.dlq", "orders.metrics"].map((topic) => [topic, "0", "no time limit"]),
+  );
   await screenshots(page, "pipeline");
 });
 
