@@ -3,9 +3,12 @@
  * groups and their commits (the dead-letter topic is read by dead-letters.ts). Each read fails on its own,
  * with the broker's reason, so one refused call (an ACL, an old broker) greys out one panel only.
  */
-import { ConfigResourceTypes, type Admin } from "kafkajs";
+import kafkajs, { type Admin } from "kafkajs";
 import type { PartitionOffsets } from "../../lib/web/pipeline.ts";
 import { TOPIC_CONFIG_NAMES, topicSettings, type TopicRole, type TopicSettings } from "../../lib/web/topic-settings.ts";
+
+// Not a named export under Node's ESM loader: its detection of kafkajs's CommonJS exports stops before this one.
+const { ConfigResourceTypes } = kafkajs;
 
 /** A panel's data, or why the broker would not give it. */
 export type Panel<T> = { ok: true; data: T } | { ok: false; reason: string };
