@@ -3,6 +3,7 @@
  * restarted engine needs to resume exactly from a Kafka commit, encoded in the
  * commit's metadata string. Pure.
  */
+import { DIMS_VERSION_CHARS } from "../contract/dims.ts";
 
 /** Kafka's default `offset.metadata.max.bytes`: a commit with longer metadata is rejected. */
 export const KAFKA_COMMIT_METADATA_MAX_BYTES = 4096;
@@ -34,9 +35,6 @@ export interface PinnedDimsVersion {
   version: string | null;
   windowStarts: number[];
 }
-
-/** What a dim_customer version id may be in commit metadata (lib/lake/dims-layout.ts ids are 8–64 hex digits). */
-export const DIMS_VERSION_PATTERN = /^[0-9A-Za-z_.]{1,64}$/;
 
 /** Everything commit metadata carries. */
 export interface ResumeState {
@@ -108,10 +106,10 @@ export function encodeCommitMetadata(state: ResumeState): string {
   ].join(" ");
 }
 
+/** CustomerSegments guarantees each version matches DIMS_VERSION_CHARS (no separator of this format). */
 function encodePinnedVersions(pinned: readonly PinnedDimsVersion[], windowSizeMs: number): string {
   return pinned
     .map(({ version, windowStarts }) => {
-      if (version !== null && !DIMS_VERSION_PATTERN.test(version)) throw new Error(`dim_customer version ${JSON.stringify(version)} cannot go into commit metadata`);
       let previous = 0;
       const starts = windowStarts.map((start, i) => {
         const index = start / windowSizeMs;
@@ -124,8 +122,12 @@ function encodePinnedVersions(pinned: readonly PinnedDimsVersion[], windowSizeMs
     .join(";");
 }
 
-const METADATA_PATTERN =
-  /^om1 p=(\d+) w=(\d+)\/(\d+)\/(\d+) c=(\d+) m=(-|-?\d+) f=(-|-?\d+) b=(-|-?\d+) i=((?:-?[0-9a-z]+:-?[0-9a-z]+)(?:,-?[0-9a-z]+:-?[0-9a-z]+)*)? d=((?:-?[0-9a-z]+)(?:,-?[0-9a-z]+)*)?(?: v=((?:-|[0-9A-Za-z_.]{1,64}):-?[0-9a-z]+(?:,[0-9a-z]+)*(?:;(?:-|[0-9A-Za-z_.]{1,64}):-?[0-9a-z]+(?:,[0-9a-z]+)*)*))?$/;
+const PINNED_ENTRY = `(?:-|${DIMS_VERSION_CHARS}):-?[0-9a-z]+(?:,[0-9a-z]+)*`;
+const METADATA_PATTERN = new RegExp(
+  "^om1 p=(\\d+) w=(\\d+)/(\\d+)/(\\d+) c=(\\d+) m=(-|-?\\d+) f=(-|-?\\d+) b=(-|-?\\d+) " +
+    "i=((?:-?[0-9a-z]+:-?[0-9a-z]+)(?:,-?[0-9a-z]+:-?[0-9a-z]+)*)? d=((?:-?[0-9a-z]+)(?:,-?[0-9a-z]+)*)?" +
+    `(?: v=(${PINNED_ENTRY}(?:;${PINNED_ENTRY})*))?$`,
+);
 
 export function decodeCommitMetadata(partition: number, metadata: string): ResumeState {
   const fail = (reason: string): never => {

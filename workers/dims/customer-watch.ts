@@ -56,7 +56,8 @@ export class CustomerDimensionWatch {
     if (!loading) {
       loading = readCustomerSegmentsAt(this.lakeDir, version);
       // A failed or missing read is not kept: the next resume reads again (the file may be back).
-      loading.then((found) => found ?? this.older.delete(version), () => this.older.delete(version)).catch(() => undefined);
+      const forget = () => void this.older.delete(version);
+      loading.then((found) => (found ? undefined : forget()), forget).catch(() => undefined);
       this.older.set(version, loading);
       for (const oldest of this.older.keys()) if (this.older.size > OLDER_VERSIONS_KEPT) this.older.delete(oldest);
     }
