@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { WindowEngine } from "../lib/hot/window-engine.ts";
+import { DIM_CUSTOMER_TABLE } from "../lib/contract/dims.ts";
+import { readDimensionFile, replaceDimension } from "../workers/dims/dims-store.ts";
 import { amountToCents } from "../lib/contract/money.ts";
 import { FIXTURE_WINDOW, writeLakeFixture, type FixtureMessage } from "./support/batch-lake.ts";
 import { runScript, tempDir } from "./support/processes.ts";
@@ -26,7 +28,11 @@ const CUSTOMERS = new Map(simCustomerRows().map((r) => [r[0]!, [r[1]!, r[2]!]] a
 /** The day's numbers straight from the generator's messages: no DuckDB, no batch code. */
 const money = (c: number) => (c / 100).toFixed(2);
 
-function truth(all: FixtureMessage[], date: string, timeZone: string): Truth {
+/** customer id + event time → [segment, is_premium]; by default the simulator's dimensions. */
+type CustomerOf = (customerId: string | null, eventTime: number) => readonly [string, string];
+const simCustomer: CustomerOf = (customerId) => (customerId === null ? undefined : CUSTOMERS.get(customerId)) ?? ["UNKNOWN", "false"];
+
+function truth(all: FixtureMessage[], date: string, timeZone: string, customerOf: CustomerOf = simCustomer): Truth {
   const format = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
   const onDay = (ms: number) => format.format(ms) === date;
   const messages = all.filter((m) => !m.lost); // what the lake received
@@ -60,7 +66,7 @@ function truth(all: FixtureMessage[], date: string, timeZone: string): Truth {
     cell.orders++;
     cell.cents += amountToCents(o.amount);
     cells.set(key, cell);
-    const [segment, premium] = (o.customerId === null ? undefined : CUSTOMERS.get(o.customerId)) ?? ["UNKNOWN", "false"];
+    const [segment, premium] = customerOf(o.customerId, o.eventTime);
     for (const [map, group] of [[bySegment, segment], [byPremium, premium]] as const) {
       const g = map.get(`${o.country}/${group}`) ?? { country: o.country, group, orders: 0, cents: 0 };
       g.orders++;
@@ -231,6 +237,29 @@ describe("batch:daily", () => {
       expect(run.stderr).toContain(`${date} in Asia/Kolkata = [`);
       await expectOutputs(date, expected);
     }
+  });
+
+  it("gives each order the segment of the dim_customer version in force when its window started (by load time), not today's", async () => {
+    const lake = tempDir("batch-daily-versions");
+    const day = await writeLakeFixture({ lakeDir: lake, seed: 43, count: 3_000, startMs: START, partitions: 2, ratePerSecond: 1.5 });
+    const customersCsv = join(tempDir("batch-dims-versions"), "dim_customer.csv");
+    writeFileSync(customersCsv, stringify([simDimensionTables()[0]!.header, ...simCustomerRows()]));
+    const rowsA = await readDimensionFile(DIM_CUSTOMER_TABLE, customersCsv);
+    const rowsB = rowsA.map((r) => r.map((cell, i) => (i === 1 && cell === "consumer" ? "loyal" : cell)));
+    const switchAt = START + 15 * 60_000; // windows from 17:15 UTC on use version B
+    await replaceDimension(lake, DIM_CUSTOMER_TABLE, rowsA, START - 86_400_000);
+    await replaceDimension(lake, DIM_CUSTOMER_TABLE, rowsB, switchAt);
+    const run = await runScript("workers/cli/batch-daily.ts", ["--date", "2026-11-20"], { LAKE_DIR: lake, BUSINESS_TZ: "UTC", WINDOW_SIZE: "1m", WATERMARK_DELAY: "2m" });
+    expect(run.code, run.stderr).toBe(0);
+    const inForce: CustomerOf = (customerId, eventTime) => {
+      const [segment, premium] = simCustomer(customerId, eventTime);
+      return [segment === "consumer" && Math.floor(eventTime / 60_000) * 60_000 >= switchAt ? "loyal" : segment, premium];
+    };
+    const expected = truth(day, "2026-11-20", "UTC", inForce);
+    const segments = await readParquet(join(lake, "gold", "daily_segment_metrics", "date=2026-11-20", "daily_segment_metrics.parquet"));
+    expect(segments.rows).toEqual(expected.segments);
+    expect(new Set(segments.rows.map((r) => r[2]))).toEqual(new Set(["UNKNOWN", "consumer", "loyal", "enterprise", "small_business", "student"]));
+    await rm(lake, { recursive: true, force: true });
   });
 
   it("is idempotent: a rerun replaces the day's files with identical ones and leaves no temporary file", async () => {

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { stringify } from "csv-stringify/sync";
 import { writeFileSync } from "node:fs";
+import type { InfluxConfig } from "../lib/contract/config.ts";
 import { decodeOrder, type Order } from "../lib/contract/order.ts";
 import { amountToCents } from "../lib/contract/money.ts";
 import { windowStartOf } from "../lib/contract/time.ts";
@@ -11,7 +12,7 @@ import { startKafka, stopKafka } from "../scripts/kafka/broker.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { InfluxSink } from "../workers/shared/influx-sink.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";
-import { hotPathSettled, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
+import { hotPathSettled, hotPathTotals, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -46,6 +47,25 @@ function truthBySegment(orders: Order[], customers: Map<string, [string, string]
     cells.set(key, [c[0] + 1, c[1] + amountToCents(o.amount)]);
   }
   return new Map([...cells].map(([k, [n, cents]]) => [k, `${n}/${cents}`]));
+}
+
+/** `${windowStart}/${segment}` → "orders/cents" of order_window_by_segment, summed over partitions. */
+async function segmentsInInflux(influx: InfluxConfig): Promise<Map<string, string>> {
+  const cells = new Map<string, [number, number]>();
+  for (const r of seriesRows(await influxQuery(influx, `SELECT "revenue", "orders" FROM "order_window_by_segment" GROUP BY "partition", "segment"`, 30_000))) {
+    const key = `${Number(r.time)}/${String(r.segment)}`;
+    const c = cells.get(key) ?? [0, 0];
+    cells.set(key, [c[0] + Number(r.orders), c[1] + Math.round(Number(r.revenue) * 100)]);
+  }
+  return new Map([...cells].map(([k, [n, cents]]) => [k, `${n}/${cents}`]));
+}
+
+/** Window start → the dims_version values its order_window points carry (over partitions). */
+async function versionsInInflux(influx: InfluxConfig): Promise<Map<number, Set<string>>> {
+  const found = new Map<number, Set<string>>();
+  for (const r of seriesRows(await influxQuery(influx, `SELECT "dims_version" FROM "order_window" GROUP BY "partition"`, 30_000)))
+    found.set(Number(r.time), (found.get(Number(r.time)) ?? new Set()).add(String(r.dims_version)));
+  return found;
 }
 
 async function readParquet(path: string): Promise<string[][]> {
@@ -83,21 +103,8 @@ describe("dimensions through the whole pipeline (simulator --dims-out, Apache Ka
     const hot1 = await hotPathSettled(influx, orders1.length, [metrics]);
     expect(sumOrders(hot1.late)).toBe(0);
 
-    const bySegmentInflux = async () => {
-      const cells = new Map<string, [number, number]>();
-      for (const r of seriesRows(await influxQuery(influx, `SELECT "revenue", "orders" FROM "order_window_by_segment" GROUP BY "partition", "segment"`, 30_000))) {
-        const key = `${Number(r.time)}/${String(r.segment)}`;
-        const c = cells.get(key) ?? [0, 0];
-        cells.set(key, [c[0] + Number(r.orders), c[1] + Math.round(Number(r.revenue) * 100)]);
-      }
-      return new Map([...cells].map(([k, [n, cents]]) => [k, `${n}/${cents}`]));
-    };
-    const versions = async () => {
-      const found = new Map<number, Set<string>>();
-      for (const r of seriesRows(await influxQuery(influx, `SELECT "dims_version" FROM "order_window" GROUP BY "partition"`, 30_000)))
-        found.set(Number(r.time), (found.get(Number(r.time)) ?? new Set()).add(String(r.dims_version)));
-      return found;
-    };
+    const bySegmentInflux = () => segmentsInInflux(influx);
+    const versions = () => versionsInInflux(influx);
     const expected1 = truthBySegment(orders1, customersA);
     expect(Object.fromEntries(await bySegmentInflux())).toEqual(Object.fromEntries(expected1));
     expect([...new Set([...expected1.keys()].map((k) => k.split("/")[1]))].sort()).toEqual(["UNKNOWN", "consumer", "enterprise", "small_business", "student"]);
@@ -182,5 +189,66 @@ describe("dimensions through the whole pipeline (simulator --dims-out, Apache Ka
     expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0);
     expect(Object.fromEntries(await bySegmentInflux())).toEqual(Object.fromEntries([...expected1, ...expected2]));
     expect((await versions()).get(Number(victim))).toEqual(new Set([versionA]));
+  });
+});
+
+describe("a dimension change while the metrics worker is down (issue 14: resume keeps each open window's version)", () => {
+  it("windows open at a SIGKILL re-open with the version they were opened with, so order_window_by_segment equals the truth joined with each window's version and holds no stale segment", async () => {
+    const dir = tempDir("dims-resume");
+    const broker = await startKafka({ dir, topics: { orders: 3, "orders.dlq": 1, "orders.metrics": 1 } });
+    cleanup.push(() => stopKafka(broker));
+    const influx = { version: 1 as const, url: servicesEnv().INFLUX_URL!, database: `dims_resume_${Date.now()}` };
+    const env = { KAFKA_BROKERS: broker.bootstrap, INFLUX_URL: influx.url, INFLUX_DB: influx.database, LAKE_DIR: join(dir, "lake"), ...TEST_WINDOW_ENV };
+    const dimsDir = join(dir, "dims");
+    const truth1 = join(dir, "truth1.ndjson");
+    const sim1 = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "10", "--count", "1500", "--seed", "7", "--start", "2026-11-20T09:00:00Z", "--truth", truth1, "--dims-out", dimsDir, ...CHAOS], env);
+    expect(sim1.code, sim1.stderr).toBe(0);
+    const load = await runScript("workers/cli/dims-load.ts", ["--customers", join(dimsDir, "dim_customer.csv")], env);
+    expect(load.code, load.stderr).toBe(0);
+    const versionA = /^dim_customer: .*version ([0-9a-f]{16})/m.exec(load.stdout)![1]!;
+    const customersA = readCustomers(join(dimsDir, "dim_customer.csv"));
+    const orders1 = readTruth(truth1);
+
+    // First run: no idle close (IDLE_TIMEOUT 60 s), so the last windows are still open when the worker is killed.
+    const first = new WorkerProcess("workers/metrics.ts", { ...env, IDLE_TIMEOUT: "60s" });
+    cleanup.push(() => (first.child.exitCode === null ? first.kill("SIGKILL") : Promise.resolve()));
+    await waitFor("every order of the first run in InfluxDB", async () => (sumOrders((await hotPathTotals(influx, TEST_WINDOW_MS)).onTime) === orders1.length ? true : undefined), 120_000);
+    await sleep(1_500); // several emit cycles: each commits the state that wrote those points
+    const openAtKill = new Set<number>();
+    for (const r of seriesRows(await influxQuery(influx, `SELECT "final" FROM "order_window" GROUP BY "partition"`, 30_000))) if (Number(r.final) === 0) openAtKill.add(Number(r.time));
+    expect(openAtKill.size).toBeGreaterThan(0);
+    expect(new Set([...(await versionsInInflux(influx)).values()].flatMap((v) => [...v]))).toEqual(new Set([versionA]));
+    expect(first.child.exitCode).toBeNull();
+    await first.kill("SIGKILL");
+
+    // While it is down: a new dim_customer (consumer → loyal, student → consumer) and more orders, in windows after the open ones.
+    const customersB = new Map([...customersA].map(([id, [segment, premium]]) => [id, [({ consumer: "loyal", student: "consumer" } as Record<string, string>)[segment] ?? segment, premium] as [string, string]]));
+    const fileB = join(dir, "dim_customer_b.csv");
+    writeFileSync(fileB, stringify([["customer_id", "segment", "is_premium"], ...[...customersB].map(([id, [s, p]]) => [id, s, p])]));
+    const loadB = await runScript("workers/cli/dims-load.ts", ["--customers", fileB], env);
+    expect(loadB.code, loadB.stderr).toBe(0);
+    const versionB = /^dim_customer: .*version ([0-9a-f]{16})/m.exec(loadB.stdout)![1]!;
+    const lastStart = Math.max(...openAtKill, ...orders1.map((o) => windowStartOf(o.eventTime, TEST_WINDOW_MS)));
+    // 20 s past the last window's end: beyond the out-of-order jitter, so every order of this run is in a window opened after the restart.
+    const truth2 = join(dir, "truth2.ndjson");
+    const sim2 = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "10", "--count", "500", "--seed", "8", "--start", String(lastStart + TEST_WINDOW_MS + 20_000), "--truth", truth2, ...CHAOS], env);
+    expect(sim2.code, sim2.stderr).toBe(0);
+    const orders2 = readTruth(truth2);
+
+    const second = new WorkerProcess("workers/metrics.ts", env);
+    cleanup.push(() => second.kill("SIGTERM"));
+    const hot = await hotPathSettled(influx, orders1.length + orders2.length, [second]);
+    expect(sumOrders(hot.late)).toBe(0);
+    expect(second.output).toMatch(/"resumed":true.*partition ready/);
+    expect(second.output).not.toContain("is not available");
+
+    const expected1 = truthBySegment(orders1, customersA);
+    const expected2 = truthBySegment(orders2, customersB);
+    expect([...expected1.keys()].some((k) => openAtKill.has(Number(k.split("/")[0])) && /\/(consumer|student)$/.test(k))).toBe(true); // the change moves segments of open windows
+    expect(Object.fromEntries(await segmentsInInflux(influx))).toEqual(Object.fromEntries([...expected1, ...expected2]));
+    const recorded = await versionsInInflux(influx);
+    for (const start of openAtKill) expect([start, [...recorded.get(start)!]]).toEqual([start, [versionA]]);
+    for (const start of truthByWindow(truth1, TEST_WINDOW_MS).keys()) expect([start, [...recorded.get(start)!]]).toEqual([start, [versionA]]);
+    for (const start of truthByWindow(truth2, TEST_WINDOW_MS).keys()) expect([start, [...recorded.get(start)!]]).toEqual([start, [versionB]]);
   });
 });

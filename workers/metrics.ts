@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const sink = new InfluxSink(influx, { maxBufferedPoints: bufferPoints, log });
   // dim_customer from the lake: the segment breakdown follows each dims:load without a restart.
   const customers = await CustomerDimensionWatch.start(config.lake.lakeDir, log);
-  const worker = new MetricsWorker({ consumer, producer, offsets, sink, now: Date.now, log, registry, segments: () => customers.current }, kafkaConfig, windows);
+  const worker = new MetricsWorker({ consumer, producer, offsets, sink, now: Date.now, log, registry, segments: () => customers.current, segmentsAt: (version) => customers.at(version) }, kafkaConfig, windows);
   if (ports.healthPort !== undefined) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => worker.lastProgressAt, lag: () => worker.totalLag, degraded: () => worker.degraded() }, log);
   stopOnSignals(log, "final emit, flush and commit", "the last commit", async () => {
     customers.stop();

@@ -75,7 +75,10 @@ export const DAILY_COUNTRY_CATEGORY_TABLE: GoldTable = {
   orderBy: "date, country, revenue_rank, category",
 };
 
-/** Per country, each customer segment (dim_customer at batch time; UNKNOWN when absent) with its revenue rank in the country. */
+/**
+ * Per country, each customer segment (dim_customer at the version in force when the order's
+ * window started, by load time; UNKNOWN when absent) with its revenue rank in the country.
+ */
 export const DAILY_SEGMENT_METRICS_TABLE: GoldTable = {
   name: "daily_segment_metrics",
   columns: [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { CustomerSegments, DIM_CUSTOMER_TABLE, DIM_PRODUCT_TABLE, DimensionLoadError, diffDimension, formatProblem, validateDimension, type DimensionRow } from "./dims.ts";
+import { CustomerSegments, InvalidDimensionVersionError, DIM_CUSTOMER_TABLE, DIM_PRODUCT_TABLE, DimensionLoadError, diffDimension, formatProblem, validateDimension, type DimensionRow } from "./dims.ts";
 
 const CUSTOMER_HEADER = ["customer_id", "segment", "is_premium", "signup_date", "home_country"];
 const records = (...rows: string[][]) => rows.map((cells, i) => ({ line: i + 2, cells }));
@@ -76,5 +76,10 @@ describe("CustomerSegments", () => {
   it("is UNKNOWN for a missing customer or one the dimension lacks", () => {
     const segments = new CustomerSegments("v1", [["c-1", "enterprise"]]);
     expect([segments.segmentOf("c-1"), segments.segmentOf("c-9"), segments.segmentOf(null), CustomerSegments.NONE.segmentOf("c-1")]).toEqual(["enterprise", "UNKNOWN", "UNKNOWN", "UNKNOWN"]);
+  });
+
+  it("refuses a version id that could not travel in commit metadata", () => {
+    for (const bad of ["", "a:b", "a b", "a;b", "a,b", "-", "x".repeat(65)]) expect(() => new CustomerSegments(bad), bad).toThrow(InvalidDimensionVersionError);
+    expect(new CustomerSegments("0123456789abcdef").version).toBe("0123456789abcdef");
   });
 });

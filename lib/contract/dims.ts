@@ -209,6 +209,21 @@ export function describeChanges(table: DimensionTableName, changes: DimensionCha
 }
 
 /**
+ * What a dimension version id may contain, as a regular-expression fragment (the lake's
+ * ids are 8–64 hex digits, lib/lake/dims-layout.ts): it travels in Kafka commit
+ * metadata (lib/hot/commit-metadata.ts), whose separators it must not contain.
+ */
+export const DIMS_VERSION_CHARS = "[0-9A-Za-z_.]{1,64}";
+const DIMS_VERSION_PATTERN = new RegExp(`^${DIMS_VERSION_CHARS}$`);
+
+export class InvalidDimensionVersionError extends Error {
+  constructor(readonly version: string) {
+    super(`dimension version ${JSON.stringify(version)} is not 1–64 letters, digits, "_" or "."`);
+    this.name = "InvalidDimensionVersionError";
+  }
+}
+
+/**
  * One version of dim_customer as the hot path and replays read it: customer →
  * segment. `version` is the content id of the version (null: no dimension
  * loaded), recorded with every window so a replay can use the same one.
@@ -216,10 +231,12 @@ export function describeChanges(table: DimensionTableName, changes: DimensionCha
 export class CustomerSegments {
   private readonly segments: ReadonlyMap<string, string>;
 
+  /** @throws InvalidDimensionVersionError when `version` does not match DIMS_VERSION_CHARS */
   constructor(
     readonly version: string | null,
     segments: Iterable<readonly [string, string]> = [],
   ) {
+    if (version !== null && !DIMS_VERSION_PATTERN.test(version)) throw new InvalidDimensionVersionError(version);
     this.segments = new Map(segments);
   }
 

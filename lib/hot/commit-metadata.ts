@@ -3,6 +3,7 @@
  * restarted engine needs to resume exactly from a Kafka commit, encoded in the
  * commit's metadata string. Pure.
  */
+import { DIMS_VERSION_CHARS } from "../contract/dims.ts";
 
 /** Kafka's default `offset.metadata.max.bytes`: a commit with longer metadata is rejected. */
 export const KAFKA_COMMIT_METADATA_MAX_BYTES = 4096;
@@ -25,6 +26,16 @@ export interface IdleAdvance {
   maxEventTime: number;
 }
 
+/**
+ * The dim_customer version (null: none loaded) that windows still open at the commit
+ * were opened with, so a resumed engine re-opens them with it (WindowEngine.resume).
+ * One entry per version, its window starts (epoch ms) ascending.
+ */
+export interface PinnedDimsVersion {
+  version: string | null;
+  windowStarts: number[];
+}
+
 /** Everything commit metadata carries. */
 export interface ResumeState {
   partition: number;
@@ -37,6 +48,8 @@ export interface ResumeState {
   maxEventTimeAtLastRecord: number;
   idleAdvances: IdleAdvance[];
   duplicateOffsets: number[];
+  /** Absent from metadata written before versions were pinned (and when no window is open): then empty. */
+  pinnedVersions: PinnedDimsVersion[];
 }
 
 
@@ -44,11 +57,14 @@ export interface ResumeState {
 // Commit metadata: one line of space-separated `key=value` fields, ASCII only.
 //   om1 p=<partition> w=<windowSizeMs>/<watermarkDelayMs>/<dedupHorizonMs> c=<offset>
 //   m=<maxEventTime before c> f=<watermark at commit> b=<maxEventTime at last record>
-//   i=<idle advances> d=<duplicate offsets>
+//   i=<idle advances> d=<duplicate offsets> [v=<pinned dim_customer versions>]
 // Times are decimal epoch ms, `-` for "none yet". Lists are comma-separated base-36
 // deltas: i entries `<afterOffset−previous>:<maxEventTime−previous>` (first offset
 // relative to c, first time relative to m, or absolute when m is `-`); d entries
-// `<offset−previous>` (first relative to c). A typical commit is ~100 bytes.
+// `<offset−previous>` (first relative to c). v (only while a window is open; older
+// metadata has none) is `;`-separated `<version>:<starts>` entries, version `-` for
+// "none loaded", starts in window-size units, base 36, the first absolute, then deltas:
+// 16 hex digits and a few characters per version. A typical commit is ~100–130 bytes.
 // ---------------------------------------------------------------------------------------
 
 const METADATA_VERSION = "om1";
@@ -86,11 +102,32 @@ export function encodeCommitMetadata(state: ResumeState): string {
     `b=${encodeTime(state.maxEventTimeAtLastRecord)}`,
     `i=${idle}`,
     `d=${duplicates}`,
+    ...(state.pinnedVersions.length > 0 ? [`v=${encodePinnedVersions(state.pinnedVersions, state.windowSizeMs)}`] : []),
   ].join(" ");
 }
 
-const METADATA_PATTERN =
-  /^om1 p=(\d+) w=(\d+)\/(\d+)\/(\d+) c=(\d+) m=(-|-?\d+) f=(-|-?\d+) b=(-|-?\d+) i=((?:-?[0-9a-z]+:-?[0-9a-z]+)(?:,-?[0-9a-z]+:-?[0-9a-z]+)*)? d=((?:-?[0-9a-z]+)(?:,-?[0-9a-z]+)*)?$/;
+/** CustomerSegments guarantees each version matches DIMS_VERSION_CHARS (no separator of this format). */
+function encodePinnedVersions(pinned: readonly PinnedDimsVersion[], windowSizeMs: number): string {
+  return pinned
+    .map(({ version, windowStarts }) => {
+      let previous = 0;
+      const starts = windowStarts.map((start, i) => {
+        const index = start / windowSizeMs;
+        const entry = (i === 0 ? index : index - previous).toString(36);
+        previous = index;
+        return entry;
+      });
+      return `${version ?? "-"}:${starts.join(",")}`;
+    })
+    .join(";");
+}
+
+const PINNED_ENTRY = `(?:-|${DIMS_VERSION_CHARS}):-?[0-9a-z]+(?:,[0-9a-z]+)*`;
+const METADATA_PATTERN = new RegExp(
+  "^om1 p=(\\d+) w=(\\d+)/(\\d+)/(\\d+) c=(\\d+) m=(-|-?\\d+) f=(-|-?\\d+) b=(-|-?\\d+) " +
+    "i=((?:-?[0-9a-z]+:-?[0-9a-z]+)(?:,-?[0-9a-z]+:-?[0-9a-z]+)*)? d=((?:-?[0-9a-z]+)(?:,-?[0-9a-z]+)*)?" +
+    `(?: v=(${PINNED_ENTRY}(?:;${PINNED_ENTRY})*))?$`,
+);
 
 export function decodeCommitMetadata(partition: number, metadata: string): ResumeState {
   const fail = (reason: string): never => {
@@ -121,9 +158,25 @@ export function decodeCommitMetadata(partition: number, metadata: string): Resum
   if (!sorted(idleAdvances.map((a) => a.afterOffset)) || !sorted(duplicateOffsets)) fail("lists out of order");
   if (idleAdvances.some((a) => a.afterOffset < offset) || duplicateOffsets.some((d) => d < offset)) fail("list entry before the commit offset");
 
+  const windowSizeMs = integer(match[2]!);
+  const pinnedStarts = new Set<number>();
+  const pinnedVersions = (match[11] ? match[11].split(";") : []).map((entry): PinnedDimsVersion => {
+    const [version, starts] = entry.split(":") as [string, string];
+    let index = 0;
+    const windowStarts = starts.split(",").map((delta, i) => {
+      index = i === 0 ? integer(delta, 36) : index + integer(delta, 36);
+      const start = index * windowSizeMs;
+      if (!Number.isSafeInteger(start)) fail(`window start ${start} out of range`);
+      if (pinnedStarts.has(start)) fail(`window ${start} pinned twice`);
+      pinnedStarts.add(start);
+      return start;
+    });
+    return { version: version === "-" ? null : version, windowStarts };
+  });
+
   return {
     partition: integer(match[1]!),
-    windowSizeMs: integer(match[2]!),
+    windowSizeMs,
     watermarkDelayMs: integer(match[3]!),
     dedupHorizonMs: integer(match[4]!),
     offset,
@@ -132,5 +185,6 @@ export function decodeCommitMetadata(partition: number, metadata: string): Resum
     maxEventTimeAtLastRecord: time(match[8]!),
     idleAdvances,
     duplicateOffsets,
+    pinnedVersions,
   };
 }

@@ -256,7 +256,8 @@ describe("WindowEngine commit points", () => {
     engine.ingest({ offset: 105, order: order(T0 + 2 * MIN) });
     const first = engine.emit().commit!;
     expect(first.offset).toBe(100);
-    expect(first.metadata).toBe(`om1 p=4 w=60000/120000/180000 c=100 m=- f=${T0} b=${T0 + 2 * MIN} i= d=`);
+    // Both windows are open, opened with no dimension loaded (version "-"): T0 and two windows later.
+    expect(first.metadata).toBe(`om1 p=4 w=60000/120000/180000 c=100 m=- f=${T0} b=${T0 + 2 * MIN} i= d= v=-:${(T0 / MIN).toString(36)},2`);
     expect(engine.commitPoint()).toEqual(first);
     engine.ingest({ offset: 110, order: order(T0 + 3 * MIN) }); // max event time = seenAt + 3m: still remembered
     expect(engine.emit().commit!.offset).toBe(100);
@@ -275,7 +276,7 @@ describe("WindowEngine commit points", () => {
     expect(records.map((r) => engine.ingest(r))).toEqual(["on-time", "late", "on-time", "duplicate", "on-time"]);
     const { commit, anomalies } = engine.emit();
     expect(commit!.offset).toBe(2); // offsets 0 and 1 are forgotten, but offset 3 duplicated 1
-    expect(commit!.metadata).toMatch(/ d=1$/);
+    expect(commit!.metadata).toMatch(/ d=1( v=\S+)?$/);
 
     const resumed = WindowEngine.resume(0, config, commit!.metadata);
     expect(resumed.commitPoint()).toEqual(commit);
@@ -333,6 +334,88 @@ describe("WindowEngine commit points", () => {
     const midReplay = first.emit().commit!; // before the idle advance was replayed
     const second = WindowEngine.resume(0, config, midReplay.metadata);
     expect(records.slice(midReplay.offset).map((r) => second.ingest(r)).at(-1)).toBe("late");
+  });
+
+  it("re-opens a window open at the commit with the dim_customer version it was opened with, not the one current at resume", () => {
+    const v1 = new CustomerSegments("aaaaaaaaaaaaaaaa", [["c1", "consumer"], ["c2", "enterprise"]]);
+    const v2 = new CustomerSegments("bbbbbbbbbbbbbbbb", [["c1", "loyal"], ["c2", "loyal"]]);
+    const lake = new Map([v1, v2].map((v) => [v.version!, v]));
+    let current = v1;
+    const config: WindowEngineConfig = { ...DEFAULTS, segmentsFor: () => current, segmentsAt: (version) => lake.get(version) };
+    const records = [order(T0, { customerId: "c1" }), order(T0 + MIN, { customerId: "c2" }), order(T0 + 2 * S, { customerId: "c1" })].map((o, offset) => ({ offset, order: o }));
+    const live = new WindowEngine(3, config);
+    live.ingest(records[0]!);
+    live.ingest(records[1]!);
+    const { commit, windows: before } = live.emit();
+    expect(before.map((w) => w.dimsVersion)).toEqual([v1.version, v1.version]);
+    expect(commit!.metadata).toContain(` v=aaaaaaaaaaaaaaaa:${(T0 / MIN).toString(36)},1`);
+    expect(WindowEngine.pinnedDimsVersions(3, commit!.metadata)).toEqual([v1.version]);
+
+    current = v2; // a dims:load while the worker was down
+    const resumed = WindowEngine.resume(3, config, commit!.metadata);
+    for (const r of records) resumed.ingest(r);
+    resumed.ingest({ offset: 3, order: order(T0 + 2 * MIN, { customerId: "c1" }) }); // a window opened after the resume
+    const after = resumed.emit().windows;
+    expect(after.map((w) => [w.windowStart, w.dimsVersion, w.bySegment.map((t) => [t.key, t.orders])])).toEqual([
+      [T0, v1.version, [["consumer", 2]]],
+      [T0 + MIN, v1.version, [["enterprise", 1]]],
+      [T0 + 2 * MIN, v2.version, [["loyal", 1]]],
+    ]);
+
+    // A pinned version the lake does not have: the window takes the current one (the worker logs it).
+    const missing = WindowEngine.resume(3, { ...config, segmentsAt: () => undefined }, commit!.metadata);
+    missing.ingest(records[0]!);
+    expect(missing.emit().windows.map((w) => w.dimsVersion)).toEqual([v2.version]);
+
+    // Opened before any dimension was loaded: re-opens with none (UNKNOWN), not with the version loaded since.
+    current = CustomerSegments.NONE;
+    const bare = new WindowEngine(3, config);
+    bare.ingest(records[0]!);
+    const bareCommit = bare.emit().commit!;
+    expect(WindowEngine.pinnedDimsVersions(3, bareCommit.metadata)).toEqual([]);
+    current = v2;
+    const bareResumed = WindowEngine.resume(3, config, bareCommit.metadata);
+    bareResumed.ingest(records[0]!);
+    expect(bareResumed.emit().windows.map((w) => [w.dimsVersion, w.bySegment.map((t) => t.key)])).toEqual([[null, ["UNKNOWN"]]]);
+  });
+
+  it("carries pinned versions of windows not re-opened yet into commits made during the replay, and drops them once final", () => {
+    const v1 = new CustomerSegments("aaaaaaaaaaaaaaaa", [["c1", "consumer"]]);
+    const v2 = new CustomerSegments("bbbbbbbbbbbbbbbb", [["c1", "loyal"]]);
+    let current = v1;
+    const config: WindowEngineConfig = { ...DEFAULTS, segmentsFor: () => current, segmentsAt: (version) => [v1, v2].find((v) => v.version === version) };
+    const live = new WindowEngine(0, config);
+    live.ingest({ offset: 0, order: order(T0) });
+    live.ingest({ offset: 1, order: order(T0 + MIN) });
+    const commit = live.emit().commit!;
+    current = v2;
+    const first = WindowEngine.resume(0, config, commit.metadata);
+    first.ingest({ offset: 0, order: order(T0) });
+    const midReplay = first.emit().commit!; // T0 + MIN not re-opened yet: still pinned to v1
+    expect(midReplay.metadata).toContain(` v=aaaaaaaaaaaaaaaa:${(T0 / MIN).toString(36)},1`);
+    const second = WindowEngine.resume(0, config, midReplay.metadata);
+    second.ingest({ offset: 1, order: order(T0 + MIN) });
+    expect(second.emit().windows.map((w) => w.dimsVersion)).toEqual([v1.version]);
+    second.idleAdvance(10 * MIN);
+    const done = second.emit();
+    expect(done.windows.map((w) => [w.final, w.dimsVersion])).toEqual([[true, v1.version]]);
+    expect(done.commit!.metadata).not.toContain(" v=");
+  });
+
+  it("resumes metadata written before versions were pinned as before: windows take the version current at resume", () => {
+    const v2 = new CustomerSegments("bbbbbbbbbbbbbbbb", [["c1", "loyal"]]);
+    const legacy = `om1 p=0 w=60000/120000/180000 c=0 m=- f=${T0 - 2 * MIN} b=${T0} i= d=`;
+    expect(WindowEngine.pinnedDimsVersions(0, legacy)).toEqual([]);
+    const engine = WindowEngine.resume(0, { ...DEFAULTS, segmentsFor: () => v2, segmentsAt: () => { throw new Error("not asked"); } }, legacy);
+    engine.ingest({ offset: 0, order: order(T0) });
+    expect(engine.emit().windows.map((w) => [w.dimsVersion, w.bySegment.map((t) => t.key)])).toEqual([[v2.version, ["loyal"]]]);
+  });
+
+  it("rejects malformed pinned versions", () => {
+    const base = `om1 p=0 w=60000/120000/180000 c=0 m=- f=${T0} b=${T0} i= d=`;
+    for (const bad of [" v=", " v=aaaa", " v=aa:", " v=a!:1", " v=aa:1;bb:1", " v=aa:1,0", ` v=${"a".repeat(65)}:1`])
+      expect(() => WindowEngine.resume(0, DEFAULTS, base + bad), bad).toThrow(CommitMetadataError);
+    expect(WindowEngine.pinnedDimsVersions(0, `${base} v=-:1;aa:2,1`)).toEqual(["aa"]);
   });
 
   it("rejects metadata from another partition, configuration or format", () => {
@@ -642,7 +725,7 @@ class InfluxSim {
  * resumes from the last released commit and replays the records it had read from its offset.
  * Returns the sink's final state and the uninterrupted history it must equal.
  */
-function runWithCrashes(ops: SimOp[], config: WindowEngineConfig, partition: number) {
+function runWithCrashes(ops: SimOp[], config: WindowEngineConfig, partition: number, hooks: { beforeOp?: (op: SimOp) => void; onRelease?: (result: EmitResult) => void } = {}) {
   const influx = new InfluxSim();
   const log: IngestOp[] = [];
   const lostIdle = new Set<number>();
@@ -651,12 +734,14 @@ function runWithCrashes(ops: SimOp[], config: WindowEngineConfig, partition: num
   let commitCutoff = -1; // op index up to which nothing is lost by a crash
   const release = (result: EmitResult, cutoff: number) => {
     if (result.commit) expect(result.commit.metadata.length).toBeLessThanOrEqual(config.maxCommitMetadataBytes ?? 4096);
+    hooks.onRelease?.(result);
     influx.write(result);
     if (result.blocked) return;
     commit = result.commit;
     commitCutoff = cutoff;
   };
   ops.forEach((op, i) => {
+    hooks.beforeOp?.(op);
     if (op.kind === "ingest") {
       log.push(op);
       engine.ingest(op);
@@ -754,6 +839,55 @@ describe("WindowEngine properties", () => {
         },
       ),
       { numRuns: 800 },
+    );
+  });
+
+  it("with dim_customer loads live and while down, every value of a window carries the version it was opened with and its segments", () => {
+    // Version k maps customer cN to SEGMENTS[(k + N) % 3]: every load moves every customer.
+    const SEGMENTS = ["consumer", "enterprise", "student"];
+    const versionOf = (k: number) => k.toString(16).padStart(16, "0");
+    const segmentsOf = (k: number) => new CustomerSegments(versionOf(k), [1, 2, 3].map((n) => [`c${n}`, SEGMENTS[(k + n) % 3]!] as const));
+    fc.assert(
+      fc.property(settingsArb, draftsArb(true), fc.array(fc.nat({ max: 80 }), { maxLength: 3 }), fc.boolean(), (cfg, drafts, liveLoads, loadWhileDown) => {
+        const ops = materialize(drafts, cfg);
+        let current = 0;
+        let opIndex = 0;
+        const config: WindowEngineConfig = {
+          ...cfg,
+          segmentsFor: () => segmentsOf(current),
+          segmentsAt: (version) => (/^[0-9a-f]{16}$/.test(version) && parseInt(version, 16) <= current ? segmentsOf(parseInt(version, 16)) : undefined),
+        };
+        const written = new Map<number, WindowValue[]>();
+        const { influx, reference } = runWithCrashes(ops, config, 5, {
+          beforeOp: (op) => {
+            if (liveLoads.includes(opIndex++)) current++; // a dims:load the running worker picks up
+            if (op.kind === "crash" && loadWhileDown) current++; // a dims:load while the worker is down
+          },
+          onRelease: (result) => {
+            for (const w of result.windows) written.set(w.windowStart, [...(written.get(w.windowStart) ?? []), w]);
+          },
+        });
+        const expected = oracle(reference, cfg, 5);
+        const strip = ({ dimsVersion: _v, bySegment: _s, ...rest }: WindowValue) => rest;
+        expect(new Map([...influx.windows].map(([k, w]) => [k, strip(w)]))).toEqual(new Map([...expected.finalValues].map(([k, w]) => [k, strip(w)])));
+        for (const [start, values] of written) {
+          // One version for the window's whole life, crashes and resumes included: no second set of segment points.
+          expect(new Set(values.map((w) => w.dimsVersion)), `window ${start}`).toEqual(new Set([values[0]!.dimsVersion]));
+          const final = influx.windows.get(start)!;
+          const segments = segmentsOf(parseInt(final.dimsVersion!, 16));
+          const bySegment = new Map<string, { key: string; revenueCents: number; orders: number }>();
+          for (const i of expected.ingestIndexes) {
+            const o = (reference[i] as IngestOp).order;
+            if (expected.kindOf(i) !== "on-time" || windowStartOf(o.eventTime, cfg.windowSizeMs) !== start) continue;
+            const key = segments.segmentOf(o.customerId);
+            const t = bySegment.get(key) ?? bySegment.set(key, { key, revenueCents: 0, orders: 0 }).get(key)!;
+            t.revenueCents += amountToCents(o.amount);
+            t.orders++;
+          }
+          expect(final.bySegment).toEqual([...bySegment.values()].sort((a, b) => (a.key < b.key ? -1 : 1)));
+        }
+      }),
+      { numRuns: 600 },
     );
   });
 

@@ -3,7 +3,14 @@ import { amountToCents } from "../contract/money.ts";
 import { perBreakdown, WINDOW_DIMENSIONS, windowDimensionKey, type PerBreakdown } from "../contract/dimensions.ts";
 import { CustomerSegments } from "../contract/dims.ts";
 import { windowStartOf } from "../contract/time.ts";
-import { CommitMetadataError, decodeCommitMetadata, encodeCommitMetadata, KAFKA_COMMIT_METADATA_MAX_BYTES, type IdleAdvance } from "./commit-metadata.ts";
+import {
+  CommitMetadataError,
+  decodeCommitMetadata,
+  encodeCommitMetadata,
+  KAFKA_COMMIT_METADATA_MAX_BYTES,
+  type IdleAdvance,
+  type PinnedDimsVersion,
+} from "./commit-metadata.ts";
 
 export { CommitMetadataError, KAFKA_COMMIT_METADATA_MAX_BYTES };
 
@@ -47,6 +54,13 @@ export interface WindowEngineConfig {
    * Default: no dimension (every segment UNKNOWN).
    */
   segmentsFor?: (partition: number, windowStart: number) => CustomerSegments;
+  /**
+   * dim_customer at an exact version: for a window a resumed engine re-opens, whose
+   * version came with the commit metadata (it was open at the commit). Undefined when
+   * that version is not available (the caller logs it): the window then takes
+   * `segmentsFor`'s, as it would without metadata. Default: nothing available.
+   */
+  segmentsAt?: (version: string) => CustomerSegments | undefined;
 }
 
 /** One valid Kafka record of the partition: offsets strictly increase, gaps allowed. */
@@ -251,6 +265,7 @@ export class WindowEngine {
   readonly dedupHorizonMs: number;
   private readonly maxCommitMetadataBytes: number;
   private readonly segmentsFor: (partition: number, windowStart: number) => CustomerSegments;
+  private readonly segmentsAt: (version: string) => CustomerSegments | undefined;
 
   private maxEventTime = -Infinity;
   /** maxEventTime right after the last ingested record: idle advances count from it. */
@@ -268,6 +283,8 @@ export class WindowEngine {
   /** From resume metadata: offsets that were duplicates of records before the resume offset. */
   private replayDuplicateOffsets: number[] = [];
   private replayDuplicateIndex = 0;
+  /** From resume metadata: window start → the dim_customer version it was open with at the commit, until it re-opens. */
+  private readonly pinnedVersions = new Map<number, string | null>();
   private anomalies: AnomalyRecord[] = [];
   private lastCommit: CommitPoint | null = null;
   private blockedEmits = 0;
@@ -284,6 +301,18 @@ export class WindowEngine {
       1,
     );
     this.segmentsFor = config.segmentsFor ?? (() => CustomerSegments.NONE);
+    this.segmentsAt = config.segmentsAt ?? (() => undefined);
+  }
+
+  /**
+   * The dim_customer versions (non-null, distinct, sorted) the windows open at that commit
+   * were opened with: what {@link WindowEngineConfig.segmentsAt} is asked for when
+   * {@link resume} replays. Empty for metadata written before versions were pinned.
+   * @throws CommitMetadataError as {@link resume} does for malformed metadata
+   */
+  static pinnedDimsVersions(partition: number, metadata: string): string[] {
+    const versions = decodeCommitMetadata(partition, metadata).pinnedVersions.map((p) => p.version);
+    return [...new Set(versions.filter((v): v is string => v !== null))].sort();
   }
 
   /**
@@ -294,6 +323,10 @@ export class WindowEngine {
    * windows that were final at that emit are never emitted again, neither partial nor
    * final; every later window gets the same final value. Idle ticks that happened after
    * that emit are lost with the crash (nothing was released that depends on them).
+   * A window open at that emit re-opens with the dim_customer version it was opened with
+   * (carried in the metadata, looked up through `segmentsAt`), not today's: its segment
+   * points written before the crash are then overwritten, never joined by a second set.
+   * Metadata from before versions were pinned resumes as before (`segmentsFor`).
    *
    * @throws CommitMetadataError when the metadata is malformed, from another version, or
    *   was written for another partition or window configuration (resuming then is inexact:
@@ -315,6 +348,7 @@ export class WindowEngine {
     engine.finalThrough = state.finalThrough;
     engine.idleAdvances = state.idleAdvances;
     engine.replayDuplicateOffsets = state.duplicateOffsets;
+    for (const { version, windowStarts } of state.pinnedVersions) for (const start of windowStarts) engine.pinnedVersions.set(start, version);
     engine.lastCommit = { offset: state.offset, metadata };
     return engine;
   }
@@ -410,8 +444,9 @@ export class WindowEngine {
    * maxEventTime just before C (idle advances included), the watermark now (windows
    * ending at or before it are never emitted again), maxEventTime at the last record
    * (idle base), the idle advances that happened after records ≥ C, and the offsets ≥ C
-   * of duplicates whose original record is before C. Replaying from C then reproduces
-   * every classification. See {@link encodeCommitMetadata} for the format.
+   * of duplicates whose original record is before C, and the dim_customer version of each
+   * window still open. Replaying from C then reproduces every classification and every
+   * open window's segments. See {@link encodeCommitMetadata} for the format.
    *
    * If that metadata would not fit `maxCommitMetadataBytes`, nothing is released and the
    * result is `blocked`: the last commit point stays valid because nothing released depends
@@ -500,7 +535,7 @@ export class WindowEngine {
         orders: 0,
         items: 0,
         customers: new Set(),
-        segments: this.segmentsFor(this.partition, start),
+        segments: this.segmentsOfNewWindow(start),
         breakdowns: perBreakdown(() => new Map<string, Totals>()),
         changedSinceEmit: false,
       };
@@ -513,6 +548,34 @@ export class WindowEngine {
     if (order.customerId !== null) window.customers.add(order.customerId);
     for (const d of WINDOW_DIMENSIONS) addTotals(window.breakdowns[d.field], windowDimensionKey(d.dimension, order, window.segments), cents);
     window.changedSinceEmit = true;
+  }
+
+  /** A re-opened window's pinned version when there is one (and it is available), else the one in force now. */
+  private segmentsOfNewWindow(start: number): CustomerSegments {
+    const pinned = this.pinnedVersions.get(start);
+    if (pinned === undefined) return this.segmentsFor(this.partition, start);
+    this.pinnedVersions.delete(start);
+    if (pinned === null) return CustomerSegments.NONE;
+    return this.segmentsAt(pinned) ?? this.segmentsFor(this.partition, start);
+  }
+
+  /** Versions of windows still open after this emit (and of pinned ones not re-opened yet), grouped by version. */
+  private openWindowVersions(finalThrough: number): PinnedDimsVersion[] {
+    const starts = new Map<string | null, number[]>();
+    const pin = (start: number, version: string | null) => {
+      if (start + this.windowSizeMs <= finalThrough) return;
+      const list = starts.get(version);
+      if (list) list.push(start);
+      else starts.set(version, [start]);
+    };
+    for (const window of this.windows.values()) pin(window.start, window.segments.version);
+    for (const [start, version] of this.pinnedVersions) {
+      if (start + this.windowSizeMs <= finalThrough) this.pinnedVersions.delete(start); // never re-opens
+      else pin(start, version);
+    }
+    return [...starts]
+      .sort(([a], [b]) => ((a ?? "") < (b ?? "") ? -1 : (a ?? "") > (b ?? "") ? 1 : 0))
+      .map(([version, windowStarts]) => ({ version, windowStarts: windowStarts.sort((a, b) => a - b) }));
   }
 
   private applyRecordedIdleAdvances(throughOffset: number): void {
@@ -578,6 +641,7 @@ export class WindowEngine {
       maxEventTimeAtLastRecord: this.maxEventTimeAtLastRecord,
       idleAdvances: this.idleAdvances,
       duplicateOffsets,
+      pinnedVersions: this.openWindowVersions(finalThrough),
     });
     return { offset, metadata };
   }

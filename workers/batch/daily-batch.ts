@@ -36,6 +36,9 @@ import { OFFSET_GAP_CODE } from "../../lib/lake/schema.ts";
 import { sqlLiteral } from "../../lib/lake/sql.ts";
 import type { ProgressStream } from "./progress.ts";
 import { replayLake } from "./replay-lake.ts";
+import { windowStartOf } from "../../lib/contract/time.ts";
+import type { CustomerSegments } from "../../lib/contract/dims.ts";
+import { replaySegments } from "../dims/replay-segments.ts";
 
 export interface DailyBatchOptions {
   lakeDir: string;
@@ -66,15 +69,28 @@ export interface DailyBatchResult extends DailyComputation {
 /** `event_time` (a UTC TIMESTAMP) within the day. */
 const onDay = (column: string, day: BusinessDay) => `${column} >= epoch_ms(${day.startMs}) AND ${column} < epoch_ms(${day.endMs})`;
 
-async function dayTotals(reader: LakeReader, day: BusinessDay): Promise<DailyTotals> {
+/**
+ * The day's de-duplicated orders added up. An order's segment is dim_customer's at the
+ * version in force when its window started, by load time (workers/dims/replay-segments.ts:
+ * the rule reconcile uses for a window InfluxDB has no version for), so rerunning a past
+ * day after a dims:load does not rewrite it with today's segments. The premium flag is
+ * still the current version's (orders_enriched).
+ */
+async function dayTotals(reader: LakeReader, day: BusinessDay, windowSizeMs: number): Promise<DailyTotals> {
   const aggregator = new DailyAggregator();
-  // orders_enriched: the de-duplicated orders with the segment and premium flag of dim_customer's current version.
-  const sql = `SELECT customer_id, quantity, CAST(amount_cents AS DOUBLE) / 100 AS amount, country, category, segment, is_premium FROM orders_enriched WHERE ${onDay("event_time", day)}`;
+  const { segmentsFor } = await replaySegments(reader.lakeDir, new Map());
+  const byWindow = new Map<number, CustomerSegments>(); // one version lookup per window, not per order
+  const sql = `SELECT customer_id, quantity, CAST(amount_cents AS DOUBLE) / 100 AS amount, country, category, CAST(epoch_ms(event_time) AS DOUBLE) AS event_ms, is_premium FROM orders_enriched WHERE ${onDay("event_time", day)}`;
   for await (const rows of reader.stream(sql)) {
-    for (const [customerId, quantity, amount, country, category, segment, isPremium] of rows) {
-      if (typeof quantity !== "number" || typeof amount !== "number" || typeof country !== "string" || typeof category !== "string" || typeof segment !== "string" || typeof isPremium !== "boolean")
-        throw new LakeReadError(`an order of ${day.date} lacks quantity, amount, country, category, segment or is_premium`, { lakeDir: reader.lakeDir });
-      aggregator.add({ customerId: typeof customerId === "string" ? customerId : null, quantity, amount, country, category, segment, isPremium });
+    for (const [customerId, quantity, amount, country, category, eventMs, isPremium] of rows) {
+      if (typeof quantity !== "number" || typeof amount !== "number" || typeof country !== "string" || typeof category !== "string" || typeof eventMs !== "number" || typeof isPremium !== "boolean")
+        throw new LakeReadError(`an order of ${day.date} lacks quantity, amount, country, category, event_time or is_premium`, { lakeDir: reader.lakeDir });
+      const customer = typeof customerId === "string" ? customerId : null;
+      // The partition does not choose the version (only a recorded one would, and gold has none).
+      const start = windowStartOf(eventMs, windowSizeMs);
+      const segments = byWindow.get(start) ?? byWindow.set(start, segmentsFor(0, start)).get(start)!;
+      const segment = segments.segmentOf(customer);
+      aggregator.add({ customerId: customer, quantity, amount, country, category, segment, isPremium });
     }
   }
   return aggregator.totals();
@@ -108,7 +124,7 @@ async function dayCounts(reader: LakeReader, day: BusinessDay, window: WindowEng
 /** The day's numbers, from one consistent set of live lake files. */
 export async function computeDaily(reader: LakeReader, day: BusinessDay, window: WindowEngineConfig, progress?: ProgressStream): Promise<DailyComputation> {
   progress?.write(`batch:daily: adding up the day's de-duplicated orders\n`);
-  const totals = await dayTotals(reader, day);
+  const totals = await dayTotals(reader, day, window.windowSizeMs);
   progress?.write(`batch:daily: counting duplicates and invalid messages, then replaying the lake for late events\n`);
   const { counts, minutes } = await dayCounts(reader, day, window, progress);
   const kpis = dailyKpis(day.date, day.timeZone, totals, counts);

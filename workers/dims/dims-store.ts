@@ -190,3 +190,14 @@ export async function readCustomerSegments(lakeDir: string, version?: DimensionV
   const rows = await readVersionRows(lakeDir, DIM_CUSTOMER_TABLE, chosen);
   return new CustomerSegments(chosen.version, rows.map((row) => [row[0]!, row[1]!] as const));
 }
+
+/**
+ * dim_customer's segments at exactly `version` (a 16-hex-digit content id from the
+ * manifest): what a resumed metrics worker re-opens a window with. Undefined when the
+ * manifest has no such version (or no dim_customer was ever loaded).
+ * @throws DimensionManifestError, or DuckDB's error, when the manifest or the version's file is unreadable
+ */
+export async function readCustomerSegmentsAt(lakeDir: string, version: string): Promise<CustomerSegments | undefined> {
+  const entry = (await readManifest(lakeDir, DIM_CUSTOMER_TABLE.name))?.versions.find((v) => v.version === version);
+  return entry ? readCustomerSegments(lakeDir, entry) : undefined;
+}

@@ -10,6 +10,7 @@ import { WindowEngine, type Classification, type WindowValue } from "../../lib/h
 import { MEASUREMENTS } from "../../lib/hot/influx-points.ts";
 import { consumerGroupNames, type WindowConfig } from "../../lib/contract/config.ts";
 import type { GroupCommit } from "../shared/kafka.ts";
+import { CustomerSegments } from "../../lib/contract/dims.ts";
 import { FakeClock, FakeGroup, FakeInflux, FakeProducer, FakeSink, FakeTopic, type FakeMember } from "./fake-cluster.ts";
 import { MetricsWorker } from "./metrics-worker.ts";
 
@@ -347,6 +348,55 @@ describe("MetricsWorker driven by fakes", () => {
     const starts = new Set(truth.starts.filter((s): s is number => s !== undefined));
     for (const start of starts) expect(influx.points.get(windowKey(0, start))?.fields.final, new Date(start).toISOString()).toEqual({ type: "int", value: 1 });
     expect(influx.violations).toEqual([]);
+  });
+
+  it("after a dims:load while it was down, a restarted worker re-opens the windows open at the commit with their pinned version; one the lake lacks is logged", async () => {
+    const v1 = new CustomerSegments("aaaaaaaaaaaaaaaa", [0, 1, 2, 3, 4].map((n) => [`c-${n}`, "consumer"] as const));
+    const v2 = new CustomerSegments("bbbbbbbbbbbbbbbb", [0, 1, 2, 3, 4].map((n) => [`c-${n}`, "loyal"] as const));
+    for (const lakeHasV1 of [true, false]) {
+      const topic = new FakeTopic(TOPICS.topic, PARTITIONS);
+      const clock = new FakeClock(T0);
+      const group = new FakeGroup(topic, GROUP_ID, clock, 10_000);
+      const influx = new FakeInflux();
+      let current = v1;
+      const lines: string[] = [];
+      const log = pino({ level: "error" }, { write: (line: string) => void lines.push(line) });
+      const start = async () => {
+        const member = group.member();
+        const sink = new FakeSink(influx);
+        sink.owner = (partition) => member.running && !member.expelled && member.assigned.includes(partition);
+        const segmentsAt = (version: string) => Promise.resolve(lakeHasV1 && version === v1.version ? v1 : undefined);
+        const worker = new MetricsWorker({ consumer: member, producer: new FakeProducer(), offsets: group, sink, now: clock.now, log, registry: new Registry(), segments: () => current, segmentsAt }, TOPICS, WINDOWS);
+        await worker.start({ emitTimer: false });
+        return { worker, member };
+      };
+      const a = await start();
+      group.rebalance([0, 0, 0]);
+      for (let i = 0; i < 12; i++) topic.append(0, recordValue(0, i, 5), T0 + 30 * MIN);
+      await a.member.deliver(0, 12);
+      await a.worker.emitCycle(); // windows from T0 + 1m on are open, pinned to v1 in the commit
+      const openAtCommit = [...influx.points.values()].filter((p) => p.measurement === MEASUREMENTS.window && p.fields.final?.value === 0).map((p) => Number(p.timestampNs / 1_000_000n));
+      expect(openAtCommit.length).toBeGreaterThan(1);
+      group.expel(0); // killed; a dims:load runs while no worker is up
+      current = v2;
+      const b = await start();
+      group.rebalance([1, 1, 1]);
+      for (let i = 12; i < 24; i++) topic.append(0, recordValue(0, i, 5), T0 + 30 * MIN);
+      for (let round = 0; round < 20 && (await b.member.deliver(0, 5)); round++) await b.worker.emitCycle();
+      await b.worker.emitCycle();
+      const version = (start: number) => influx.points.get(windowKey(0, start))?.fields.dims_version?.value;
+      const segments = (start: number) => [...influx.points.values()].filter((p) => p.measurement === MEASUREMENTS.bySegment && p.timestampNs === BigInt(start) * 1_000_000n).map((p) => p.tags.segment);
+      for (const start of openAtCommit) {
+        expect([start, version(start)]).toEqual([start, lakeHasV1 ? v1.version : v2.version]);
+        // Without the pinned version the window would carry both sets: consumer (before the crash) and loyal (after).
+        if (lakeHasV1) expect(segments(start)).toEqual(["consumer"]);
+      }
+      const later = windowStartOf(T0 + 23 * 20_000, MIN);
+      expect([version(later), segments(later)]).toEqual([v2.version, ["loyal"]]); // opened after the restart: the current version
+      const errors = lines.filter((l) => l.includes("dim_customer version of windows open at the commit is not available"));
+      expect(errors.length).toBe(lakeHasV1 ? 0 : 1);
+      if (!lakeHasV1) expect(JSON.parse(errors[0]!)).toMatchObject({ partition: 0, version: v1.version, currentVersion: v2.version, topic: "orders" });
+    }
   });
 
   it("a record that arrives after an idle advance no commit records yet (the metrics topic failing) counts once, even after a rebuild from the older commit", async () => {

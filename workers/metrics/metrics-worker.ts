@@ -85,6 +85,13 @@ export interface MetricsWorkerIO {
    * when a window opens, which keeps it for its life. Default: none (segment UNKNOWN).
    */
   segments?: () => CustomerSegments;
+  /**
+   * dim_customer at an exact version (CustomerDimensionWatch.at): undefined when the lake
+   * has none. Asked at resume for the versions the commit metadata pins to open windows,
+   * so they re-open with the version their points before the restart were written with.
+   * Default: none available (they re-open with the current version).
+   */
+  segmentsAt?: (version: string) => Promise<CustomerSegments | undefined>;
 }
 
 export function createPrometheusMetrics(registry: Registry) {
@@ -135,6 +142,8 @@ export class MetricsWorker {
   private readonly metrics: ReturnType<typeof createPrometheusMetrics>;
   /** The engines' configuration: the window settings and where a new window gets its segments. */
   private readonly engineConfig: WindowEngineConfig;
+  private readonly segments: () => CustomerSegments;
+  private readonly segmentsAt: (version: string) => Promise<CustomerSegments | undefined>;
 
   constructor(
     io: MetricsWorkerIO,
@@ -144,7 +153,8 @@ export class MetricsWorker {
     ({ consumer: this.consumer, producer: this.producer, offsets: this.offsets, sink: this.sink, now: this.now, log: this.log } = io);
     this.metrics = createPrometheusMetrics(io.registry);
     this.lastProgressAt = this.now();
-    const segments = io.segments ?? (() => CustomerSegments.NONE);
+    const segments = (this.segments = io.segments ?? (() => CustomerSegments.NONE));
+    this.segmentsAt = io.segmentsAt ?? (() => Promise.resolve(undefined));
     this.engineConfig = { ...windows, segmentsFor: () => segments() };
   }
 
@@ -226,7 +236,9 @@ export class MetricsWorker {
     let engine = new WindowEngine(partition, this.engineConfig);
     if (entry?.metadata) {
       try {
-        engine = WindowEngine.resume(partition, this.engineConfig, entry.metadata);
+        const pinned = await this.pinnedSegments(partition, entry.metadata);
+        if (epoch !== this.discardEpoch) return undefined;
+        engine = WindowEngine.resume(partition, { ...this.engineConfig, segmentsAt: (version) => pinned.get(version) }, entry.metadata);
       } catch (error) {
         if (!(error instanceof CommitMetadataError)) throw error;
         // Exact resume is impossible (e.g. WINDOW_SIZE changed): say so loudly, then start afresh from the committed offset.
@@ -238,6 +250,34 @@ export class MetricsWorker {
     this.partitions.set(partition, state);
     this.log.info({ partition, offset, logEndOffset: logEnd, resumed: Boolean(entry?.metadata) }, "partition ready");
     return state;
+  }
+
+  /**
+   * The dim_customer versions the commit metadata pins to windows open at the commit, loaded
+   * from the lake. One the lake does not have (or cannot read) is logged, and its windows
+   * re-open with the current version: their segment points from before the restart may
+   * then stay beside the new ones until reconcile --repair.
+   * @throws CommitMetadataError when the metadata is malformed (as WindowEngine.resume would)
+   */
+  private async pinnedSegments(partition: number, metadata: string): Promise<Map<string, CustomerSegments>> {
+    const loaded = new Map<string, CustomerSegments>();
+    for (const version of WindowEngine.pinnedDimsVersions(partition, metadata)) {
+      const current = this.segments();
+      let segments: CustomerSegments | undefined;
+      let reason = "not in the lake";
+      try {
+        segments = version === current.version ? current : await this.segmentsAt(version);
+      } catch (error) {
+        reason = `unreadable: ${(error as Error).message}`;
+      }
+      if (segments) loaded.set(version, segments);
+      else
+        this.log.error(
+          { topic: this.config.topic, partition, version, currentVersion: current.version, reason },
+          "dim_customer version of windows open at the commit is not available; they re-open with the current version (run reconcile --repair for them)",
+        );
+    }
+    return loaded;
   }
 
   /** Handles one fetched batch; public so fakes can drive it as kafkajs's runner does. */
