@@ -356,7 +356,7 @@ describe("MetricsWorker driven by fakes", () => {
     for (const lakeHasV1 of [true, false]) {
       const topic = new FakeTopic(TOPICS.topic, PARTITIONS);
       const clock = new FakeClock(T0);
-      const group = new FakeGroup(topic, GROUP_ID, clock, 10_000);
+      const group = new FakeGroup(topic, TOPICS.groups.metrics, clock, 10_000);
       const influx = new FakeInflux();
       let current = v1;
       const lines: string[] = [];
