@@ -8,10 +8,10 @@ import type { InfluxConfig } from "../lib/contract/config.ts";
 import { decodeOrder, type Order } from "../lib/contract/order.ts";
 import { amountToCents } from "../lib/contract/money.ts";
 import { windowStartOf } from "../lib/contract/time.ts";
-import { startKafka, stopKafka } from "../scripts/kafka/broker.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { InfluxSink } from "../workers/shared/influx-sink.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";
+import { sharedKafka } from "./support/kafka.ts";
 import { hotPathSettled, hotPathTotals, sleep, sumOrders, TEST_WINDOW_ENV, TEST_WINDOW_MS, truthByWindow, waitFor, WorkerProcess } from "./support/workers.ts";
 
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -82,11 +82,10 @@ async function readParquet(path: string): Promise<string[][]> {
 describe("dimensions through the whole pipeline (simulator --dims-out, Apache Kafka, InfluxDB, lake, batch, reconcile)", () => {
   it("segments live and in gold equal the truth joined with the dimensions; a dimension change applies without a restart and replays keep each window's version; silver equals InfluxDB", async () => {
     const dir = tempDir("dims-pipeline");
-    const broker = await startKafka({ dir, topics: { orders: 3, "orders.dlq": 1, "orders.metrics": 1 } });
-    cleanup.push(() => stopKafka(broker));
+    const kafka = await sharedKafka("dims", { orders: 3 }, cleanup);
     const lakeDir = join(dir, "lake");
     const influx = { version: 1 as const, url: servicesEnv().INFLUX_URL!, database: `dims_${Date.now()}` };
-    const env = { KAFKA_BROKERS: broker.bootstrap, INFLUX_URL: influx.url, INFLUX_DB: influx.database, LAKE_DIR: lakeDir, LAKE_ROTATE_ROWS: "1000", LAKE_ROTATE_AGE: "1s", ...TEST_WINDOW_ENV };
+    const env = { ...kafka.env, INFLUX_URL: influx.url, INFLUX_DB: influx.database, LAKE_DIR: lakeDir, LAKE_ROTATE_ROWS: "1000", LAKE_ROTATE_AGE: "1s", ...TEST_WINDOW_ENV };
     const dimsDir = join(dir, "dims");
     const truth1 = join(dir, "truth1.ndjson");
     const sim1 = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "10", "--count", "4000", "--seed", "5", "--start", "2026-11-20T09:00:00Z", "--truth", truth1, "--dims-out", dimsDir, ...CHAOS], env);
@@ -195,10 +194,9 @@ describe("dimensions through the whole pipeline (simulator --dims-out, Apache Ka
 describe("a dimension change while the metrics worker is down (issue 14: resume keeps each open window's version)", () => {
   it("windows open at a SIGKILL re-open with the version they were opened with, so order_window_by_segment equals the truth joined with each window's version and holds no stale segment", async () => {
     const dir = tempDir("dims-resume");
-    const broker = await startKafka({ dir, topics: { orders: 3, "orders.dlq": 1, "orders.metrics": 1 } });
-    cleanup.push(() => stopKafka(broker));
+    const kafka = await sharedKafka("dims", { orders: 3 }, cleanup);
     const influx = { version: 1 as const, url: servicesEnv().INFLUX_URL!, database: `dims_resume_${Date.now()}` };
-    const env = { KAFKA_BROKERS: broker.bootstrap, INFLUX_URL: influx.url, INFLUX_DB: influx.database, LAKE_DIR: join(dir, "lake"), ...TEST_WINDOW_ENV };
+    const env = { ...kafka.env, INFLUX_URL: influx.url, INFLUX_DB: influx.database, LAKE_DIR: join(dir, "lake"), ...TEST_WINDOW_ENV };
     const dimsDir = join(dir, "dims");
     const truth1 = join(dir, "truth1.ndjson");
     const sim1 = await runScript("workers/simulator.ts", ["--rate", "0", "--sim-rate", "10", "--count", "1500", "--seed", "7", "--start", "2026-11-20T09:00:00Z", "--truth", truth1, "--dims-out", dimsDir, ...CHAOS], env);
