@@ -37,6 +37,13 @@ export interface ResumeState {
   maxEventTimeAtLastRecord: number;
   idleAdvances: IdleAdvance[];
   duplicateOffsets: number[];
+  /**
+   * The offset after the last record the engine had processed at commit time (≥ offset), or
+   * undefined in metadata written before this field existed. Not needed to resume: it is what
+   * monitoring reads as the processed position, since `offset` trails it by the de-duplication
+   * horizon (log end − processedNext is the honest consumer lag; workers/ops/alert-inputs.ts).
+   */
+  processedNext?: number;
 }
 
 
@@ -44,11 +51,12 @@ export interface ResumeState {
 // Commit metadata: one line of space-separated `key=value` fields, ASCII only.
 //   om1 p=<partition> w=<windowSizeMs>/<watermarkDelayMs>/<dedupHorizonMs> c=<offset>
 //   m=<maxEventTime before c> f=<watermark at commit> b=<maxEventTime at last record>
-//   i=<idle advances> d=<duplicate offsets>
+//   i=<idle advances> d=<duplicate offsets> [n=<processed position>]
 // Times are decimal epoch ms, `-` for "none yet". Lists are comma-separated base-36
 // deltas: i entries `<afterOffset−previous>:<maxEventTime−previous>` (first offset
 // relative to c, first time relative to m, or absolute when m is `-`); d entries
-// `<offset−previous>` (first relative to c). A typical commit is ~100 bytes.
+// `<offset−previous>` (first relative to c); n is base-36 relative to c, optional so
+// metadata written before it existed still decodes. A typical commit is ~100 bytes.
 // ---------------------------------------------------------------------------------------
 
 const METADATA_VERSION = "om1";
@@ -86,11 +94,12 @@ export function encodeCommitMetadata(state: ResumeState): string {
     `b=${encodeTime(state.maxEventTimeAtLastRecord)}`,
     `i=${idle}`,
     `d=${duplicates}`,
+    ...(state.processedNext === undefined ? [] : [`n=${(state.processedNext - state.offset).toString(36)}`]),
   ].join(" ");
 }
 
 const METADATA_PATTERN =
-  /^om1 p=(\d+) w=(\d+)\/(\d+)\/(\d+) c=(\d+) m=(-|-?\d+) f=(-|-?\d+) b=(-|-?\d+) i=((?:-?[0-9a-z]+:-?[0-9a-z]+)(?:,-?[0-9a-z]+:-?[0-9a-z]+)*)? d=((?:-?[0-9a-z]+)(?:,-?[0-9a-z]+)*)?$/;
+  /^om1 p=(\d+) w=(\d+)\/(\d+)\/(\d+) c=(\d+) m=(-|-?\d+) f=(-|-?\d+) b=(-|-?\d+) i=((?:-?[0-9a-z]+:-?[0-9a-z]+)(?:,-?[0-9a-z]+:-?[0-9a-z]+)*)? d=((?:-?[0-9a-z]+)(?:,-?[0-9a-z]+)*)?(?: n=([0-9a-z]+))?$/;
 
 export function decodeCommitMetadata(partition: number, metadata: string): ResumeState {
   const fail = (reason: string): never => {
@@ -132,5 +141,6 @@ export function decodeCommitMetadata(partition: number, metadata: string): Resum
     maxEventTimeAtLastRecord: time(match[8]!),
     idleAdvances,
     duplicateOffsets,
+    ...(match[11] === undefined ? {} : { processedNext: offset + integer(match[11], 36) }),
   };
 }

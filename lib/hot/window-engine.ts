@@ -566,6 +566,7 @@ export class WindowEngine {
       maxEventTimeAtLastRecord: this.maxEventTimeAtLastRecord,
       idleAdvances: this.idleAdvances,
       duplicateOffsets,
+      processedNext: this.lastOffset! + 1,
     });
     return { offset, metadata };
   }
