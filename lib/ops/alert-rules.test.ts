@@ -102,6 +102,11 @@ describe("evaluateRules", () => {
     const behind = evaluateRules(defaults(), inputs(now, slow)).find((o) => o.rule === "consumer_lag")!;
     expect(behind.active).toBe(true);
     expect(behind.detail).toMatch(/~300 s behind/);
+    // A worker's first sample gives no rate: lag below the limit is not "not consuming" yet; a second sample without progress is.
+    const first = [{ worker: "metrics", partition: "0", at: now - 1_000, lag: 26, consumed: 500, invalid: 0 }];
+    expect(evaluateRules(defaults(), inputs(now, first)).find((o) => o.rule === "consumer_lag")).toMatchObject({ active: false, detail: expect.stringMatching(/rate not known yet/) });
+    const stuck = [{ ...first[0]!, at: now - 6_000 }, ...first];
+    expect(evaluateRules(defaults(), inputs(now, stuck)).find((o) => o.rule === "consumer_lag")).toMatchObject({ active: true, detail: expect.stringMatching(/not consuming/) });
   });
 
   it("consumer lag of a partition that stopped reporting comes from Kafka: its processed position and how long the oldest message waited", () => {

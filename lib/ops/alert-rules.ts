@@ -211,12 +211,16 @@ function consumerLag(rules: AlertRules, input: AlertInputs, worker: string, all:
   const ownLag = sum(own.map((s) => latest(s, "lag")?.lag ?? 0));
   const kafkaLag = sum(fromKafka.map((p) => p.lag));
   const lag = ownLag + kafkaLag;
-  const ownBehind = ownLag === 0 ? 0 : consumedPerSecond > 0 ? ownLag / consumedPerSecond : Number.POSITIVE_INFINITY;
+  // One sample gives no rate (a worker that just started): not "not consuming", which would fire at once.
+  const rateKnown = own.some((s) => s.filter((p) => p.consumed !== undefined).length >= 2);
+  const ownBehind = ownLag === 0 || (consumedPerSecond === 0 && !rateKnown) ? 0 : consumedPerSecond > 0 ? ownLag / consumedPerSecond : Number.POSITIVE_INFINITY;
   const waiting = fromKafka.filter((p) => p.lag > 0);
   const oldest = waiting.sort((a, b) => b.waitedMs - a.waitedMs)[0];
   const secondsBehind = Math.max(ownBehind, (oldest?.waitedMs ?? 0) / 1000);
   const parts = [
-    ...(own.length > 0 || fromKafka.length === 0 ? [Number.isFinite(ownBehind) ? `~${Math.round(ownBehind)} s behind at ${consumedPerSecond.toFixed(1)} msg/s` : "not consuming"] : []),
+    ...(own.length > 0 || fromKafka.length === 0
+      ? [!Number.isFinite(ownBehind) ? "not consuming" : rateKnown || ownLag === 0 ? `~${Math.round(ownBehind)} s behind at ${consumedPerSecond.toFixed(1)} msg/s` : "consumption rate not known yet (one sample)"]
+      : []),
     ...(waiting.length > 0
       ? [`${kafkaLag} from Kafka on partition(s) ${waiting.map((p) => p.partition).sort((a, b) => a - b).join(", ")} that stopped reporting, the oldest waiting ${oldest!.waitedAtLeast ? "at least " : ""}${Math.round(oldest!.waitedMs / 1000)} s${waiting.some((p) => p.from !== "processed") ? " (measured from the committed offset: no processed position in the commit)" : ""}`]
       : []),
