@@ -61,10 +61,10 @@ export function ReconcileView() {
   const [onlyMismatches, setOnlyMismatches] = useState(false);
   const [repair, setRepair] = useState<Run | undefined>(undefined);
 
-  const compare = useCallback(async (range: { from: string; to: string }) => {
+  const compare = useCallback(async (range: { from: string; to: string }, fresh = false) => {
     setComparing(true);
     try {
-      const response = await fetch(`/api/reconcile?${new URLSearchParams(range)}`, { cache: "no-store" });
+      const response = await fetch(`/api/reconcile?${new URLSearchParams({ ...range, ...(fresh ? { fresh: "1" } : {}) })}`, { cache: "no-store" });
       const body = (await response.json().catch(() => ({}))) as Comparison & { error?: { message: string } };
       if (!response.ok) throw new Error(body.error?.message ?? `HTTP ${response.status}`);
       setComparison(body);
@@ -84,7 +84,8 @@ export function ReconcileView() {
       const body = (await response?.json().catch(() => undefined)) as { run?: Run } | undefined;
       if (!body?.run) return setRepair({ ...repair });
       setRepair(body.run);
-      if (body.run.status === "success" || body.run.status === "failed") void compare({ from, to });
+      // fresh: a result kept from before the repair must not answer.
+      if (body.run.status === "success" || body.run.status === "failed") void compare({ from, to }, true);
     }, 1_000);
     return () => clearTimeout(timer);
   }, [repair, compare, from, to]);
