@@ -3,7 +3,9 @@
  * window engine in the web process: seconds of CPU and memory per range. This bounds it per server:
  * one compare at a time (another range meanwhile is refused as busy, answered 429 like the query
  * runner's), the same range asked again while it runs waits for that one, and each result is kept
- * for a short while keyed by range so repeated clicks (or several viewers) do not run it again.
+ * for a short while keyed by range so the same question from API clients does not run it again.
+ * `fresh` (the Batch page's Compare) skips kept results: a reconciliation must not hide a change
+ * made seconds ago.
  */
 import { compareRange, type RangeComparison } from "../batch/reconcile-run.ts";
 import { ReconcileBusyError, type TimeRange } from "../../lib/batch/reconcile.ts";
