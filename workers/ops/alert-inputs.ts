@@ -60,7 +60,7 @@ export class KafkaLagReader {
   private readonly history: LogEndHistory;
   private lastReason: string | undefined;
 
-  /** `admin` gives a connected admin client for one read (and disconnects it after). `keepMs`: how long log-end samples are kept. */
+  /** `openAdmin` gives a connected admin client for one read and its `close`; `keepMs`: how long log-end samples are kept. */
   constructor(
     private readonly openAdmin: () => Promise<{ admin: Admin; close: () => Promise<void> }>,
     private readonly topic: string,
