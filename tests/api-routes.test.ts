@@ -83,6 +83,31 @@ describe("route handlers against the real broker and InfluxDB", () => {
     expect(h.rows.reduce((n, r) => n + r.orders, 0), "orders on time").toBeGreaterThan(0);
   });
 
+  it("/api/reconcile: one compare at a time (another range answers 429 busy), the same range joins the running one, a result answers again for a while, fresh=1 reads again", async () => {
+    const { GET: reconcile } = await import("../app/api/reconcile/route.ts");
+    const minute = 60_000;
+    const around = (fromMin: number, toMin: number) => `from=${new Date(Math.floor(Date.now() / minute) * minute + fromMin * minute).toISOString()}&to=${new Date(Math.floor(Date.now() / minute) * minute + toMin * minute).toISOString()}`;
+    const a = around(-30, 5);
+    const b = around(-60, -30);
+    const url = (query: string) => new Request(`http://127.0.0.1/api/reconcile?${query}`);
+    type Answer = { computedAt: string; cells: { windowStart: number }[]; summary: unknown };
+    // Started together: the first runs, the same range waits for it, another range is refused.
+    const [first, joined, other] = await Promise.all([reconcile(url(a)), reconcile(url(a)), reconcile(url(b))]);
+    expect(other.status).toBe(429);
+    expect(other.headers.get("retry-after")).toBe("1");
+    expect(((await other.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "busy", message: expect.stringMatching(/^busy: a reconciliation compare of .* is running/) });
+    const firstBody = (await json(first)) as Answer;
+    expect(firstBody.cells.length, "the range holds the orders' windows").toBeGreaterThan(0);
+    expect(await json(joined)).toEqual(firstBody);
+    // Asked again within the cache time: the kept result, not another replay.
+    expect(await json(await reconcile(url(a)))).toEqual(firstBody);
+    // fresh=1 replays again; and the other range runs now that nothing else does.
+    const fresh = (await json(await reconcile(url(`${a}&fresh=1`)))) as Answer;
+    expect(Date.parse(fresh.computedAt)).toBeGreaterThan(Date.parse(firstBody.computedAt));
+    expect((await reconcile(url(b))).status).toBe(200);
+    expect((await reconcile(url(`${a}&fresh=yes`))).status).toBe(400);
+  });
+
   it("/api/pipeline: offsets, dead letters, lake and the Workers panel (a reachable and an unreachable worker)", async () => {
     const { GET: pipeline } = await import("../app/api/pipeline/route.ts");
     const s = (await json(await pipeline())) as PipelineSnapshot;

@@ -11,18 +11,22 @@
  * Exit codes: 0 stopped cleanly (or rules valid with --check); 1 failed; 2 bad arguments, configuration or rules.
  */
 import { Command } from "commander";
-import { alertsEnvSchema, influxEnvSchema, portsEnvSchema } from "../lib/contract/config.ts";
+import { alertsEnvSchema, influxEnvSchema, kafkaEnvSchema, portsEnvSchema } from "../lib/contract/config.ts";
 import { formatDuration } from "../lib/contract/duration.ts";
 import { AlertRulesError, type AlertRules } from "../lib/ops/alert-rules.ts";
 import { loadAlertRules } from "./ops/alert-config.ts";
-import { readAlertInputs, readFiringAlerts } from "./ops/alert-inputs.ts";
+import { KafkaLagReader, readAlertInputs, readFiringAlerts } from "./ops/alert-inputs.ts";
 import { AlertEvaluator } from "./ops/alert-loop.ts";
 import { WebhookPoster } from "./ops/webhook.ts";
 import { configOrExit, loadEnv } from "./shared/env.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { InfluxSink } from "./shared/influx-sink.ts";
+import { createKafka } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { stopOnSignals } from "./shared/shutdown.ts";
+
+/** How long the log-end samples that date a waiting message are kept (consumer_lag's "seconds behind"). */
+const KAFKA_LOG_END_KEEP_MS = 60 * 60_000;
 
 function rulesOrExit(file: string | undefined): AlertRules {
   try {
@@ -60,9 +64,25 @@ async function run(options: { check: boolean }): Promise<void> {
     log.warn({ err: error.message.split("\n")[0] }, "could not read the alert measurement: starting with no firing alerts");
     return undefined;
   });
+  // Kafka's own figure for consumer_lag while the metrics worker is stopped (its pipeline points go stale).
+  let kafkaLag: KafkaLagReader | undefined;
+  if (env.KAFKA_BROKERS) {
+    const kafkaConfig = configOrExit(kafkaEnvSchema, env);
+    const kafka = createKafka(kafkaConfig, "orderpulse-alerts", log);
+    const openAdmin = async () => {
+      // Few retries: a broker that is down degrades this input within one evaluation instead of holding it.
+      const admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1_000 } });
+      await admin.connect();
+      return { admin, close: () => admin.disconnect() };
+    };
+    kafkaLag = new KafkaLagReader(openAdmin, kafkaConfig.topic, kafkaConfig.groups.metrics, log, KAFKA_LOG_END_KEEP_MS);
+  } else log.warn({}, "KAFKA_BROKERS is not set: consumer_lag reads the workers' own pipeline points only (a stopped worker's lag goes stale)");
   const evaluator = new AlertEvaluator({
     rules,
-    readInputs: (now) => readAlertInputs(influx, rules, now),
+    readInputs: async (now) => {
+      const [inputs, kafka] = await Promise.all([readAlertInputs(influx, rules, now), kafkaLag?.read(now)]);
+      return { ...inputs, kafkaLag: kafka };
+    },
     record: async (points) => {
       sink.enqueue(points);
       if (!(await sink.flush())) log.warn({ buffered: sink.buffered }, "could not record alert changes in InfluxDB yet; kept for the next evaluation");
@@ -72,7 +92,7 @@ async function run(options: { check: boolean }): Promise<void> {
     log,
     restored,
   });
-  log.info({ interval: rules.interval, restoredFiring: restored?.size ?? 0, webhook: Boolean(webhook) }, "alerts worker started");
+  log.info({ interval: rules.interval, restoredFiring: restored?.size ?? 0, webhook: Boolean(webhook), kafkaLag: Boolean(kafkaLag) }, "alerts worker started");
   let timer: NodeJS.Timeout | undefined;
   let failing = false;
   // /healthz: the evaluation loop runs; an InfluxDB it cannot read is a degraded state, not a reason to restart.

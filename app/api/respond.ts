@@ -2,7 +2,7 @@ import { NextResponse } from "next/server";
 import { z, ZodError } from "zod";
 import { ConfigError } from "../../lib/contract/config.ts";
 import { BusinessDayError } from "../../lib/contract/business-day.ts";
-import { ReconcileRangeError } from "../../lib/batch/reconcile.ts";
+import { ReconcileBusyError, ReconcileRangeError } from "../../lib/batch/reconcile.ts";
 import { ScheduleError } from "../../lib/ops/schedule.ts";
 import { WHO_HEADER } from "../../lib/web/access.ts";
 import { appendAudit } from "../../workers/shared/audit-log.ts";
@@ -13,13 +13,18 @@ export function errorResponse(status: number, code: string, message: string): Ne
   return NextResponse.json({ error: { code, message } }, { status, headers: { "cache-control": "no-store" } });
 }
 
-/** Runs a handler; bad input answers 400, bad configuration 500 naming the variable, anything else 502 (an upstream failed). */
+/** Runs a handler; bad input answers 400, a busy reconciliation compare 429, bad configuration 500 naming the variable, anything else 502 (an upstream failed). */
 export async function respond(handler: () => Promise<unknown>): Promise<NextResponse> {
   try {
     return NextResponse.json(await handler(), { headers: { "cache-control": "no-store" } });
   } catch (error) {
     if (error instanceof ZodError) return errorResponse(400, "bad_request", error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; "));
     if (error instanceof ScheduleError || error instanceof ReconcileRangeError || error instanceof BusinessDayError) return errorResponse(400, "bad_request", error.message);
+    if (error instanceof ReconcileBusyError) {
+      const busy = errorResponse(429, "busy", error.message);
+      busy.headers.set("Retry-After", "1");
+      return busy;
+    }
     if (error instanceof ConfigError) return errorResponse(500, "config", error.message);
     return errorResponse(502, "upstream", (error as Error).message);
   }

@@ -61,10 +61,12 @@ export function ReconcileView() {
   const [onlyMismatches, setOnlyMismatches] = useState(false);
   const [repair, setRepair] = useState<Run | undefined>(undefined);
 
+  // Always fresh: a click asks about InfluxDB and the lake now, and a kept result from seconds ago could hide a window
+  // corrupted (or repaired) since. The server still runs one compare at a time and answers another one busy.
   const compare = useCallback(async (range: { from: string; to: string }) => {
     setComparing(true);
     try {
-      const response = await fetch(`/api/reconcile?${new URLSearchParams(range)}`, { cache: "no-store" });
+      const response = await fetch(`/api/reconcile?${new URLSearchParams({ ...range, fresh: "1" })}`, { cache: "no-store" });
       const body = (await response.json().catch(() => ({}))) as Comparison & { error?: { message: string } };
       if (!response.ok) throw new Error(body.error?.message ?? `HTTP ${response.status}`);
       setComparison(body);

@@ -89,7 +89,7 @@ export function PipelineView() {
                         const lag = g.partitions.find((x) => x.partition === p.partition);
                         return [
                           <td key={`${g.groupId}-c`}>{lag?.committed === null || lag === undefined ? "—" : whole.format(lag.committed)}</td>,
-                          <td key={`${g.groupId}-l`} data-group={g.groupId} data-field="lag" data-lag={lag?.lag}>
+                          <td key={`${g.groupId}-l`} data-group={g.groupId} data-field="lag" data-lag={lag?.lag} title={lag?.processed != null ? `from the processed position ${whole.format(lag.processed)} its commit records (the commit trails by the de-duplication horizon)` : undefined}>
                             {lag ? whole.format(lag.lag) : "—"}
                             {lag && lag.lag > 0 && lag.secondsBehind !== null ? <span className="muted"> (~{lag.secondsBehind} s)</span> : null}
                           </td>,

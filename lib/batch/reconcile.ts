@@ -34,6 +34,14 @@ export class ReconcileRangeError extends Error {
   }
 }
 
+/** A reconciliation compare of another range is running (one at a time per server): try again shortly; the API answers 429. */
+export class ReconcileBusyError extends Error {
+  override name = "ReconcileBusyError";
+  constructor(readonly running: string) {
+    super(`busy: a reconciliation compare of ${running} is running (one at a time per server); try again in a moment`);
+  }
+}
+
 /** Half-open [fromMs, toMs), on window boundaries. */
 export interface TimeRange {
   fromMs: number;

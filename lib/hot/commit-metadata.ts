@@ -50,6 +50,13 @@ export interface ResumeState {
   duplicateOffsets: number[];
   /** Absent from metadata written before versions were pinned (and when no window is open): then empty. */
   pinnedVersions: PinnedDimsVersion[];
+  /**
+   * The offset after the last record the engine had processed at commit time (≥ offset), or
+   * undefined in metadata written before this field existed. Not needed to resume: it is what
+   * monitoring reads as the processed position, since `offset` trails it by the de-duplication
+   * horizon (log end − processedNext is the honest consumer lag; workers/ops/alert-inputs.ts).
+   */
+  processedNext?: number;
 }
 
 
@@ -57,11 +64,12 @@ export interface ResumeState {
 // Commit metadata: one line of space-separated `key=value` fields, ASCII only.
 //   om1 p=<partition> w=<windowSizeMs>/<watermarkDelayMs>/<dedupHorizonMs> c=<offset>
 //   m=<maxEventTime before c> f=<watermark at commit> b=<maxEventTime at last record>
-//   i=<idle advances> d=<duplicate offsets> [v=<pinned dim_customer versions>]
+//   i=<idle advances> d=<duplicate offsets> [n=<processed position>] [v=<pinned dim_customer versions>]
 // Times are decimal epoch ms, `-` for "none yet". Lists are comma-separated base-36
 // deltas: i entries `<afterOffset−previous>:<maxEventTime−previous>` (first offset
 // relative to c, first time relative to m, or absolute when m is `-`); d entries
-// `<offset−previous>` (first relative to c). v (only while a window is open; older
+// `<offset−previous>` (first relative to c). n is base-36 relative to c, optional so
+// metadata written before it existed still decodes. v (only while a window is open; older
 // metadata has none) is `;`-separated `<version>:<starts>` entries, version `-` for
 // "none loaded", starts in window-size units, base 36, the first absolute, then deltas:
 // 16 hex digits and a few characters per version. A typical commit is ~100–130 bytes.
@@ -102,6 +110,7 @@ export function encodeCommitMetadata(state: ResumeState): string {
     `b=${encodeTime(state.maxEventTimeAtLastRecord)}`,
     `i=${idle}`,
     `d=${duplicates}`,
+    ...(state.processedNext === undefined ? [] : [`n=${(state.processedNext - state.offset).toString(36)}`]),
     ...(state.pinnedVersions.length > 0 ? [`v=${encodePinnedVersions(state.pinnedVersions, state.windowSizeMs)}`] : []),
   ].join(" ");
 }
@@ -126,7 +135,7 @@ const PINNED_ENTRY = `(?:-|${DIMS_VERSION_CHARS}):-?[0-9a-z]+(?:,[0-9a-z]+)*`;
 const METADATA_PATTERN = new RegExp(
   "^om1 p=(\\d+) w=(\\d+)/(\\d+)/(\\d+) c=(\\d+) m=(-|-?\\d+) f=(-|-?\\d+) b=(-|-?\\d+) " +
     "i=((?:-?[0-9a-z]+:-?[0-9a-z]+)(?:,-?[0-9a-z]+:-?[0-9a-z]+)*)? d=((?:-?[0-9a-z]+)(?:,-?[0-9a-z]+)*)?" +
-    `(?: v=(${PINNED_ENTRY}(?:;${PINNED_ENTRY})*))?$`,
+    `(?: n=([0-9a-z]+))?(?: v=(${PINNED_ENTRY}(?:;${PINNED_ENTRY})*))?$`,
 );
 
 export function decodeCommitMetadata(partition: number, metadata: string): ResumeState {
@@ -160,7 +169,7 @@ export function decodeCommitMetadata(partition: number, metadata: string): Resum
 
   const windowSizeMs = integer(match[2]!);
   const pinnedStarts = new Set<number>();
-  const pinnedVersions = (match[11] ? match[11].split(";") : []).map((entry): PinnedDimsVersion => {
+  const pinnedVersions = (match[12] ? match[12].split(";") : []).map((entry): PinnedDimsVersion => {
     const [version, starts] = entry.split(":") as [string, string];
     let index = 0;
     const windowStarts = starts.split(",").map((delta, i) => {
@@ -186,5 +195,6 @@ export function decodeCommitMetadata(partition: number, metadata: string): Resum
     idleAdvances,
     duplicateOffsets,
     pinnedVersions,
+    ...(match[11] === undefined ? {} : { processedNext: offset + integer(match[11], 36) }),
   };
 }

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import type { Order } from "../contract/order.ts";
 import { CommitMetadataError, InvalidOffsetError, KAFKA_COMMIT_METADATA_MAX_BYTES, WindowEngine, WindowEngineConfigError, type AnomalyRecord, type CommitPoint, type EmitResult, type WindowEngineConfig, type WindowValue } from "./window-engine.ts";
 import { amountToCents } from "../contract/money.ts";
+import { decodeCommitMetadata } from "./commit-metadata.ts";
 import { windowStartOf } from "../contract/time.ts";
 import { CustomerSegments } from "../contract/dims.ts";
 
@@ -256,8 +257,9 @@ describe("WindowEngine commit points", () => {
     engine.ingest({ offset: 105, order: order(T0 + 2 * MIN) });
     const first = engine.emit().commit!;
     expect(first.offset).toBe(100);
+    // n=6: the processed position (offset 106) is 6 past c, base 36; what monitoring reads as the consumer's position.
     // Both windows are open, opened with no dimension loaded (version "-"): T0 and two windows later.
-    expect(first.metadata).toBe(`om1 p=4 w=60000/120000/180000 c=100 m=- f=${T0} b=${T0 + 2 * MIN} i= d= v=-:${(T0 / MIN).toString(36)},2`);
+    expect(first.metadata).toBe(`om1 p=4 w=60000/120000/180000 c=100 m=- f=${T0} b=${T0 + 2 * MIN} i= d= n=6 v=-:${(T0 / MIN).toString(36)},2`);
     expect(engine.commitPoint()).toEqual(first);
     engine.ingest({ offset: 110, order: order(T0 + 3 * MIN) }); // max event time = seenAt + 3m: still remembered
     expect(engine.emit().commit!.offset).toBe(100);
@@ -276,7 +278,7 @@ describe("WindowEngine commit points", () => {
     expect(records.map((r) => engine.ingest(r))).toEqual(["on-time", "late", "on-time", "duplicate", "on-time"]);
     const { commit, anomalies } = engine.emit();
     expect(commit!.offset).toBe(2); // offsets 0 and 1 are forgotten, but offset 3 duplicated 1
-    expect(commit!.metadata).toMatch(/ d=1( v=\S+)?$/);
+    expect(commit!.metadata).toMatch(/ d=1 n=3( v=\S+)?$/);
 
     const resumed = WindowEngine.resume(0, config, commit!.metadata);
     expect(resumed.commitPoint()).toEqual(commit);
@@ -428,6 +430,20 @@ describe("WindowEngine commit points", () => {
     expect(() => WindowEngine.resume(1, DEFAULTS, metadata.replace("c=0", "c=x"))).toThrow(/malformed/);
     expect(() => WindowEngine.resume(1, DEFAULTS, `${metadata} x=1`)).toThrow(CommitMetadataError);
     expect(WindowEngine.resume(1, DEFAULTS, metadata).stats().nextOffset).toBe(0);
+  });
+
+  it("records the processed position (n=) apart from the commit offset, and still resumes from metadata written without it", () => {
+    const engine = new WindowEngine(3, DEFAULTS);
+    for (let offset = 0; offset < 40; offset++) engine.ingest({ offset, order: order(T0 + offset * S) });
+    const { offset, metadata } = engine.emit().commit!;
+    expect(offset).toBe(0); // every order is still within the de-duplication horizon
+    expect(decodeCommitMetadata(3, metadata).processedNext).toBe(40);
+    const old = metadata.replace(/ n=[0-9a-z]+/, "");
+    expect(decodeCommitMetadata(3, old).processedNext).toBeUndefined();
+    const resumed = WindowEngine.resume(3, DEFAULTS, old);
+    expect(resumed.stats().nextOffset).toBe(0);
+    resumed.ingest({ offset: 0, order: order(T0) });
+    expect(decodeCommitMetadata(3, resumed.emit().commit!.metadata).processedNext).toBe(1);
   });
 
   it("blocks releases while the metadata would not fit, then releases everything", () => {

@@ -642,6 +642,7 @@ export class WindowEngine {
       idleAdvances: this.idleAdvances,
       duplicateOffsets,
       pinnedVersions: this.openWindowVersions(finalThrough),
+      processedNext: this.lastOffset! + 1,
     });
     return { offset, metadata };
   }

@@ -102,6 +102,33 @@ describe("evaluateRules", () => {
     const behind = evaluateRules(defaults(), inputs(now, slow)).find((o) => o.rule === "consumer_lag")!;
     expect(behind.active).toBe(true);
     expect(behind.detail).toMatch(/~300 s behind/);
+    // A worker's first sample gives no rate: lag below the limit is not "not consuming" yet; a second sample without progress is.
+    const first = [{ worker: "metrics", partition: "0", at: now - 1_000, lag: 26, consumed: 500, invalid: 0 }];
+    expect(evaluateRules(defaults(), inputs(now, first)).find((o) => o.rule === "consumer_lag")).toMatchObject({ active: false, detail: expect.stringMatching(/rate not known yet/) });
+    const stuck = [{ ...first[0]!, at: now - 6_000 }, ...first];
+    expect(evaluateRules(defaults(), inputs(now, stuck)).find((o) => o.rule === "consumer_lag")).toMatchObject({ active: true, detail: expect.stringMatching(/not consuming/) });
+  });
+
+  it("consumer lag of a partition that stopped reporting comes from Kafka: its processed position and how long the oldest message waited", () => {
+    const now = T0 + 300_000;
+    // Partition 0 reports (lag 0); partition 1's last point is 60 s old (past worker_unhealthy.stale, 30 s): its worker stopped.
+    const pipeline = [...samples("metrics", "0", T0, now, healthy), ...samples("metrics", "1", T0, now - 60_000, (t) => ({ ...healthy(t), lag: 5 }))];
+    const kafka = (lag: number, waitedMs: number): AlertInputs["kafkaLag"] => [
+      { ok: true, worker: "metrics", partitions: [{ partition: 0, lag: 99_999, from: "processed", waitedMs: 0, waitedAtLeast: false }, { partition: 1, lag, from: "processed", waitedMs, waitedAtLeast: false }] },
+    ];
+    const observe = (k: AlertInputs["kafkaLag"]) => evaluateRules(defaults(), { ...inputs(now, pipeline), kafkaLag: k }).find((o) => o.rule === "consumer_lag")!;
+    // A reporting partition keeps its own figure (Kafka's 99,999 for partition 0 is ignored); the stopped one counts Kafka's.
+    expect(observe(kafka(400, 20_000))).toMatchObject({ active: false, value: 400 });
+    expect(observe(kafka(400, 61_000))).toMatchObject({ active: true, value: 400 });
+    expect(observe(kafka(400, 61_000)).detail).toMatch(/400 from Kafka on partition\(s\) 1 that stopped reporting, the oldest waiting 61 s/);
+    expect(observe(kafka(10_001, 1_000))).toMatchObject({ active: true, value: 10_001 });
+    // Kafka refused (an ACL): the stale points count as they did, and the detail says why.
+    const refused = observe([{ ok: false, worker: "metrics", reason: "KafkaJSProtocolError: Not authorized to access group" }]);
+    expect(refused).toMatchObject({ value: 5 });
+    expect(refused.detail).toMatch(/Kafka's figure unavailable: KafkaJSProtocolError: Not authorized/);
+    // A metrics worker that never reported in the last hour is still watched through Kafka.
+    const never = evaluateRules(defaults(), { ...inputs(now, []), kafkaLag: kafka(20_000, 0) }).find((o) => o.rule === "consumer_lag")!;
+    expect(never).toMatchObject({ group: "metrics", active: true, value: 119_999 });
   });
 
   it("dead-letter and late rates are shares of input over their windows", () => {

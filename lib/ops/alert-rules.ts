@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { formatDuration, parseDuration } from "../contract/duration.ts";
 import { MEASUREMENTS, type InfluxPoint } from "../hot/influx-points.ts";
+import type { KafkaLag } from "./consumer-lag.ts";
 
 /**
  * Alert rules over InfluxDB's `pipeline` and window measurements (design.md,
@@ -112,6 +113,8 @@ export interface AlertInputs {
   lastSeen: { worker: string; partition: string; at: number }[];
   /** Orders in `order_window` windows starting in the last `no_orders.window`. */
   recentOrders: number;
+  /** Consumer lag as Kafka sees it, per pipeline worker (workers/ops/alert-inputs.ts); absent when Kafka is not configured. */
+  kafkaLag?: KafkaLag[];
 }
 
 /** How far back `pipeline` points are needed: the longest window, plus one sample period of slack for the baseline. */
@@ -187,6 +190,53 @@ const latest = (series: Series, field: keyof PipelineRow) => series.findLast((p)
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
 
+/**
+ * `consumer_lag` for one worker: messages waiting, and how far behind. A partition whose worker
+ * reports (a `pipeline` point within `worker_unhealthy.stale`) counts the worker's own lag, behind
+ * at the rate it consumed over `window`. A partition that stopped reporting (the worker is down, so
+ * its last point goes stale) counts Kafka's figure instead (lib/ops/consumer-lag.ts): log end − the
+ * processed position its commit metadata records (not the committed offset, which trails by the
+ * de-duplication horizon), behind by how long the oldest unprocessed message has waited, from the
+ * log ends sampled at each evaluation. Without Kafka's figure (not configured, or refused: an ACL),
+ * the stale points count as before and the detail says why.
+ */
+function consumerLag(rules: AlertRules, input: AlertInputs, worker: string, all: Series[], consumedPerSecond: number): Observation {
+  const rule = rules.rules.consumer_lag;
+  const reportingSince = input.now - rules.rules.worker_unhealthy.stale;
+  const reporting = all.filter((s) => s.at(-1)!.at > reportingSince);
+  const kafka = input.kafkaLag?.find((k) => k.worker === worker);
+  const reportingPartitions = new Set(reporting.map((s) => s[0]!.partition));
+  const fromKafka = kafka?.ok ? kafka.partitions.filter((p) => !reportingPartitions.has(String(p.partition))) : [];
+  const own = kafka?.ok ? reporting : all;
+  const ownLag = sum(own.map((s) => latest(s, "lag")?.lag ?? 0));
+  const kafkaLag = sum(fromKafka.map((p) => p.lag));
+  const lag = ownLag + kafkaLag;
+  // One sample gives no rate (a worker that just started): not "not consuming", which would fire at once.
+  const rateKnown = own.some((s) => s.filter((p) => p.consumed !== undefined).length >= 2);
+  const ownBehind = ownLag === 0 || (consumedPerSecond === 0 && !rateKnown) ? 0 : consumedPerSecond > 0 ? ownLag / consumedPerSecond : Number.POSITIVE_INFINITY;
+  const waiting = fromKafka.filter((p) => p.lag > 0);
+  const oldest = waiting.sort((a, b) => b.waitedMs - a.waitedMs)[0];
+  const secondsBehind = Math.max(ownBehind, (oldest?.waitedMs ?? 0) / 1000);
+  const parts = [
+    ...(own.length > 0 || fromKafka.length === 0
+      ? [!Number.isFinite(ownBehind) ? "not consuming" : rateKnown || ownLag === 0 ? `~${Math.round(ownBehind)} s behind at ${consumedPerSecond.toFixed(1)} msg/s` : "consumption rate not known yet (one sample)"]
+      : []),
+    ...(waiting.length > 0
+      ? [`${kafkaLag} from Kafka on partition(s) ${waiting.map((p) => p.partition).sort((a, b) => a - b).join(", ")} that stopped reporting, the oldest waiting ${oldest!.waitedAtLeast ? "at least " : ""}${Math.round(oldest!.waitedMs / 1000)} s${waiting.some((p) => p.from !== "processed") ? " (measured from the committed offset: no processed position in the commit)" : ""}`]
+      : []),
+    ...(kafka && !kafka.ok ? [`Kafka's figure unavailable: ${kafka.reason}`] : []),
+  ];
+  return {
+    rule: "consumer_lag",
+    group: worker,
+    active: lag > rule.messages || secondsBehind > rule.seconds,
+    value: lag,
+    threshold: rule.messages,
+    unit: "messages",
+    detail: `lag ${lag} messages (${parts.join("; ")}; limits ${rule.messages} messages or ${rule.seconds} s)`,
+  };
+}
+
 /** Every enabled rule's observation per group. Groups: each `worker` of the pipeline points (no_orders: `all`). */
 export function evaluateRules(rules: AlertRules, input: AlertInputs): Observation[] {
   const { now } = input;
@@ -194,25 +244,11 @@ export function evaluateRules(rules: AlertRules, input: AlertInputs): Observatio
   const observations: Observation[] = [];
   const workers = seriesByWorker(input.pipeline);
   const increase = (all: Series[], field: Counter, windowMs: number) => sum(all.map((s) => counterIncrease(s, field, now - windowMs)));
-  const workerNames = [...new Set([...workers.keys(), ...input.lastSeen.map((s) => s.worker)])].sort();
+  const workerNames = [...new Set([...workers.keys(), ...input.lastSeen.map((s) => s.worker), ...(input.kafkaLag ?? []).filter((k) => k.ok).map((k) => k.worker)])].sort();
 
   for (const worker of workerNames) {
     const all = workers.get(worker) ?? [];
-    if (r.consumer_lag.enabled) {
-      const lag = sum(all.map((s) => latest(s, "lag")?.lag ?? 0));
-      const rate = increase(all, "consumed", r.consumer_lag.window) / (r.consumer_lag.window / 1000);
-      const secondsBehind = lag === 0 ? 0 : rate > 0 ? lag / rate : Number.POSITIVE_INFINITY;
-      const behind = Number.isFinite(secondsBehind) ? `~${Math.round(secondsBehind)} s behind at ${rate.toFixed(1)} msg/s` : "not consuming";
-      observations.push({
-        rule: "consumer_lag",
-        group: worker,
-        active: lag > r.consumer_lag.messages || secondsBehind > r.consumer_lag.seconds,
-        value: lag,
-        threshold: r.consumer_lag.messages,
-        unit: "messages",
-        detail: `lag ${lag} messages (${behind}; limits ${r.consumer_lag.messages} messages or ${r.consumer_lag.seconds} s)`,
-      });
-    }
+    if (r.consumer_lag.enabled) observations.push(consumerLag(rules, input, worker, all, increase(all, "consumed", r.consumer_lag.window) / (r.consumer_lag.window / 1000)));
     if (r.watermark_delay.enabled) {
       const delays = all.map((s) => latest(s, "watermark")).filter((p) => p !== undefined).map((p) => ({ partition: p.partition, delay: now - p.watermark! }));
       const worst = delays.sort((a, b) => b.delay - a.delay)[0];

@@ -6,8 +6,10 @@ const offsets = { partition: 3, logStart: 100, logEnd: 250 };
 
 describe("pipeline figures", () => {
   it("lag from a commit; never committed or committed below the log start counts from the log start", () => {
-    expect(lagOf(offsets, 200, 10)).toEqual({ partition: 3, committed: 200, lag: 50, secondsBehind: 5 });
-    expect(lagOf(offsets, null, 0)).toEqual({ partition: 3, committed: null, lag: 150, secondsBehind: null });
+    expect(lagOf(offsets, 200, 10)).toEqual({ partition: 3, committed: 200, processed: null, lag: 50, secondsBehind: 5 });
+    expect(lagOf(offsets, null, 0)).toEqual({ partition: 3, committed: null, processed: null, lag: 150, secondsBehind: null });
+    // The metrics worker's commit trails what it processed (its metadata's n=): lag counts from what was processed.
+    expect(lagOf(offsets, 120, 10, 240)).toEqual({ partition: 3, committed: 120, processed: 240, lag: 10, secondsBehind: 1 });
     expect(lagOf(offsets, 20, 0).lag).toBe(150);
     expect(lagOf(offsets, 250, 0)).toMatchObject({ lag: 0, secondsBehind: 0 });
   });

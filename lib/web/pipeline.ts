@@ -17,18 +17,27 @@ export interface GroupLag {
   partition: number;
   /** Committed offset (the next one the group reads), null if the group never committed here. */
   committed: number | null;
-  /** Messages between the commit and the log end (everything retained, if never committed). */
+  /**
+   * The processed position the commit's metadata records (the metrics worker's `n=`: its commit
+   * trails it by the de-duplication horizon, lib/ops/consumer-lag.ts), null when it records none.
+   */
+  processed: number | null;
+  /** Messages between the processed position (else the commit) and the log end (everything retained, if never committed). */
   lag: number;
   /** lag ÷ recent produce rate: about how far behind in seconds; 0 without lag, null without a rate to divide by. */
   secondsBehind: number | null;
 }
 
-/** Lag of a committed offset; a commit below the log start counts from the log start (the rest is gone). */
-export function lagOf(offsets: PartitionOffsets, committed: number | null, producedPerSecond: number): GroupLag {
-  const from = committed === null ? offsets.logStart : Math.max(committed, offsets.logStart);
+/**
+ * Lag of a group on one partition, from the processed position its commit records, else the
+ * committed offset; a position below the log start counts from the log start (the rest is gone).
+ */
+export function lagOf(offsets: PartitionOffsets, committed: number | null, producedPerSecond: number, processed: number | null = null): GroupLag {
+  const position = processed ?? committed;
+  const from = position === null ? offsets.logStart : Math.max(position, offsets.logStart);
   const lag = Math.max(0, offsets.logEnd - from);
   const secondsBehind = lag === 0 ? 0 : producedPerSecond > 0 ? Math.round((lag / producedPerSecond) * 10) / 10 : null;
-  return { partition: offsets.partition, committed, lag, secondsBehind };
+  return { partition: offsets.partition, committed, processed, lag, secondsBehind };
 }
 
 /** Messages per second between two log-end samples of one partition; null without an earlier sample. */

@@ -18,9 +18,9 @@ export class WorkerProcess {
   output = "";
   readonly exited: Promise<number | null>;
 
-  constructor(script: string, env: Record<string, string | undefined>) {
+  constructor(script: string, env: Record<string, string | undefined>, args: string[] = []) {
     // node itself, with tsx as a loader: a signal reaches the worker, not a wrapper process.
-    this.child = spawn(process.execPath, ["--import", "tsx", join(ROOT, script)], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, ["--import", "tsx", join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     this.child.stdout!.on("data", (d) => (this.output += d));
     this.child.stderr!.on("data", (d) => (this.output += d));
     this.exited = new Promise((res) => this.child.on("exit", (code) => res(code)));
@@ -43,8 +43,8 @@ export class WorkerProcess {
 }
 
 /** Starts a worker and registers its SIGKILL (if still running) with a test file's clean-up steps. */
-export function trackedWorker(cleanup: (() => Promise<unknown>)[], script: string, env: Record<string, string | undefined>): WorkerProcess {
-  const w = new WorkerProcess(script, env);
+export function trackedWorker(cleanup: (() => Promise<unknown>)[], script: string, env: Record<string, string | undefined>, args: string[] = []): WorkerProcess {
+  const w = new WorkerProcess(script, env, args);
   cleanup.push(() => (w.child.exitCode === null ? w.kill("SIGKILL") : Promise.resolve()));
   return w;
 }

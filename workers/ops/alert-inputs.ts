@@ -1,7 +1,11 @@
+import type { Admin } from "kafkajs";
 import type { InfluxConfig } from "../../lib/contract/config.ts";
+import { kafkaPartitionLags, LogEndHistory, type KafkaLag } from "../../lib/ops/consumer-lag.ts";
 import { MEASUREMENTS } from "../../lib/hot/influx-points.ts";
 import { lookbackMs, restoredStates, type AlertInputs, type AlertRules, type AlertState, type PipelineRow } from "../../lib/ops/alert-rules.ts";
 import { influxQuery, seriesRows } from "../shared/influxql.ts";
+import { groupCommits, topicOffsets } from "../shared/kafka-admin.ts";
+import type { AlertLog } from "./alert-loop.ts";
 
 const ns = (ms: number) => `${BigInt(Math.round(ms)) * 1_000_000n}`;
 const LAST_SEEN_MS = 60 * 60_000;
@@ -40,4 +44,50 @@ export async function readFiringAlerts(influx: InfluxConfig, now: number): Promi
     await influxQuery(influx, `SELECT last("firing") AS firing, last("since") AS since, last("value") AS value, last("threshold") AS threshold FROM "${MEASUREMENTS.alert}" WHERE time > ${ns(now - 30 * 86_400_000)} GROUP BY "rule", "group"`),
   );
   return restoredStates(rows.map((r) => ({ rule: String(r.rule), group: String(r.group), firing: Number(r.firing), since: Number(r.since), value: Number(r.value), threshold: Number(r.threshold) })));
+}
+
+/**
+ * Consumer lag from Kafka itself (admin API: ListOffsets for log ends, OffsetFetch for the commits
+ * and their metadata), for the pipeline workers whose lag `consumer_lag` reads: the metrics worker
+ * (`group`, KafkaConfig.groups.metrics). The lake's group is left out on purpose: its Kafka commit follows each lake
+ * commit marker, so by design it trails by up to LAKE_ROTATE_AGE / LAKE_ROTATE_ROWS of buffered rows
+ * and would fire at steady state. Keeps the log-end samples that say how long a message has waited.
+ * A refused call (GROUP_AUTHORIZATION_FAILED, TOPIC_AUTHORIZATION_FAILED, a broker down) yields
+ * `{ ok: false, reason }`, logged once per new reason; it never throws.
+ */
+export class KafkaLagReader {
+  private readonly history: LogEndHistory;
+  private lastReason: string | undefined;
+
+  /** `openAdmin` gives a connected admin client for one read and its `close`; `group`: the metrics worker's; `keepMs`: how long log-end samples are kept. */
+  constructor(
+    private readonly openAdmin: () => Promise<{ admin: Admin; close: () => Promise<void> }>,
+    private readonly topic: string,
+    private readonly group: string,
+    private readonly log: AlertLog,
+    keepMs: number,
+  ) {
+    this.history = new LogEndHistory(keepMs);
+  }
+
+  async read(now: number): Promise<KafkaLag[]> {
+    const worker = "metrics" as const;
+    try {
+      const { admin, close } = await this.openAdmin();
+      try {
+        const [offsets, commits] = await Promise.all([topicOffsets(admin, this.topic), groupCommits(admin, this.group, this.topic)]);
+        if (this.lastReason !== undefined) this.log.info({ topic: this.topic, group: this.group }, "consumer lag readable from Kafka again");
+        this.lastReason = undefined;
+        return [{ ok: true, worker, partitions: kafkaPartitionLags(offsets, commits, this.history, now) }];
+      } finally {
+        await close().catch(() => undefined);
+      }
+    } catch (error) {
+      const reason = `${(error as Error).name}: ${(error as Error).message.split("\n")[0]}`;
+      if (reason !== this.lastReason)
+        this.log.warn({ topic: this.topic, group: this.group, err: reason }, "cannot read consumer lag from Kafka: consumer_lag uses the workers' own pipeline points only (a stopped worker's lag goes stale)");
+      this.lastReason = reason;
+      return [{ ok: false, worker, reason }];
+    }
+  }
 }

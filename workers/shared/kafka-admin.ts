@@ -41,10 +41,21 @@ export async function consumerGroups(admin: Admin, prefix: string): Promise<Grou
   return described.groups.map((g) => ({ groupId: g.groupId, state: g.state, members: g.members.length })).sort((a, b) => a.groupId.localeCompare(b.groupId));
 }
 
+/** A group's commit for one partition: the offset (null where it never committed) and its metadata (null when none). */
+export interface GroupCommit {
+  offset: number | null;
+  metadata: string | null;
+}
+
+/** Each partition's commit of `topic` for a group (OffsetFetch). */
+export async function groupCommits(admin: Admin, groupId: string, topic: string): Promise<Map<number, GroupCommit>> {
+  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return new Map((entry?.partitions ?? []).map((p) => [p.partition, { offset: Number(p.offset) >= 0 ? Number(p.offset) : null, metadata: p.metadata || null }]));
+}
+
 /** Committed offset per partition of `topic` for a group; null where it never committed. */
 export async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, number | null>> {
-  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  return new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset) >= 0 ? Number(p.offset) : null]));
+  return new Map([...(await groupCommits(admin, groupId, topic))].map(([partition, c]) => [partition, c.offset]));
 }
 
 /**

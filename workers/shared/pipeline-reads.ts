@@ -9,7 +9,8 @@ import type { InfluxConfig, KafkaConfig } from "../../lib/contract/config.ts";
 import { isIdle, lagOf, latestPipelineQuery, lagSparklineQuery, consumedRateQuery, ratePerSecond, watermarkDelayMs, type GroupLag, type PartitionOffsets } from "../../lib/web/pipeline.ts";
 import { seriesRows } from "./influxql.ts";
 import { influxRead } from "./live-reads.ts";
-import { committedOffsets, consumerGroups, describeTopicSettings, panel, topicOffsets, type Panel } from "./kafka-admin.ts";
+import { consumerGroups, describeTopicSettings, groupCommits, panel, topicOffsets, type Panel } from "./kafka-admin.ts";
+import { processedPosition } from "../../lib/ops/consumer-lag.ts";
 import type { TopicSettings } from "../../lib/web/topic-settings.ts";
 import { listLakeFiles, liveLakeFiles, statLakeFiles } from "./lake-files.ts";
 import { readWorkerHealth } from "./worker-health.ts";
@@ -113,8 +114,12 @@ export class PipelineReader {
       const ids = [...new Set([names.metrics, names.lake, ...others])];
       return Promise.all(
         ids.map(async (groupId): Promise<GroupRow> => {
-          const committed = await committedOffsets(admin, groupId, topic);
-          const partitions = offsets.map((o) => lagOf(o, committed.get(o.partition) ?? null, produced.get(o.partition) ?? 0));
+          const commits = await groupCommits(admin, groupId, topic);
+          const partitions = offsets.map((o) => {
+            const commit = commits.get(o.partition);
+            const position = processedPosition(o.partition, commit, o.logStart);
+            return lagOf(o, commit?.offset ?? null, produced.get(o.partition) ?? 0, position.from === "processed" ? position.offset : null);
+          });
           return { groupId, state: known.get(groupId)?.state ?? null, members: known.get(groupId)?.members ?? null, partitions, totalLag: partitions.reduce((s, p) => s + p.lag, 0) };
         }),
       );

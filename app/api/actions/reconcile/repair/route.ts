@@ -1,5 +1,6 @@
 import { instantRangeSchema } from "../../../../../lib/web/batch-requests.ts";
 import { queueRepair, windowRange } from "../../../../../workers/shared/batch-service.ts";
+import { forgetComparisons } from "../../../../../workers/shared/reconcile-compare.ts";
 import { act } from "../../../respond.ts";
 
 export const runtime = "nodejs";
@@ -14,7 +15,11 @@ export function POST(request: Request) {
   return act(
     request,
     "reconcile repair",
-    async () => ({ run: queueRepair(windowRange(instantRangeSchema.parse(await request.json().catch(() => ({})))), Date.now()) }),
+    async () => {
+      const run = queueRepair(windowRange(instantRangeSchema.parse(await request.json().catch(() => ({})))), Date.now());
+      forgetComparisons(); // kept comparisons predate the repair
+      return { run };
+    },
     ({ run }) => `queued run ${run.id}: reconcile --repair [${new Date(run.range!.fromMs).toISOString()}, ${new Date(run.range!.toMs).toISOString()})`,
   );
 }
