@@ -472,6 +472,13 @@ export class LakeWorker {
     // The abort stops compaction between merges, not inside DuckDB's COPY: let the merge in flight finish its
     // rename, or its temporary file outlives the process (recovery would only remove it at the next start).
     await until(this.compaction);
+    // A writer that died mid-write after this one recovered a partition left temporaries no one else would remove now.
+    await until(
+      this.writer.sweepDeadTemporaries().then(
+        (removed) => removed.length > 0 && this.log.info({ removed }, "removed temporary files of lake workers that are gone"),
+        (error: Error) => this.log.warn({ err: error.message }, "could not remove temporary files of lake workers that are gone"),
+      ),
+    );
     if (abandoned.length > 0) this.log.warn({ abandoned }, "shutdown deadline: these partitions' buffers were not flushed; they are read again from their markers");
     this.log.info({ flushed }, "flushed and committed; leaving the group");
     // Leaving the group waits for the fetch in flight (up to kafkajs's fetch wait): give it the rest of the shutdown

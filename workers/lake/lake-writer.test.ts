@@ -21,6 +21,8 @@ class MemoryLake {
   readonly files = new Map<string, number[]>();
   readonly markers = new Map<number, CommitMarker>();
   readonly leases = new Map<number, PartitionLease>();
+  /** Lake-relative temporary files, as writers that died mid-write leave them. */
+  readonly temporaries = new Set<string>();
   readonly dead = new Set<number>();
 
   store(pid: number): LakeStore {
@@ -34,15 +36,18 @@ class MemoryLake {
       pid,
       prepare: async () => {},
       list: async (): Promise<LakeListing> => ({ files: [...this.files.keys()].map((p) => parseLakeFilePath(p)!).filter(Boolean), markers: new Map(this.markers) }),
-      temporaries: async () => [],
-      remove: async (paths) => (alive(), paths.filter((p) => this.files.delete(p)).length),
+      temporaries: async () => [...this.temporaries].sort(),
+      remove: async (paths) => (alive(), paths.filter((p) => this.files.delete(p) || this.temporaries.delete(p)).length),
       readMarker: async (partition) => this.markers.get(partition),
       writeMarker: async (partition, marker) => (alive(), void this.markers.set(partition, marker)),
       readLease: async (partition) => this.leases.get(partition),
       writeLease: async (partition, lease) => (alive(), void this.leases.set(partition, lease)),
       removeLease: async (partition) => (alive(), void this.leases.delete(partition)),
       holderGone: (holder) => this.dead.has(holder.pid),
-      compactionWriterGone: () => false,
+      compactionWriterGone: (path) => {
+        const writer = Number(/\.(\d+)-[0-9a-f]+\.tmp$/.exec(path)?.[1]);
+        return writer !== pid && this.dead.has(writer);
+      },
     };
   }
 
@@ -114,6 +119,20 @@ const order = (offset: number) => ({
 });
 
 describe("LakeWriter driven by an in-memory lake", () => {
+  it("at a stop, removes the temporaries of its own partitions left by writers that are gone, and no one else's", async () => {
+    const lake = new MemoryLake();
+    const clock = new ManualClock(T0);
+    const a = writer(lake, 1, clock);
+    await a.w.recoverAndOpen([3]);
+    // Written after a's recovery swept partition 3: writer 7 died mid-write (a lease renewal, a flush); 8 is alive.
+    lake.dead.add(7);
+    const left = ["_commits/.partition=3.lease.7-fc3f72ec.tmp", "_commits/.partition=3.json.7-0a1b.tmp", "orders/event_date=2026-11-20/event_hour=10/.part-3-00000000000000000010-00000000000000000019.parquet.7-beef.tmp"];
+    const kept = ["_commits/.partition=3.lease.8-aaaa.tmp", "_commits/.partition=3.lease.1-bbbb.tmp", "_commits/.partition=4.lease.7-cccc.tmp"];
+    for (const path of [...left, ...kept]) lake.temporaries.add(path);
+    expect((await a.w.sweepDeadTemporaries()).sort()).toEqual([...left].sort());
+    expect([...lake.temporaries].sort()).toEqual([...kept].sort());
+  });
+
   it("flush writes the files, then the marker; a second writer resumes at the marker", async () => {
     const lake = new MemoryLake();
     const clock = new ManualClock(T0);

@@ -26,7 +26,7 @@ import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { PartitionBuffer, rotationReason, type AddResult, type BufferStats, type FlushPlan, type LakeMessage, type RotationLimits, type RotationReason } from "../../lib/lake/buffer.ts";
 import type { OffsetGap } from "../../lib/lake/offsets.ts";
-import { checkLakeOrigin, recoveryPlan, type LakeOrigin } from "../../lib/lake/recovery.ts";
+import { checkLakeOrigin, recoveryPlan, temporaryMarkerPartition, temporaryPartRange, type LakeOrigin } from "../../lib/lake/recovery.ts";
 import { LEASE_TTL_MS, leaseState, type PartitionLease } from "../../lib/lake/lease.ts";
 import type { ParquetEncoder } from "./encoder.ts";
 import type { LakeStore } from "./lake-store.ts";
@@ -402,6 +402,23 @@ export class LakeWriter {
     this.slots.clear();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.keys()]);
     await this.releaseLeases();
+  }
+
+  /**
+   * Removes the temporary files (data, marker, lease) of this writer's leased partitions whose
+   * writer process is gone: one that died mid-write after this writer's recovery had swept the
+   * partition leaves them, and nothing else removes them before the partition's next recovery.
+   * Never this process's own, nor a live or unknown writer's (LakeStore.compactionWriterGone).
+   * Returns the lake-relative paths removed.
+   */
+  async sweepDeadTemporaries(): Promise<string[]> {
+    if (this.leased.size === 0) return [];
+    const doomed = (await this.store.temporaries()).filter((path) => {
+      const partition = temporaryMarkerPartition(path) ?? temporaryPartRange(path)?.partition;
+      return partition !== undefined && this.leased.has(partition) && this.store.compactionWriterGone(path);
+    });
+    if (doomed.length > 0) await this.store.remove(doomed);
+    return doomed;
   }
 
   /** Gives up every lease this writer holds that is still its own, so a new owner need not wait for them to expire. */
