@@ -159,7 +159,9 @@ export class LakeWorker {
       .then(async () => {
         if (generation !== this.generation) return;
         await this.writer.closeAll();
-        if (generation !== this.generation) return;
+        // A stopping worker recovers nothing: an assignment during its stop (another worker left) would write a
+        // lease after stop() waited for `opening`, and the process could exit in the middle of that write.
+        if (generation !== this.generation || this.stopping) return;
         const stillWanted = () => generation === this.generation && !this.stopping;
         const next = await this.writer.recoverAndOpen(this.assigned, stillWanted);
         if (next.size > 0) await checkMarkersWithinTopic(() => this.readLogEnds(), next, { lakeDir: resolve(this.settings.lake.lakeDir), topic: this.topic, stillWanted, log: this.log, sleep });
@@ -486,6 +488,8 @@ export class LakeWorker {
     await settleWithin(this.consumer?.disconnect(), Math.max(1_000, startedAt + SHUTDOWN_MS - 500 - Date.now()));
     await settleWithin(this.logStart.close(), 1_000);
     await until(this.compaction);
+    // An assignment that arrived during the stop (its recovery returns at once now) must not be mid-write at exit.
+    await until(this.opening);
     await this.encoder.close();
   }
 }

@@ -155,10 +155,12 @@ export class LakeWriter {
    */
   private async claim(partition: number, wait: boolean, stillWanted: () => boolean = () => true): Promise<void> {
     for (let logged = false; ; ) {
+      // Checked before every write too, not only while waiting: a recovery that is no longer wanted (a newer
+      // assignment, a stop) must not take a lease it would then leave behind.
+      if (wait && !stillWanted()) throw new RecoveryAbandonedError(partition);
       const state = leaseState(await this.store.readLease(partition), this.owner, this.clock.now(), (l) => this.store.holderGone(l));
       if (!wait && state.kind !== "mine") throw new LeaseLostError({ lakeDir: this.store.lakeDir, partition, holder: state.kind === "held" ? state.lease.owner : undefined });
       if (state.kind === "held") {
-        if (!stillWanted()) throw new RecoveryAbandonedError(partition);
         if (!logged) {
           this.log.warn({ partition, holder: state.lease.owner, until: new Date(state.lease.expiresAt).toISOString() }, "waiting for another lake worker to release the partition");
           logged = true;
