@@ -141,21 +141,24 @@ describe("the Lake page", () => {
     await mkdir(SCREENSHOTS, { recursive: true });
     await typeQuery("SELECT country, count(*) AS orders, sum(amount) AS revenue FROM orders GROUP BY country ORDER BY revenue DESC");
     await page.getByRole("button", { name: /^Run/ }).click();
-    await expect.poll(() => page.getByTestId("result-summary").innerText()).toMatch(/rows? · /);
+    // The page settles asynchronously (a re-render after a resize, the editor's theme after an observer fires):
+    // each check waits for it, within a bound a loaded CI machine can meet (expect.poll's default is 1 s).
+    const settled = { timeout: 10_000 };
+    await expect.poll(() => page.getByTestId("result-summary").innerText(), settled).toMatch(/rows? · /);
     const fontSize = (selector: string) => page.locator(selector).first().evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
     const laptop = { cell: await fontSize("[role=cell]"), editor: await fontSize(".cm-content") };
     await page.screenshot({ path: join(SCREENSHOTS, "lake-laptop.png") });
     await page.setViewportSize({ width: 2560, height: 1440 });
     // The shell's wall-screen scale (a larger root font) reaches the editor and the result table too.
-    await expect.poll(() => fontSize("[role=cell]")).toBeGreaterThan(laptop.cell * 1.2);
-    expect(await fontSize(".cm-content")).toBeGreaterThan(laptop.editor * 1.2);
+    await expect.poll(() => fontSize("[role=cell]"), settled).toBeGreaterThan(laptop.cell * 1.2);
+    await expect.poll(() => fontSize(".cm-content"), settled).toBeGreaterThan(laptop.editor * 1.2);
     await page.screenshot({ path: join(SCREENSHOTS, "lake-wall.png") });
     await page.setViewportSize({ width: 1440, height: 900 });
     const background = () => page.locator(".result-table").evaluate((e) => getComputedStyle(e).backgroundColor);
     const dark = await background();
     await page.getByTestId("theme-toggle").click();
-    await expect.poll(background).not.toBe(dark);
-    expect(await page.locator(".cm-editor").evaluate((e) => getComputedStyle(e).backgroundColor)).not.toBe("rgb(40, 44, 52)");
+    await expect.poll(background, settled).not.toBe(dark);
+    await expect.poll(() => page.locator(".cm-editor").evaluate((e) => getComputedStyle(e).backgroundColor), settled).not.toBe("rgb(40, 44, 52)");
     await page.screenshot({ path: join(SCREENSHOTS, "lake-light.png") });
     await page.getByTestId("theme-toggle").click();
   });
