@@ -146,7 +146,13 @@ describe("the Lake page", () => {
     const settled = { timeout: 10_000 };
     await expect.poll(() => page.getByTestId("result-summary").innerText(), settled).toMatch(/rows? · /);
     const fontSize = (selector: string) => page.locator(selector).first().evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
-    const laptop = { cell: await fontSize("[role=cell]"), editor: await fontSize(".cm-content") };
+    // A cell the virtualized table is still placing has no computed size yet (NaN, seen in CI): wait for one.
+    const settledSize = async (selector: string) => {
+      let size = Number.NaN;
+      await expect.poll(async () => (size = await fontSize(selector)), settled).toBeGreaterThan(0);
+      return size;
+    };
+    const laptop = { cell: await settledSize("[role=cell]"), editor: await settledSize(".cm-content") };
     await page.screenshot({ path: join(SCREENSHOTS, "lake-laptop.png") });
     await page.setViewportSize({ width: 2560, height: 1440 });
     // The shell's wall-screen scale (a larger root font) reaches the editor and the result table too.
