@@ -11,6 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeLakeFixture, type FixtureMessage } from "./support/batch-lake.ts";
 import { ROOT, tempDir } from "./support/processes.ts";
 
+// The page settles asynchronously (a fetch, a re-render after a resize, the editor's theme after an observer
+// fires): every check waits for it within a bound a loaded CI machine can meet (expect.poll's default is 1 s).
+const settled = { timeout: 10_000 };
+
 let lakeDir: string;
 let messages: FixtureMessage[];
 let server: ChildProcess | undefined;
@@ -37,7 +41,7 @@ function distinctOrders(): number {
 
 async function typeQuery(sql: string): Promise<void> {
   await page.locator(".cm-content").fill(sql);
-  await expect.poll(() => page.locator(".cm-content").innerText()).toBe(sql);
+  await expect.poll(() => page.locator(".cm-content").innerText(), settled).toBe(sql);
 }
 
 beforeAll(async () => {
@@ -89,13 +93,13 @@ describe("the Lake page", () => {
     await page.getByRole("button", { name: "Dead letters by reason" }).click();
     await page.getByRole("button", { name: /^Run/ }).click();
     const reasons = new Set(messages.filter((m) => !m.decoded.ok && !m.lost).map((m) => (m.decoded.ok ? "" : m.decoded.rejection.code)));
-    await expect.poll(() => page.getByTestId("result-summary").innerText()).toMatch(new RegExp(`^${reasons.size} rows? · `));
+    await expect.poll(() => page.getByTestId("result-summary").innerText(), settled).toMatch(new RegExp(`^${reasons.size} rows? · `));
   });
 
   it("sorts a column as numbers", async () => {
     await typeQuery("SELECT order_id, quantity FROM orders ORDER BY order_id LIMIT 200");
     await page.keyboard.press("Control+Enter");
-    await expect.poll(() => page.getByTestId("result-summary").innerText()).toMatch(/^200 rows/);
+    await expect.poll(() => page.getByTestId("result-summary").innerText(), settled).toMatch(/^200 rows/);
     const header = page.getByRole("columnheader", { name: /quantity/ });
     await header.click();
     await header.click(); // descending
@@ -130,9 +134,9 @@ describe("the Lake page", () => {
     await page.waitForTimeout(500);
     const cancelled = Date.now();
     await page.getByRole("button", { name: "Cancel" }).click();
-    await expect.poll(() => page.getByTestId("query-error").innerText(), { timeout: 5_000 }).toMatch(/cancelled/);
+    await expect.poll(() => page.getByTestId("query-error").innerText(), settled).toMatch(/cancelled/);
     expect(Date.now() - cancelled).toBeLessThan(2_000);
-    await expect.poll(() => page.getByTestId("history").locator("tbody tr").first().innerText()).toMatch(/cancelled/);
+    await expect.poll(() => page.getByTestId("history").locator("tbody tr").first().innerText(), settled).toMatch(/cancelled/);
     expect(await page.locator(".cm-content").innerText()).toMatch(/^SELECT levenshtein/);
     await page.screenshot({ path: join(ROOT, "test-results", "lake-page.png"), fullPage: true });
   });
@@ -141,9 +145,6 @@ describe("the Lake page", () => {
     await mkdir(SCREENSHOTS, { recursive: true });
     await typeQuery("SELECT country, count(*) AS orders, sum(amount) AS revenue FROM orders GROUP BY country ORDER BY revenue DESC");
     await page.getByRole("button", { name: /^Run/ }).click();
-    // The page settles asynchronously (a re-render after a resize, the editor's theme after an observer fires):
-    // each check waits for it, within a bound a loaded CI machine can meet (expect.poll's default is 1 s).
-    const settled = { timeout: 10_000 };
     await expect.poll(() => page.getByTestId("result-summary").innerText(), settled).toMatch(/rows? · /);
     const fontSize = (selector: string) => page.locator(selector).first().evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
     // A cell the virtualized table is still placing has no computed size yet (NaN, seen in CI): wait for one.
