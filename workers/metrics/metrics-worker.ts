@@ -30,7 +30,7 @@ export interface MetricsTopics {
   topic: string;
   dlqTopic: string;
   windowValuesTopic: string;
-  /** `metrics` is this worker's consumer group (KAFKA_GROUP_PREFIX: lib/contract/config.ts consumerGroups). */
+  /** `metrics` is this worker's consumer group (KAFKA_GROUP_PREFIX: lib/contract/config.ts consumerGroupNames). */
   groups: { metrics: string };
 }
 
@@ -112,7 +112,6 @@ export function createPrometheusMetrics(registry: Registry) {
     blocked: new Counter({ name: "orderpulse_blocked_emits_total", help: "emits held back because commit metadata would not fit", labelNames, registers: [registry] }),
   };
 }
-
 
 export class MetricsWorker {
   private readonly partitions = new Map<number, PartitionState>();

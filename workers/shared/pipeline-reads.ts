@@ -16,7 +16,6 @@ import { listLakeFiles, liveLakeFiles, statLakeFiles } from "./lake-files.ts";
 import { readWorkerHealth } from "./worker-health.ts";
 import type { WorkerHealth } from "../../lib/web/worker-health.ts";
 
-
 export interface PartitionRow extends PartitionOffsets {
   producedPerSecond: number | null;
   idle: boolean;
