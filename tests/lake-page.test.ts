@@ -109,6 +109,20 @@ describe("the Lake page", () => {
     expect(await header.getAttribute("aria-sort")).toBe("descending");
   });
 
+  it("shows what was typed after an example is picked mid-typing", async () => {
+    // @uiw/react-codemirror defers a new `value` that arrives within 200 ms of typing, then applies
+    // the deferred (by then stale) value: an example picked right after typing, then more typing,
+    // left the editor showing the example while the page ran what was typed (seen in a loaded CI run).
+    const editor = page.locator(".cm-content");
+    await editor.fill("SELECT 1");
+    await page.getByRole("button", { name: "Dead letters by reason" }).click();
+    await editor.fill("SELECT 2 AS typed");
+    await page.waitForTimeout(1_500);
+    expect(await editor.innerText()).toBe("SELECT 2 AS typed");
+    await page.keyboard.press("Control+Enter");
+    await expect.poll(() => page.getByTestId("result-table").innerText(), settled).toMatch(/typed/);
+  });
+
   it("downloads the CSV the API serves", async () => {
     const sql = "SELECT country, count(*) AS orders FROM orders GROUP BY country ORDER BY orders DESC, country";
     await typeQuery(sql);

@@ -1,13 +1,13 @@
 "use client";
 /**
- * The SQL editor: CodeMirror 6 (through @uiw/react-codemirror) with DuckDB-ish
+ * The SQL editor: CodeMirror 6 (app/code-editor.tsx) with DuckDB-ish
  * SQL highlighting and completion of the lake's view and column names;
  * Ctrl/Cmd+Enter runs.
  */
-import CodeMirror, { keymap, Prec } from "@uiw/react-codemirror";
+import { keymap, Prec } from "@uiw/react-codemirror";
 import { PostgreSQL, sql } from "@codemirror/lang-sql";
 import { useMemo } from "react";
-import { useShellTheme } from "../use-shell-theme.ts";
+import { CodeEditor } from "../code-editor.tsx";
 
 export interface SqlEditorProps {
   value: string;
@@ -25,10 +25,9 @@ export function SqlEditor({ value, onChange, onRun, schema }: SqlEditorProps) {
     ],
     [schema, onRun],
   );
-  const theme = useShellTheme();
   return (
     <div data-testid="sql-editor" className="sql-editor">
-      <CodeMirror value={value} onChange={onChange} extensions={extensions} theme={theme} height="12rem" basicSetup={{ lineNumbers: true, foldGutter: false }} />
+      <CodeEditor value={value} onChange={onChange} extensions={extensions} height="12rem" lineNumbers />
     </div>
   );
 }

@@ -5,14 +5,14 @@
  * JSON editor (CodeMirror 6), and redrive them to the source topic: a dry run first shows what
  * will be sent and what is skipped, then "Redrive" sends (POST /api/actions/redrive, audited).
  */
-import CodeMirror, { EditorView } from "@uiw/react-codemirror";
+import { EditorView } from "@uiw/react-codemirror";
 import { json, jsonParseLinter } from "@codemirror/lang-json";
 import { linter } from "@codemirror/lint";
 import { useMemo, useState } from "react";
 import type { DeadLetter } from "../../lib/web/dead-letters.ts";
 import type { DeadLetterPage } from "../../workers/shared/dead-letters.ts";
 import { useJson } from "../use-json.ts";
-import { useShellTheme } from "../use-shell-theme.ts";
+import { CodeEditor } from "../code-editor.tsx";
 
 /** `2026-12-01 11:20:07` in the browser's zone. */
 const time = (ms: number | null) => (ms === null ? "—" : new Date(ms).toLocaleString("sv-SE"));
@@ -30,10 +30,9 @@ interface RedriveAnswer {
 function PayloadEditor({ value, onChange }: { value: string; onChange: (v: string) => void }) {
   // Wrapped lines: an unwrapped payload widened the table, and its scroll box cut off the table's left edge.
   const extensions = useMemo(() => [json(), linter(jsonParseLinter()), EditorView.lineWrapping], []);
-  const theme = useShellTheme();
   return (
     <div data-testid="payload-editor" className="payload-editor">
-      <CodeMirror value={value} onChange={onChange} extensions={extensions} theme={theme} height="7rem" basicSetup={{ lineNumbers: false, foldGutter: false }} />
+      <CodeEditor value={value} onChange={onChange} extensions={extensions} height="7rem" />
     </div>
   );
 }
