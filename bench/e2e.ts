@@ -43,7 +43,8 @@ import pino from "pino";
 import { io } from "socket.io-client";
 import { consumerGroupNames, kafkaEnvSchema } from "../lib/contract/config.ts";
 import type { WindowTotal } from "../lib/hot/feed-state.ts";
-import { viewDefinitions } from "../lib/lake/views.ts";
+import { EMPTY_FIRST_COPY_INDEX } from "../lib/lake/first-copies.ts";
+import { defineLakeViews } from "../workers/shared/lake-views.ts";
 import { OrderGenerator } from "../lib/sim/order-generator.ts";
 import { createTopics, devTopics } from "../scripts/kafka/broker.ts";
 import { compactLake } from "../workers/lake/compactor.ts";
@@ -470,7 +471,7 @@ async function timeQueries(lakeDir: string, queries: Record<string, string>, rou
   const live = liveLakeFiles(await listLakeFiles(lakeDir));
   const db = await DuckDBInstance.create(":memory:", { threads: "2" });
   const connection = await db.connect();
-  for (const view of viewDefinitions(lakeDir, live, "UTC")) await connection.run(view);
+  await defineLakeViews(connection, { lakeDir, live, businessTz: "UTC", index: EMPTY_FIRST_COPY_INDEX });
   const out: Record<string, number[]> = {};
   for (const [name, sql] of Object.entries(queries)) {
     out[name] = [];

@@ -15,6 +15,7 @@ import type { CurrentDimensions } from "./dims-layout.ts";
 export const LAKE_VIEWS = [
   "orders_raw",
   "orders",
+  "orders_duplicates",
   "orders_invalid",
   "orders_enriched",
   "daily_kpis",
@@ -105,9 +106,17 @@ function dimensionTableView(table: DimensionTable, path: string | undefined): st
 export const dimensionPaths = (dims: CurrentDimensions): string[] => DIMENSION_TABLES.flatMap((t) => (dims[t.name] ? [dims[t.name]!.path] : []));
 
 /**
- * The CREATE VIEW statements of a snapshot, in dependency order. `lakeDir` must
- * be absolute (or "" for lake-relative paths): the views name each file by its path.
- * `dims`: the dimension tables' current versions (lib/lake/dims-layout.ts).
+ * The later copies of orders (lib/lake/first-copies.ts): a table the caller fills
+ * from `laterCopiesSql` once the views exist (workers/shared/lake-views.ts does both).
+ */
+export const ORDERS_DUPLICATES_TABLE = "orders_duplicates";
+
+/**
+ * The CREATE statements of a snapshot, in dependency order: the views, and the
+ * table `orders_duplicates` that `orders` leaves out, created empty (filling it is
+ * the caller's: workers/shared/lake-views.ts). `lakeDir` must be absolute (or ""
+ * for lake-relative paths): the views name each file by its path. `dims`: the
+ * dimension tables' current versions (lib/lake/dims-layout.ts).
  */
 export function viewDefinitions(lakeDir: string, live: readonly LakeFile[], businessTz: string, dims: CurrentDimensions = {}): string[] {
   const absolute = (file: LakeFile) => join(lakeDir, file.path);
@@ -117,9 +126,10 @@ export function viewDefinitions(lakeDir: string, live: readonly LakeFile[], busi
   return [
     fileView("orders_raw", ORDERS_TABLE, ORDER_VIEW_COLUMNS, HIVE_ORDERS, orders),
     fileView("orders_invalid", INVALID_TABLE, INVALID_TABLE.columns, HIVE_INVALID, invalid),
-    // Every copy of an order shares a partition (keyed by customer), so the first copy is the lowest offset.
-    `CREATE VIEW orders AS SELECT * FROM orders_raw
-       QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY kafka_partition, kafka_offset) = 1`,
+    `CREATE TABLE ${ORDERS_DUPLICATES_TABLE} (kafka_partition INTEGER NOT NULL, kafka_offset BIGINT NOT NULL)`,
+    // The first copy of each order in its partition (design.md, "Orders"): every row but the later copies.
+    `CREATE VIEW orders AS SELECT * FROM orders_raw r ANTI JOIN ${ORDERS_DUPLICATES_TABLE} d
+       ON d.kafka_partition = r.kafka_partition AND d.kafka_offset = r.kafka_offset`,
     // event_time is UTC; the business day starts at midnight in businessTz. Money sums exact cents
     // (DECIMAL), so revenue here equals InfluxDB's, the gold tables' and reconcile's to the cent.
     `CREATE VIEW daily_kpis AS

@@ -34,6 +34,7 @@ import { MINUTE_METRICS_TABLE, MinuteMetrics, minuteGoldRow, minuteMetricsPath, 
 import { LakeReadError, withLakeReader, type LakeReader } from "./lake-reader.ts";
 import { OFFSET_GAP_CODE } from "../../lib/lake/schema.ts";
 import { sqlLiteral } from "../../lib/lake/sql.ts";
+import { ORDERS_DUPLICATES_TABLE } from "../../lib/lake/views.ts";
 import type { ProgressStream } from "./progress.ts";
 import { replayLake } from "./replay-lake.ts";
 import { windowStartOf } from "../../lib/contract/time.ts";
@@ -97,11 +98,11 @@ async function dayTotals(reader: LakeReader, day: BusinessDay, windowSizeMs: num
 }
 
 async function dayCounts(reader: LakeReader, day: BusinessDay, window: WindowEngineConfig, progress?: ProgressStream): Promise<{ counts: DailyCounts; minutes: MinuteRow[] }> {
-  // A copy after the first (lowest partition, offset) of its order_id is a duplicate, whatever its day.
+  // A later copy of an order (orders_duplicates: lib/lake/first-copies.ts) is a duplicate, whatever its first copy's day.
   const [copies] = await reader.rows(`
-    SELECT count(*) AS raw_rows, count(*) FILTER (WHERE copy > 1) AS duplicates
-    FROM (SELECT event_time, row_number() OVER (PARTITION BY order_id ORDER BY kafka_partition, kafka_offset) AS copy FROM orders_raw)
-    WHERE ${onDay("event_time", day)}`);
+    SELECT count(*) AS raw_rows, count(d.kafka_offset) AS duplicates
+    FROM orders_raw r LEFT JOIN ${ORDERS_DUPLICATES_TABLE} d ON d.kafka_partition = r.kafka_partition AND d.kafka_offset = r.kafka_offset
+    WHERE ${onDay("r.event_time", day)}`);
   const invalid = await reader.number(`SELECT count(*) FROM orders_invalid WHERE ${onDay("ingested_at", day)} AND reason_code <> ${sqlLiteral(OFFSET_GAP_CODE)}`);
   let late = 0;
   // One replay gives both the late count and the silver minutes (the same engine replay as reconcile).

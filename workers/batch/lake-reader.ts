@@ -15,7 +15,8 @@ import { join, resolve } from "node:path";
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import type { LakeFile } from "../../lib/lake/layout.ts";
 import { listLakeFiles, liveLakeFiles } from "../shared/lake-files.ts";
-import { viewDefinitions } from "../../lib/lake/views.ts";
+import { EMPTY_FIRST_COPY_INDEX } from "../../lib/lake/first-copies.ts";
+import { defineLakeViews } from "../shared/lake-views.ts";
 import { readCurrentDimensions } from "../dims/dims-store.ts";
 import type { LakeRecord } from "../../lib/batch/replay.ts";
 import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
@@ -76,7 +77,7 @@ export class LakeReader {
       });
       const connection = await instance.connect();
       await connection.run("SET GLOBAL TimeZone = 'UTC'");
-      for (const view of viewDefinitions(root, files, options.businessTz, dims)) await connection.run(view);
+      await defineLakeViews(connection, { lakeDir: root, live: files, businessTz: options.businessTz, dims, index: EMPTY_FIRST_COPY_INDEX });
       return new LakeReader(root, files, instance, connection, spillDir);
     } catch (error) {
       instance?.closeSync();

@@ -37,7 +37,9 @@ import type { LakeFile } from "../../lib/lake/layout.ts";
 import { checkStatementTree, QueryRejectedError } from "../../lib/lake/statement-gate.ts";
 import { pivotProbe } from "../../lib/lake/pivot.ts";
 import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
-import { dimensionPaths, viewDefinitions } from "../../lib/lake/views.ts";
+import { EMPTY_FIRST_COPY_INDEX, type FirstCopyIndex } from "../../lib/lake/first-copies.ts";
+import { dimensionPaths } from "../../lib/lake/views.ts";
+import { defineLakeViews } from "./lake-views.ts";
 import type { CurrentDimensions } from "../../lib/lake/dims-layout.ts";
 import { listLakeFiles, liveLakeFiles } from "./lake-files.ts";
 import { readCurrentDimensions } from "../dims/dims-store.ts";
@@ -180,7 +182,11 @@ interface SandboxSettings {
 /** A snapshot's identity: its live files and dimension versions (equal keys: nothing to rebuild). */
 const snapshotKey = (live: readonly LakeFile[], dims: CurrentDimensions) => [...live.map((f) => f.path), ...dimensionPaths(dims)].join("\n");
 
-async function openSnapshot(lakeDir: string, live: LakeFile[], dims: CurrentDimensions, settings: SandboxSettings): Promise<Snapshot> {
+/**
+ * A locked-down snapshot of `live`, and the first-copy index after it
+ * (`index`: the previous snapshot's, so only what is new gets classified).
+ */
+async function openSnapshot(lakeDir: string, live: LakeFile[], dims: CurrentDimensions, settings: SandboxSettings, index: FirstCopyIndex): Promise<{ snapshot: Snapshot; index: FirstCopyIndex }> {
   const instance = await DuckDBInstance.create(":memory:", {
     autoinstall_known_extensions: "false",
     autoload_known_extensions: "false",
@@ -195,7 +201,8 @@ async function openSnapshot(lakeDir: string, live: LakeFile[], dims: CurrentDime
   const setup = await instance.connect();
   try {
     await setup.run("SET GLOBAL TimeZone = 'UTC'");
-    for (const view of viewDefinitions(settings.lakeRelativePaths ? "" : lakeDir, live, settings.businessTz, dims)) await setup.run(view);
+    const defined = await defineLakeViews(setup, { lakeDir: settings.lakeRelativePaths ? "" : lakeDir, live, businessTz: settings.businessTz, dims, index });
+    index = defined.index;
     // Order matters: allowed_paths can only be set while external access is on,
     // and nothing at all can be set once the configuration is locked.
     const paths = [...live.map((file) => file.path), ...dimensionPaths(dims)].map((path) => (settings.lakeRelativePaths ? path : resolve(lakeDir, path)));
@@ -215,7 +222,7 @@ async function openSnapshot(lakeDir: string, live: LakeFile[], dims: CurrentDime
     throw error;
   }
   setup.closeSync();
-  return new Snapshot(instance, snapshotKey(live, dims));
+  return { snapshot: new Snapshot(instance, snapshotKey(live, dims)), index };
 }
 
 // ---------------------------------------------------------------- running a query
@@ -353,6 +360,8 @@ export async function openLake(lakeDir: string, options: LakeQueryOptions): Prom
     throw new RangeError(`businessTz ${JSON.stringify(settings.businessTz)} is not an IANA time zone`);
   }
 
+  // Later copies classified so far: kept across snapshots, so each classifies only what is new.
+  let firstCopies = EMPTY_FIRST_COPY_INDEX;
   /** Lists the lake and opens a snapshot of it, unless its live files are `unchangedFrom`'s. */
   const snapshotOfLake = async (unchangedFrom?: Snapshot): Promise<Snapshot | undefined> => {
     for (let attempt = 1; ; attempt++) {
@@ -360,7 +369,9 @@ export async function openLake(lakeDir: string, options: LakeQueryOptions): Prom
       const dims = await readCurrentDimensions(root);
       if (unchangedFrom && snapshotKey(live, dims) === unchangedFrom.key) return undefined;
       try {
-        return await openSnapshot(root, live, dims, settings);
+        const opened = await openSnapshot(root, live, dims, settings, firstCopies);
+        firstCopies = opened.index;
+        return opened.snapshot;
       } catch (error) {
         // A compaction may delete a listed file before the views bind to it: list again.
         if (attempt === 3) throw error;
