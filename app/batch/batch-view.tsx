@@ -144,7 +144,8 @@ function KpisCard({ date, now }: { date: string; now: number }) {
   );
 }
 
-function ActionsCard({ overview, onQueued }: { overview: BatchOverview; onQueued: (run: Run | undefined) => void }) {
+/** `onChanged`: after every action, so the grid and the queued count show its effect at once, not at the next poll. */
+function ActionsCard({ overview, onQueued, onChanged }: { overview: BatchOverview; onQueued: (run: Run | undefined) => void; onChanged: () => void }) {
   const yesterday = addDays(overview.today, -1);
   const [date, setDate] = useState(yesterday);
   const [job, setJob] = useState<Job | "all">("all");
@@ -162,6 +163,7 @@ function ActionsCard({ overview, onQueued }: { overview: BatchOverview; onQueued
       setMessage({ ok: false, text: (error as Error).message });
     } finally {
       setBusy(false);
+      onChanged();
     }
   };
   const preview = () =>
@@ -287,7 +289,7 @@ function ActionsCard({ overview, onQueued }: { overview: BatchOverview; onQueued
 
 /** The run history grid, a run's details, run now / backfill / cancel, and the gold KPIs of a day. */
 export function BatchView() {
-  const { data, error, loading } = useJson<BatchOverview>("/api/batch?days=14", 2_000);
+  const { data, error, loading, refresh } = useJson<BatchOverview>("/api/batch?days=14", 2_000);
   const [selected, setSelected] = useState<number | undefined>(undefined);
   const [kpiDate, setKpiDate] = useState<string | undefined>(undefined);
   const [now, setNow] = useState(() => Date.now());
@@ -357,7 +359,7 @@ export function BatchView() {
             </div>
           </div>
           <div className="stack">
-            <ActionsCard overview={data} onQueued={select} />
+            <ActionsCard overview={data} onQueued={select} onChanged={refresh} />
             {shownKpiDate && <KpisCard date={shownKpiDate} now={now} />}
           </div>
           <div className="card" data-testid="run-panel">
