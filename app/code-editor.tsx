@@ -3,8 +3,8 @@
  * A CodeMirror 6 editor (through @uiw/react-codemirror) whose text follows the `value` prop
  * and the shell's theme: the one wrapper the SQL editor and the dead-letter payload editor share.
  */
-import CodeMirror, { type EditorView, type Extension, type ReactCodeMirrorRef } from "@uiw/react-codemirror";
-import { useEffect, useRef, useState } from "react";
+import CodeMirror, { ExternalChange, type EditorView, type Extension } from "@uiw/react-codemirror";
+import { useEffect, useState } from "react";
 
 /** The shell's theme (`data-theme` on <html>), followed as the user toggles it. */
 function useShellTheme(): "dark" | "light" {
@@ -20,9 +20,13 @@ function useShellTheme(): "dark" | "light" {
   return theme;
 }
 
-/** Replaces the editor's whole text with `value` when they differ (a change made outside the editor). */
+/**
+ * Replaces the editor's whole text with `value` when they differ (a change made outside the
+ * editor), marked as the library's external change: no echo through onChange, no typing timer.
+ */
 function showValue(view: EditorView | undefined, value: string): void {
-  if (view && view.state.doc.toString() !== value) view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: value } });
+  if (view && view.state.doc.toString() !== value)
+    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: value }, annotations: [ExternalChange.of(true)] });
 }
 
 export interface CodeEditorProps {
@@ -36,21 +40,19 @@ export interface CodeEditorProps {
 
 export function CodeEditor({ value, onChange, extensions, height, lineNumbers = false }: CodeEditorProps) {
   const theme = useShellTheme();
-  const editor = useRef<ReactCodeMirrorRef>(null);
-  const latest = useRef(value);
-  latest.current = value;
+  const [view, setView] = useState<EditorView | undefined>();
   // The library gets the first value only; later ones are applied here. Its own `value` handling defers a
   // value that arrives within 200 ms of typing and later applies that deferred, by then stale, value: an
   // example picked right after typing, then more typing, left the editor showing the example while the
-  // page held (and ran) what was typed.
+  // page held (and ran) what was typed. This effect runs after the library's (declared later), which
+  // finds its unchanging first value already shown or typed over and does nothing.
   const [initial] = useState(value);
-  useEffect(() => showValue(editor.current?.view, value), [value]);
+  useEffect(() => showValue(view, value), [value, view]);
   return (
     <CodeMirror
-      ref={editor}
       value={initial}
       onChange={onChange}
-      onCreateEditor={(view) => showValue(view, latest.current)}
+      onCreateEditor={setView}
       extensions={extensions}
       theme={theme}
       height={height}

@@ -121,6 +121,9 @@ describe("the Lake page", () => {
     expect(await editor.innerText()).toBe("SELECT 2 AS typed");
     await page.keyboard.press("Control+Enter");
     await expect.poll(() => page.getByTestId("result-table").innerText(), settled).toMatch(/typed/);
+    // And a value from outside the editor (an example picked, not typed) still shows.
+    await page.getByRole("button", { name: "Dead letters by reason" }).click();
+    await expect.poll(() => editor.innerText(), settled).toMatch(/^SELECT reason_code, count\(\*\) AS messages/);
   });
 
   it("downloads the CSV the API serves", async () => {

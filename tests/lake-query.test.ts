@@ -162,7 +162,7 @@ describe("a lake with files", () => {
     }
   });
 
-  it("de-duplicates orders: the lowest partition and offset wins", async () => {
+  it("de-duplicates orders: within a partition, the lowest offset wins", async () => {
     const { rows } = await lake.query("SELECT count(*), max(amount) FILTER (WHERE order_id = 'o-dup') FROM orders");
     expect(rows).toEqual([[String(fixture.deduplicated.length), "101.00"]]);
   });

@@ -3,7 +3,7 @@
  * which the ad-hoc sandbox of lib/lake-query must never do), but it reads the
  * lake exactly as the sandbox does: the same live-file selection (committed,
  * not superseded by a compaction, so no row twice) and the same views
- * (orders_raw, orders, orders_invalid, daily_kpis, …) from viewDefinitions.
+ * (orders_raw, orders, orders_invalid, daily_kpis, …) from defineLakeViews.
  *
  * A compaction may delete a listed file while a batch reads it: withLakeReader
  * then lists the lake again and reruns the whole step (every step here is a
@@ -16,7 +16,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb
 import type { LakeFile } from "../../lib/lake/layout.ts";
 import { listLakeFiles, liveLakeFiles } from "../shared/lake-files.ts";
 import { EMPTY_FIRST_COPY_INDEX } from "../../lib/lake/first-copies.ts";
-import { defineLakeViews } from "../shared/lake-views.ts";
+import { defineLakeViews, isVanishedFile } from "../shared/lake-views.ts";
 import { readCurrentDimensions } from "../dims/dims-store.ts";
 import type { LakeRecord } from "../../lib/batch/replay.ts";
 import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
@@ -77,7 +77,9 @@ export class LakeReader {
       });
       const connection = await instance.connect();
       await connection.run("SET GLOBAL TimeZone = 'UTC'");
-      await defineLakeViews(connection, { lakeDir: root, live: files, businessTz: options.businessTz, dims, index: EMPTY_FIRST_COPY_INDEX });
+      const { failure } = await defineLakeViews(connection, { lakeDir: root, live: files, businessTz: options.businessTz, dims, index: EMPTY_FIRST_COPY_INDEX });
+      // A batch job's figures need `orders`: fail the job rather than run on a view that errors.
+      if (failure) throw new Error(failure);
       return new LakeReader(root, files, instance, connection, spillDir);
     } catch (error) {
       instance?.closeSync();
@@ -196,10 +198,6 @@ export class LakeReader {
 }
 
 /** A lake file listed at open was gone when DuckDB read it: a compaction or cleanup ran meanwhile. */
-function isVanishedFile(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) if (/No files found|No such file|Cannot open file|could not open/i.test(e.message)) return true;
-  return false;
-}
 
 /**
  * Opens a reader, runs `step`, closes the reader. When a file vanished under
@@ -212,14 +210,16 @@ export async function withLakeReader<T>(
   attempts = 3,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const reader = await LakeReader.open(lakeDir, options);
+    // Opening reads every order file too (the later copies): a compaction can delete one then as well.
+    let reader: LakeReader | undefined;
     try {
+      reader = await LakeReader.open(lakeDir, options);
       return await step(reader);
     } catch (error) {
       if (attempt >= attempts || !isVanishedFile(error)) throw error;
       process.stderr.write(`a lake file disappeared while reading (a compaction?); reading the lake again (attempt ${attempt + 1} of ${attempts})\n`);
     } finally {
-      await reader.close();
+      await reader?.close();
     }
   }
 }

@@ -33,7 +33,7 @@
  */
 import { resolve } from "node:path";
 import { DuckDBInstance, JsonDuckDBValueConverter, StatementType, type DuckDBConnection } from "@duckdb/node-api";
-import type { LakeFile } from "../../lib/lake/layout.ts";
+import type { CommitMarker, LakeFile } from "../../lib/lake/layout.ts";
 import { checkStatementTree, QueryRejectedError } from "../../lib/lake/statement-gate.ts";
 import { pivotProbe } from "../../lib/lake/pivot.ts";
 import { sqlLiteral as literal } from "../../lib/lake/sql.ts";
@@ -203,6 +203,8 @@ async function openSnapshot(lakeDir: string, live: LakeFile[], dims: CurrentDime
     await setup.run("SET GLOBAL TimeZone = 'UTC'");
     const defined = await defineLakeViews(setup, { lakeDir: settings.lakeRelativePaths ? "" : lakeDir, live, businessTz: settings.businessTz, dims, index });
     index = defined.index;
+    // The snapshot still serves (orders says why it cannot); the operator sees it in the log.
+    if (defined.failure) process.stderr.write(`${lakeRelative(defined.failure, lakeDir)}\n`);
     // Order matters: allowed_paths can only be set while external access is on,
     // and nothing at all can be set once the configuration is locked.
     const paths = [...live.map((file) => file.path), ...dimensionPaths(dims)].map((path) => (settings.lakeRelativePaths ? path : resolve(lakeDir, path)));
@@ -335,7 +337,8 @@ async function runQuery(
 /**
  * Opens the lake at `lakeDir` for ad-hoc SQL. Views: orders_raw (every row of
  * the live files, with event_date/event_hour), orders (de-duplicated by
- * order_id, lowest partition/offset wins), orders_invalid, daily_kpis (date,
+ * order_id within its partition, lowest offset wins; orders_duplicates holds
+ * the later copies), orders_invalid, daily_kpis (date,
  * orders, revenue, aov, customers, items), revenue_by_country,
  * revenue_by_category, revenue_by_channel, the dimension tables dim_customer
  * and dim_product, orders_enriched (orders joined with both), lake_files.
@@ -361,11 +364,21 @@ export async function openLake(lakeDir: string, options: LakeQueryOptions): Prom
   }
 
   // Later copies classified so far: kept across snapshots, so each classifies only what is new.
+  // Valid for one lake: a marker that moves back or names another cluster means the lake was
+  // replaced under us (same paths, other rows), and everything is classified again.
   let firstCopies = EMPTY_FIRST_COPY_INDEX;
+  let markersSeen: ReadonlyMap<number, CommitMarker> = new Map();
   /** Lists the lake and opens a snapshot of it, unless its live files are `unchangedFrom`'s. */
   const snapshotOfLake = async (unchangedFrom?: Snapshot): Promise<Snapshot | undefined> => {
     for (let attempt = 1; ; attempt++) {
-      const live = liveLakeFiles(await listLakeFiles(root));
+      const listing = await listLakeFiles(root);
+      const replaced = [...markersSeen].some(([p, seen]) => {
+        const now = listing.markers.get(p);
+        return !now || now.clusterId !== seen.clusterId || now.topic !== seen.topic || now.nextOffset < seen.nextOffset;
+      });
+      if (replaced) firstCopies = EMPTY_FIRST_COPY_INDEX;
+      markersSeen = listing.markers;
+      const live = liveLakeFiles(listing);
       const dims = await readCurrentDimensions(root);
       if (unchangedFrom && snapshotKey(live, dims) === unchangedFrom.key) return undefined;
       try {

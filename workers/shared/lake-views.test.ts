@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EMPTY_FIRST_COPY_INDEX, type FirstCopyIndex } from "../../lib/lake/first-copies.ts";
-import type { LakeFile } from "../../lib/lake/layout.ts";
+import { commitMarkerPath, ordersFilePath, serializeCommitMarker, type LakeFile } from "../../lib/lake/layout.ts";
+import { sqlLiteral } from "../../lib/lake/sql.ts";
 import { writeLakeFixture, type FixtureMessage } from "../../tests/support/batch-lake.ts";
 import { listLakeFiles, liveLakeFiles } from "./lake-files.ts";
 import { defineLakeViews } from "./lake-views.ts";
@@ -84,5 +85,52 @@ describe("the lake's views over a lake with duplicates", () => {
     const again = await ordersOf(live, next.index);
     expect(again.reclassified).toEqual([]);
     expect(again.orders).toEqual(next.orders);
+  });
+
+  it("compare copies within a partition only: one order_id in two partitions is two orders", async () => {
+    // Partition 0: o-x at 0 and 2 (a re-send); partition 1: o-x at 0. Copies of an order share its key's partition
+    // (design.md, "Orders"), so o-x in partition 1 is another customer's order that happens to share the id.
+    const dir = mkdtempSync(join(tmpdir(), "orderpulse-lake-views-ids-"));
+    try {
+      const db = await DuckDBInstance.create(":memory:", { threads: "1" });
+      const connection = await db.connect();
+      const hour = Date.parse("2026-11-20T10:00:00Z");
+      for (const [partition, ids] of [[0, ["o-x", "o-y", "o-x"]], [1, ["o-x"]]] as const) {
+        const path = join(dir, ordersFilePath(hour, { partition, firstOffset: 0, lastOffset: ids.length - 1 }));
+        mkdirSync(dirname(path), { recursive: true });
+        const rows = ids.map((id, offset) => `SELECT ${sqlLiteral(id)} AS order_id, CAST(${partition} AS INTEGER) AS kafka_partition, CAST(${offset} AS BIGINT) AS kafka_offset, TIMESTAMP '2026-11-20 10:00:00' AS event_time, CAST(100 AS BIGINT) AS amount_cents`);
+        await connection.run(`COPY (${rows.join(" UNION ALL ")}) TO ${sqlLiteral(path)} (FORMAT parquet)`);
+        const marker = join(dir, commitMarkerPath(partition));
+        mkdirSync(dirname(marker), { recursive: true });
+        writeFileSync(marker, serializeCommitMarker({ nextOffset: ids.length, clusterId: "test", topic: "orders" }));
+      }
+      const files = liveLakeFiles(await listLakeFiles(dir));
+      await defineLakeViews(connection, { lakeDir: dir, live: files, businessTz: "UTC", index: EMPTY_FIRST_COPY_INDEX });
+      const kept = (await connection.runAndReadAll("SELECT order_id, kafka_partition, kafka_offset FROM orders ORDER BY 2, 3")).getRows();
+      expect(kept).toEqual([["o-x", 0, 0n], ["o-y", 0, 1n], ["o-x", 1, 0n]]);
+      expect((await connection.runAndReadAll("SELECT * FROM orders_duplicates")).getRows()).toEqual([[0, 2n]]);
+      connection.closeSync();
+      db.closeSync();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("say why orders is unavailable when finding the later copies fails, and keep the other views", async () => {
+    const db = await DuckDBInstance.create(":memory:", { threads: "1" });
+    const connection = await db.connect();
+    try {
+      // Far too little memory for the join over a partition's order ids.
+      await connection.run("SET memory_limit = '1MB'");
+      const defined = await defineLakeViews(connection, { lakeDir, live, businessTz: "UTC", index: EMPTY_FIRST_COPY_INDEX });
+      expect(defined.failure).toMatch(/^orders is unavailable in this snapshot: finding the later copies of orders failed \(.*memory/i);
+      expect(defined.index).toBe(EMPTY_FIRST_COPY_INDEX);
+      for (const view of ["orders", "daily_kpis", "orders_enriched"]) await expect(connection.runAndReadAll(`SELECT count(*) FROM ${view}`)).rejects.toThrow(/orders is unavailable in this snapshot/);
+      await connection.run("SET memory_limit = '1GB'");
+      expect(Number((await connection.runAndReadAll("SELECT count(*) FROM orders_raw")).getRows()[0]![0])).toBeGreaterThan(3_000);
+    } finally {
+      connection.closeSync();
+      db.closeSync();
+    }
   });
 });
