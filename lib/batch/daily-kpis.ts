@@ -5,13 +5,15 @@
  * Definitions (for the business day D in BUSINESS_TZ, see business-day.ts):
  * - orders, revenue, customers, items: over the de-duplicated valid orders (the
  *   lake's `orders` view: per order_id and partition the copy at the lowest
- *   offset wins, lib/lake/first-copies.ts) whose event_time falls on D. Revenue is the sum of per-order cents
- *   (amountToCents), exactly as the hot path adds it; AOV = revenue / orders,
- *   rounded half up to the cent. customers = distinct non-null customer_id.
+ *   offset wins, lib/lake/first-copies.ts) whose event_time falls on D. Revenue
+ *   is the sum of per-order cents (amountToCents), exactly as the hot path adds
+ *   it; AOV = revenue / orders, rounded half up to the cent. customers =
+ *   distinct non-null customer_id.
  * - duplicates: lake rows on D (by their own event_time) whose order_id was
- *   already seen in their partition at a lower offset (`orders_duplicates`). No horizon: a re-send a day
- *   later is still a duplicate here, while the hot path (whose de-duplication
- *   forgets after WINDOW_SIZE + WATERMARK_DELAY of event time) calls it late.
+ *   already seen in their partition at a lower offset (`orders_duplicates`). No
+ *   horizon: a re-send a day later is still a duplicate here, while the hot
+ *   path (whose de-duplication forgets after WINDOW_SIZE + WATERMARK_DELAY of
+ *   event time) calls it late.
  * - late: valid lake rows on D that the hot path classifies late, computed by
  *   replaying orders_raw per partition in offset order through WindowEngine.
  *   Late orders are still in orders and revenue: the lake keeps everything.

@@ -98,12 +98,12 @@ export function reclassifyFrom(index: FirstCopyIndex, files: readonly Classified
  * `found` holds the later copies at or above `from` in each partition it names.
  */
 export function withClassification(index: FirstCopyIndex, files: readonly ClassifiedFile[], from: ReadonlyMap<number, number>, found: readonly (readonly [partition: number, offset: number])[]): FirstCopyIndex {
-  const livePartitions = new Set(files.map((f) => f.partition));
   const laterCopies = new Map<number, number[]>();
+  // A partition whose files are all gone is reclassified from its lowest offset: none of its copies stays.
   for (const [partition, offsets] of index.laterCopies) {
     const lowest = from.get(partition) ?? Infinity;
     const kept = offsets.filter((o) => o < lowest);
-    if (kept.length > 0 && livePartitions.has(partition)) laterCopies.set(partition, kept);
+    if (kept.length > 0) laterCopies.set(partition, kept);
   }
   for (const [partition, offset] of found) {
     if (!from.has(partition) || offset < from.get(partition)!) throw new RangeError(`later copy at partition ${partition} offset ${offset} is outside what was reclassified`);

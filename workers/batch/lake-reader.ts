@@ -197,8 +197,6 @@ export class LakeReader {
   }
 }
 
-/** A lake file listed at open was gone when DuckDB read it: a compaction or cleanup ran meanwhile. */
-
 /**
  * Opens a reader, runs `step`, closes the reader. When a file vanished under
  * the step (a compaction), lists the lake again and reruns it, up to `attempts` times.
