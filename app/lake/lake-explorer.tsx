@@ -187,8 +187,10 @@ export function LakeExplorer() {
                 </tr>
               </thead>
               <tbody>
-                {history.slice(0, 20).map((entry) => (
-                  <tr key={`${entry.at}-${entry.sql}`} className="clickable" onClick={() => setSql(entry.sql)}>
+                {/* By position: two identical queries can end in the same millisecond (ten concurrent ones
+                    answered "busy"), and the rows hold no state of their own to keep across a reload. */}
+                {history.slice(0, 20).map((entry, i) => (
+                  <tr key={i} className="clickable" onClick={() => setSql(entry.sql)}>
                     <td>{new Date(entry.at).toISOString().slice(11, 19)}</td>
                     <td className={entry.status === "ok" ? "left good" : "left bad"}>{entry.status}</td>
                     <td>{number(entry.durationMs)} ms</td>
