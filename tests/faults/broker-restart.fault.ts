@@ -10,7 +10,7 @@ import { Prng } from "../../lib/sim/prng.ts";
 import { listLakeFiles } from "../../workers/shared/lake-files.ts";
 import { sleep, waitFor } from "../support/workers.ts";
 import { faultSeed, recordFigures } from "./support/figures.ts";
-import { checkInflux, checkLake, lakeCaughtUp, topicEnds } from "./support/pipeline.ts";
+import { checkInflux, checkLake, expectNoTemporaryFiles, lakeCaughtUp, topicEnds } from "./support/pipeline.ts";
 import { CHAOS, expectAlive, FaultWorld, stopGracefully } from "./support/scenario.ts";
 
 const BACKLOG = 40_000;
@@ -58,6 +58,7 @@ describe("fault (b): the broker killed and restarted", () => {
     expect(world.started).toHaveLength(2);
     await stopGracefully(metrics, "the metrics worker");
     await stopGracefully(lake, "the lake worker");
+    expectNoTemporaryFiles(world.lakeDir);
     const restarts = (w: typeof metrics) => (w.output.match(/the Kafka consumer stopped; restarting it/g) ?? []).length;
     recordFigures("b-broker-restart", {
       seed: SEED,

@@ -17,7 +17,7 @@ import { openLake } from "../../workers/shared/lake-query.ts";
 import { sleep, waitFor } from "../support/workers.ts";
 import { faultSeed, recordFigures } from "./support/figures.ts";
 import { Fuzzer, type FuzzCase } from "./support/fuzz.ts";
-import { checkInflux, checkLake, lakeCaughtUp, topicEnds } from "./support/pipeline.ts";
+import { checkInflux, checkLake, expectNoTemporaryFiles, lakeCaughtUp, topicEnds } from "./support/pipeline.ts";
 import { alive, expectAlive, FaultWorld, stopGracefully } from "./support/scenario.ts";
 
 const FUZZED = 10_000;
@@ -159,6 +159,7 @@ describe("fault (e): fuzzed messages", () => {
     expect(crashes).toBe(0);
     await stopGracefully(metrics, "the metrics worker");
     await stopGracefully(lake, "the lake worker");
+    expectNoTemporaryFiles(world.lakeDir);
     recordFigures("e-fuzz", {
       seed: SEED,
       runs: world.started.length,

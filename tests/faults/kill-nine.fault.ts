@@ -8,7 +8,7 @@ import { afterAll, describe, it } from "vitest";
 import { Prng } from "../../lib/sim/prng.ts";
 import { sleep } from "../support/workers.ts";
 import { faultSeed, recordFigures } from "./support/figures.ts";
-import { checkInflux, checkLake, lakeCaughtUp, topicEnds } from "./support/pipeline.ts";
+import { checkInflux, checkLake, expectNoTemporaryFiles, lakeCaughtUp, topicEnds } from "./support/pipeline.ts";
 import { CHAOS, expectAlive, FaultWorld, stopGracefully, type Kind } from "./support/scenario.ts";
 
 const KILLS = 20;
@@ -42,6 +42,7 @@ describe("fault (a): kill -9", () => {
     const influx = await checkInflux(world.influx, world.broker.bootstrap, [truth], [current.metrics]);
     const lake = await checkLake(world.lakeDir, ends, [truth], summary.malformed! + summary.skewed!);
     for (const k of ["metrics", "lake"] as const) await stopGracefully(current[k], `the last ${k} worker`);
+    expectNoTemporaryFiles(world.lakeDir);
     recordFigures("a-kill-9", {
       seed: SEED,
       runs: world.started.length,

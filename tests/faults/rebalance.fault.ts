@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Prng } from "../../lib/sim/prng.ts";
 import { sleep } from "../support/workers.ts";
 import { faultSeed, recordFigures } from "./support/figures.ts";
-import { checkInflux, checkLake, lakeCaughtUp, topicEnds } from "./support/pipeline.ts";
+import { checkInflux, checkLake, expectNoTemporaryFiles, lakeCaughtUp, topicEnds } from "./support/pipeline.ts";
 import { CHAOS, expectAlive, FaultWorld, stopGracefully } from "./support/scenario.ts";
 
 const ROUNDS = 3;
@@ -50,6 +50,7 @@ describe("fault (d): rebalance mid-batch", () => {
     for (const w of world.started) expect(w.output, "no writer found its marker moved under it").not.toMatch(/MarkerMovedError|another lake worker has written the partition/);
     await stopGracefully(metrics, "the first metrics worker");
     await stopGracefully(lake, "the first lake worker");
+    expectNoTemporaryFiles(world.lakeDir);
     recordFigures("d-rebalance", {
       seed: SEED,
       runs: world.started.length,
