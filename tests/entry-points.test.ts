@@ -104,6 +104,20 @@ describe("--help on every npm entry point", () => {
   });
 });
 
+describe("commands that print", () => {
+  it("worker:alerts --check prints the effective rules and exits 0, also into a reader that stops after the first line", async () => {
+    const whole = await script("workers/alerts.ts", ["--check"], {});
+    expect(whole.code).toBe(0);
+    expect(whole.stdout.split("\n")[0]).toBe("interval 10s");
+    expect(whole.stdout).toMatch(/^no_orders .*for=5m/m);
+    expect(whole.stdout.trimEnd().split("\n")).toHaveLength(8);
+    // As a user pipes it: an early-closing reader must not end the command in an unhandled EPIPE (exit 1, stack).
+    const cmd = `set -o pipefail; "${process.execPath}" --import "${TSX}" "${join(ROOT, "workers/alerts.ts")}" --check | head -1`;
+    const piped = await run("bash", ["-c", cmd], {});
+    expect({ code: piped.code, stdout: piped.stdout, stderr: piped.stderr }).toEqual({ code: 0, stdout: "interval 10s\n", stderr: "" });
+  });
+});
+
 describe("configuration", () => {
   it("names every bad variable in one message, with the value given and an example, and exits 2", async () => {
     const result = await script("workers/metrics.ts", [], { KAFKA_BROKERS: "localhost:9092", INFLUX_DB: "orderpulse", WINDOW_SIZE: "abc", WATERMARK_DELAY: "-1", INFLUX_URL: "notaurl", HEALTH_PORT: "99999", ORDERPULSE_STATE_DIR: tempDir("config-state") });

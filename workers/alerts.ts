@@ -43,10 +43,12 @@ async function run(options: { check: boolean }): Promise<void> {
   const alerts = configOrExit(alertsEnvSchema, env);
   const rules = rulesOrExit(alerts.rulesFile);
   if (options.check) {
-    console.log(`interval ${formatDuration(rules.interval)}`);
+    const lines = [`interval ${formatDuration(rules.interval)}`];
     for (const [id, rule] of Object.entries(rules.rules)) {
-      console.log(`${id} ${Object.entries(rule).map(([k, v]) => `${k}=${typeof v === "number" && /window|for|max|stale/.test(k) ? formatDuration(v) : v}`).join(" ")}`);
+      lines.push(`${id} ${Object.entries(rule).map(([k, v]) => `${k}=${typeof v === "number" && /window|for|max|stale/.test(k) ? formatDuration(v) : v}`).join(" ")}`);
     }
+    // One write, like the other commands' tables: a reader that stops early (`| head -1`) then ends no write in EPIPE.
+    console.log(lines.join("\n"));
     return;
   }
   const influx = configOrExit(influxEnvSchema, env);
