@@ -27,6 +27,20 @@ function daysInMonth(year: number, month: number): number {
 const fail = (reason: string): EventTimeResult => ({ ok: false, reason });
 
 /**
+ * Days from 1970-01-01 to `year`-`month`-`day` (month 1–12), proleptic Gregorian, years 0–9999 as written (as
+ * `setUTCFullYear` takes them, unlike `Date.UTC`): H. Hinnant's days_from_civil
+ * (https://howardhinnant.github.io/date_algorithms.html#days_from_civil).
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * ((month + 9) % 12) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
+
+/**
  * Parses `YYYY-MM-DDTHH:MM[:SS[.fraction]](Z|±HH[:]MM)` to epoch milliseconds
  * (UTC). The fraction is truncated to milliseconds. Never throws: a text that
  * is not such an instant, or names a field outside its range (month 13, Feb 30,
@@ -36,7 +50,11 @@ const fail = (reason: string): EventTimeResult => ({ ok: false, reason });
 export function parseIsoInstant(text: string): EventTimeResult {
   const m = ISO_8601.exec(text);
   if (!m) return fail("not ISO-8601 with an offset or Z (YYYY-MM-DDTHH:MM[:SS[.fff]](Z|±HH:MM))");
-  const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4]);
+  const minute = Number(m[5]);
   const second = m[6] === undefined ? 0 : Number(m[6]);
   const millis = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, "0"));
   if (month < 1 || month > 12) return fail(`month ${m[2]} is not 01-12`);
@@ -47,15 +65,13 @@ export function parseIsoInstant(text: string): EventTimeResult {
   if (second > 60) return fail(`second ${m[6]} is not 00-59`);
   let offsetMinutes = 0;
   if (m[8] !== "Z") {
-    const [offsetHours, offsetMins] = [Number(m[10]), Number(m[11])];
+    const offsetHours = Number(m[10]);
+    const offsetMins = Number(m[11]);
     if (offsetHours > 23 || offsetMins > 59) return fail(`offset ${m[8]} is not within ±23:59`);
     offsetMinutes = (m[9] === "-" ? -1 : 1) * (offsetHours * 60 + offsetMins);
   }
-  // setUTCFullYear, unlike Date.UTC, takes years 0-99 as written; the fields are in range, so nothing rolls over.
-  const instant = new Date(0);
-  instant.setUTCFullYear(year, month - 1, day);
-  instant.setUTCHours(hour, minute, Math.min(second, 59), millis);
-  const local = instant.getTime();
+  // The fields are in range, so nothing rolls over; arithmetic rather than a Date per order (the hot path parses each one).
+  const local = daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + Math.min(second, 59) * 1000 + millis;
   const ms = local - offsetMinutes * 60_000;
   if (second === 60) {
     const utc = new Date(ms);
