@@ -3,6 +3,7 @@ import { amountToCents } from "../contract/money.ts";
 import { perBreakdown, WINDOW_DIMENSIONS, windowDimensionKey, type PerBreakdown } from "../contract/dimensions.ts";
 import { CustomerSegments } from "../contract/dims.ts";
 import { windowStartOf } from "../contract/time.ts";
+import { OrderIdHorizon } from "./order-id-horizon.ts";
 import {
   CommitMetadataError,
   decodeCommitMetadata,
@@ -191,13 +192,6 @@ interface OpenWindow extends Totals {
   changedSinceEmit: boolean;
 }
 
-interface RememberedOrder {
-  orderId: string;
-  offset: number;
-  seenAt: number;
-  maxEventTimeBefore: number;
-}
-
 /** A duplicate record and the offset of the record it duplicates (-1: before the offset this engine resumed at). */
 interface DuplicateRecord {
   offset: number;
@@ -274,8 +268,7 @@ export class WindowEngine {
   /** Windows ending at or before this were final at a released emit: never emit them again. */
   private finalThrough = -Infinity;
   private readonly windows = new Map<number, OpenWindow>();
-  private readonly remembered = new Map<string, RememberedOrder>();
-  private readonly rememberedInOrder = new Fifo<RememberedOrder>();
+  private readonly remembered = new OrderIdHorizon();
   private readonly duplicates = new Fifo<DuplicateRecord>();
   /** Sorted by afterOffset; entries before `appliedIdleAdvances` are applied, the rest come from resume metadata and wait for their record. */
   private idleAdvances: IdleAdvance[] = [];
@@ -367,11 +360,7 @@ export class WindowEngine {
     this.maxEventTime = Math.max(this.maxEventTime, order.eventTime);
     this.maxEventTimeAtLastRecord = this.maxEventTime;
     this.lastOffset = offset;
-    if (classification !== "duplicate") {
-      const entry = { orderId: order.orderId, offset, seenAt: this.maxEventTime, maxEventTimeBefore };
-      this.remembered.set(order.orderId, entry);
-      this.rememberedInOrder.push(entry);
-    }
+    if (classification !== "duplicate") this.remembered.remember(order.orderId, offset, this.maxEventTime, maxEventTimeBefore);
     if (classification === "on-time") this.count(offset, maxEventTimeBefore, windowStart, order);
     else this.anomalies.push({ kind: classification, partition: this.partition, offset, windowStart, amount: order.amount });
 
@@ -505,9 +494,9 @@ export class WindowEngine {
       this.duplicates.push({ offset, originalOffset: -1 });
       return "duplicate";
     }
-    const original = this.remembered.get(orderId);
-    if (original) {
-      this.duplicates.push({ offset, originalOffset: original.offset });
+    const originalOffset = this.remembered.offsetOf(orderId);
+    if (originalOffset !== undefined) {
+      this.duplicates.push({ offset, originalOffset });
       return "duplicate";
     }
     return windowStart + this.windowSizeMs <= this.maxEventTime - this.watermarkDelayMs ? "late" : "on-time";
@@ -593,18 +582,14 @@ export class WindowEngine {
   }
 
   private forgetExpired(): void {
-    const forgetBefore = this.maxEventTime - this.dedupHorizonMs;
-    for (let oldest = this.rememberedInOrder.peek(); oldest && oldest.seenAt < forgetBefore; oldest = this.rememberedInOrder.peek()) {
-      this.rememberedInOrder.shift();
-      if (this.remembered.get(oldest.orderId) === oldest) this.remembered.delete(oldest.orderId);
-    }
+    this.remembered.forgetSeenBefore(this.maxEventTime - this.dedupHorizonMs);
   }
 
   /** The commit point for the state right after an emit at `watermark`; prunes what no later commit needs. */
   private commitAfterEmit(watermark: number, finalThrough: number): CommitPoint {
     let offset = this.lastOffset! + 1;
     let maxEventTimeBefore = this.maxEventTime;
-    const oldest = this.rememberedInOrder.peek();
+    const oldest = this.remembered.oldest();
     if (oldest && oldest.offset < offset) {
       offset = oldest.offset;
       maxEventTimeBefore = oldest.maxEventTimeBefore;
