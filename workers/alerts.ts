@@ -118,6 +118,7 @@ async function run(options: { check: boolean }): Promise<void> {
   void loop();
   stopOnSignals(log, "posting queued webhook messages", "the alert measurement", async () => {
     clearTimeout(timer);
+    await kafkaLag?.close();
     await webhook?.drain();
     await sink.close();
   });

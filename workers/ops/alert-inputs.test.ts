@@ -36,6 +36,22 @@ describe("KafkaLagReader", () => {
     expect(log.lines.at(-1)).toMatchObject({ level: "info", message: "consumer lag readable from Kafka again" });
   });
 
+  it("keeps one admin client across reads, and connects afresh after a failed one", async () => {
+    const state = { allowed: true, logEnd: 100 };
+    let opened = 0;
+    let closed = 0;
+    const reader = new KafkaLagReader(async () => (opened++, { admin: fakeAdmin(state), close: async () => void closed++ }), "orders", "orderpulse-metrics", memoryLog(), 60_000);
+    for (let t = 0; t < 3; t++) expect((await reader.read(t * 1_000))[0]).toMatchObject({ ok: true });
+    expect({ opened, closed }).toEqual({ opened: 1, closed: 0 });
+    state.allowed = false;
+    expect((await reader.read(4_000))[0]).toMatchObject({ ok: false });
+    expect({ opened, closed }).toEqual({ opened: 1, closed: 1 });
+    state.allowed = true;
+    expect((await reader.read(5_000))[0]).toMatchObject({ ok: true });
+    await reader.close();
+    expect({ opened, closed }).toEqual({ opened: 2, closed: 2 });
+  });
+
   it("a broker that cannot be reached is a reason too, never a throw", async () => {
     const reader = new KafkaLagReader(async () => Promise.reject(new Error("Connection error: connect ECONNREFUSED 127.0.0.1:1")), "orders", "orderpulse-metrics", memoryLog(), 60_000);
     expect(await reader.read(0)).toEqual([{ ok: false, worker: "metrics", reason: "Error: Connection error: connect ECONNREFUSED 127.0.0.1:1" }]);

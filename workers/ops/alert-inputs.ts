@@ -58,8 +58,10 @@ export async function readFiringAlerts(influx: InfluxConfig, now: number): Promi
 export class KafkaLagReader {
   private readonly history: LogEndHistory;
   private lastReason: string | undefined;
+  /** The admin client kept between evaluations; dropped after a failed read, so the next one reconnects. */
+  private admin: Promise<{ admin: Admin; close: () => Promise<void> }> | undefined;
 
-  /** `openAdmin` gives a connected admin client for one read and its `close`; `group`: the metrics worker's; `keepMs`: how long log-end samples are kept. */
+  /** `openAdmin` gives a connected admin client and its `close`; `group`: the metrics worker's; `keepMs`: how long log-end samples are kept. */
   constructor(
     private readonly openAdmin: () => Promise<{ admin: Admin; close: () => Promise<void> }>,
     private readonly topic: string,
@@ -73,21 +75,27 @@ export class KafkaLagReader {
   async read(now: number): Promise<KafkaLag[]> {
     const worker = "metrics" as const;
     try {
-      const { admin, close } = await this.openAdmin();
-      try {
-        const [offsets, commits] = await Promise.all([topicOffsets(admin, this.topic), groupCommits(admin, this.group, this.topic)]);
-        if (this.lastReason !== undefined) this.log.info({ topic: this.topic, group: this.group }, "consumer lag readable from Kafka again");
-        this.lastReason = undefined;
-        return [{ ok: true, worker, partitions: kafkaPartitionLags(offsets, commits, this.history, now) }];
-      } finally {
-        await close().catch(() => undefined);
-      }
+      this.admin ??= this.openAdmin();
+      const { admin } = await this.admin;
+      const [offsets, commits] = await Promise.all([topicOffsets(admin, this.topic), groupCommits(admin, this.group, this.topic)]);
+      if (this.lastReason !== undefined) this.log.info({ topic: this.topic, group: this.group }, "consumer lag readable from Kafka again");
+      this.lastReason = undefined;
+      return [{ ok: true, worker, partitions: kafkaPartitionLags(offsets, commits, this.history, now) }];
     } catch (error) {
+      // A broken connection (or a broker that restarted) is not reused: the next evaluation connects afresh.
+      await this.close();
       const reason = `${(error as Error).name}: ${(error as Error).message.split("\n")[0]}`;
       if (reason !== this.lastReason)
         this.log.warn({ topic: this.topic, group: this.group, err: reason }, "cannot read consumer lag from Kafka: consumer_lag uses the workers' own pipeline points only (a stopped worker's lag goes stale)");
       this.lastReason = reason;
       return [{ ok: false, worker, reason }];
     }
+  }
+
+  /** Disconnects the kept admin client, if any (at shutdown, or after a failed read). Never throws. */
+  async close(): Promise<void> {
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.then(({ close }) => close()).catch(() => undefined);
   }
 }
