@@ -116,6 +116,22 @@ describe("commands that print", () => {
     const piped = await run("bash", ["-c", cmd], {});
     expect({ code: piped.code, stdout: piped.stdout, stderr: piped.stderr }).toEqual({ code: 0, stdout: "interval 10s\n", stderr: "" });
   });
+
+  it("query prints 200,000 rows as a table, and ends quietly with 0 into a reader that stops after the first line", async () => {
+    const lake = join(tempDir("query-print"), "lake");
+    const sql = "SELECT range AS n, repeat('x', 200) AS pad FROM range(200000)";
+    const note = `query: note: LAKE_DIR=${lake} does not exist, so the lake reads as empty\n`;
+    // A table of that many rows once overflowed the call stack (Math.max over every row as arguments).
+    const whole = await script("workers/cli/query.ts", ["--max-rows", "200000", sql], { LAKE_DIR: lake });
+    expect({ code: whole.code, stderr: whole.stderr }).toEqual({ code: 0, stderr: note });
+    expect(whole.stdout.trimEnd().split("\n").at(-1)).toBe("(200000 rows)");
+    for (const format of [[], ["--csv"]]) {
+      const args = [...format, "--max-rows", "200000", JSON.stringify(sql)].join(" ");
+      const cmd = `set -o pipefail; LAKE_DIR=${JSON.stringify(lake)} "${process.execPath}" --import "${TSX}" "${join(ROOT, "workers/cli/query.ts")}" ${args} | head -1`;
+      const piped = await run("bash", ["-c", cmd], {});
+      expect({ code: piped.code, stdout: piped.stdout, stderr: piped.stderr }).toEqual({ code: 0, stdout: format.length ? "n,pad\n" : "     n | pad\n", stderr: note });
+    }
+  });
 });
 
 describe("configuration", () => {

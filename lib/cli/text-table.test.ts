@@ -51,6 +51,14 @@ describe("formatTable", () => {
     expect(text.split("\n")).toEqual(["v       | w", "--------+------------", "a\\nb\\tc | {\"x\":[1,2]}", "😀😀      | true", ""]);
   });
 
+  it("prints 300,000 rows (the query command's --max-rows may ask for that many)", () => {
+    const rows = Array.from({ length: 300_000 }, (_, i) => [i, i === 123_456 ? "the widest value" : "x"]);
+    const lines = formatTable([{ name: "n", type: "BIGINT" }, { name: "v" }], rows).trimEnd().split("\n");
+    expect(lines).toHaveLength(300_002);
+    expect(lines[0]).toBe("     n | v");
+    expect(lines[2 + 123_456]).toBe("123456 | the widest value");
+  });
+
   it("prints just the header for no rows", () => {
     expect(formatTable([{ name: "n", type: "INTEGER" }], [])).toBe("n\n-\n");
   });

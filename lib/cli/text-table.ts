@@ -36,7 +36,9 @@ const width = (text: string) => [...text].length;
 export function formatTable(columns: readonly TextColumn[], rows: readonly (readonly unknown[])[]): string {
   const cells = rows.map((row) => columns.map((_, i) => printable(valueText(row[i], "NULL"))));
   const headers = columns.map((c) => printable(c.name));
-  const widths = headers.map((h, i) => Math.max(width(h), ...cells.map((row) => width(row[i]!))));
+  // A loop, not Math.max(...column): spreading 200,000 rows as arguments overflows the call stack.
+  const widths = headers.map(width);
+  for (const row of cells) row.forEach((cell, i) => (widths[i] = Math.max(widths[i]!, width(cell))));
   const right = columns.map((c) => NUMERIC_TYPE.test(c.type ?? ""));
   const pad = (text: string, i: number) => {
     const fill = " ".repeat(widths[i]! - width(text));

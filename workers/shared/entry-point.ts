@@ -4,6 +4,17 @@
  */
 import { ConfigError, ENV_VARIABLES } from "../../lib/contract/config.ts";
 
+/**
+ * Every command imports this module. A reader that stops early (`npm run query -- … | head -1`) closes stdout:
+ * the next write's EPIPE then ends the command quietly with 0, as a Unix filter ends, instead of an unhandled
+ * 'error' event (exit 1 and a stack). Other stdout errors end it with one line.
+ */
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  console.error(`stdout: ${error.message}`);
+  process.exit(1);
+});
+
 /** Exit codes of every npm entry point. */
 export const EXIT = {
   /** Done (or stopped cleanly on SIGTERM / Ctrl-C). */
