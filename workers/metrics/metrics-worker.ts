@@ -334,26 +334,30 @@ export class MetricsWorker {
     let last: string | undefined;
     // Counted per batch: a labelled prom-client inc per message cost more than the engine's ingest.
     const counts = { consumed: 0, late: 0, duplicates: 0, invalid: 0 };
-    for (const { message, offset, result } of decoded) {
-      if (offset > state.nextExpectedOffset) this.reportGap(state, Math.min(offset, logStart ?? offset));
-      if (result.ok) {
-        const kind = state.engine.ingest({ offset, order: result.order });
-        if (kind === "late") counts.late++;
-        else if (kind === "duplicate") counts.duplicates++;
-      } else {
-        counts.invalid++;
+    try {
+      for (const { message, offset, result } of decoded) {
+        if (offset > state.nextExpectedOffset) this.reportGap(state, Math.min(offset, logStart ?? offset));
+        if (result.ok) {
+          const kind = state.engine.ingest({ offset, order: result.order });
+          if (kind === "late") counts.late++;
+          else if (kind === "duplicate") counts.duplicates++;
+        } else {
+          counts.invalid++;
+        }
+        counts.consumed++;
+        state.nextExpectedOffset = offset + 1;
+        state.lastProcessedOffset = offset;
+        last = message.offset;
       }
-      counts.consumed++;
-      state.nextExpectedOffset = offset + 1;
-      state.lastProcessedOffset = offset;
-      last = message.offset;
+    } finally {
+      // Also when ingest throws mid-batch: what was processed is counted.
+      if (counts.consumed > 0) state.lastRecordAt = this.now();
+      state.consumed += counts.consumed;
+      state.late += counts.late;
+      state.duplicates += counts.duplicates;
+      state.invalid += counts.invalid;
+      for (const key of ["consumed", "late", "duplicates", "invalid"] as const) if (counts[key] > 0) this.metrics[key].inc({ partition }, counts[key]);
     }
-    if (counts.consumed > 0) state.lastRecordAt = this.now();
-    state.consumed += counts.consumed;
-    state.late += counts.late;
-    state.duplicates += counts.duplicates;
-    state.invalid += counts.invalid;
-    for (const key of ["consumed", "late", "duplicates", "invalid"] as const) if (counts[key] > 0) this.metrics[key].inc({ partition }, counts[key]);
     if (last !== undefined) resolveOffset(last);
     // Every record handed over is processed: the batch's last offset (control records after the last
     // data record included, which kafkajs counts but never hands over) is passed too.

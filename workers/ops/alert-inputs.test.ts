@@ -50,6 +50,9 @@ describe("KafkaLagReader", () => {
     expect((await reader.read(5_000))[0]).toMatchObject({ ok: true });
     await reader.close();
     expect({ opened, closed }).toEqual({ opened: 2, closed: 2 });
+    // Stopping: no reconnection behind the shutdown's back.
+    expect((await reader.read(6_000))[0]).toMatchObject({ ok: false, reason: /closed/ });
+    expect(opened).toBe(2);
   });
 
   it("a broker that cannot be reached is a reason too, never a throw", async () => {

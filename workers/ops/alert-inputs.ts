@@ -60,6 +60,7 @@ export class KafkaLagReader {
   private lastReason: string | undefined;
   /** The admin client kept between evaluations; dropped after a failed read, so the next one reconnects. */
   private admin: Promise<{ admin: Admin; close: () => Promise<void> }> | undefined;
+  private closed = false;
 
   /** `openAdmin` gives a connected admin client and its `close`; `group`: the metrics worker's; `keepMs`: how long log-end samples are kept. */
   constructor(
@@ -74,16 +75,18 @@ export class KafkaLagReader {
 
   async read(now: number): Promise<KafkaLag[]> {
     const worker = "metrics" as const;
+    if (this.closed) return [{ ok: false, worker, reason: "closed: the alerts worker is stopping" }];
+    const connection = (this.admin ??= this.openAdmin());
     try {
-      this.admin ??= this.openAdmin();
-      const { admin } = await this.admin;
+      const { admin } = await connection;
       const [offsets, commits] = await Promise.all([topicOffsets(admin, this.topic), groupCommits(admin, this.group, this.topic)]);
       if (this.lastReason !== undefined) this.log.info({ topic: this.topic, group: this.group }, "consumer lag readable from Kafka again");
       this.lastReason = undefined;
       return [{ ok: true, worker, partitions: kafkaPartitionLags(offsets, commits, this.history, now) }];
     } catch (error) {
+      if (this.closed) return [{ ok: false, worker, reason: "closed: the alerts worker is stopping" }];
       // A broken connection (or a broker that restarted) is not reused: the next evaluation connects afresh.
-      await this.close();
+      if (this.admin === connection) await this.drop();
       const reason = `${(error as Error).name}: ${(error as Error).message.split("\n")[0]}`;
       if (reason !== this.lastReason)
         this.log.warn({ topic: this.topic, group: this.group, err: reason }, "cannot read consumer lag from Kafka: consumer_lag uses the workers' own pipeline points only (a stopped worker's lag goes stale)");
@@ -92,8 +95,13 @@ export class KafkaLagReader {
     }
   }
 
-  /** Disconnects the kept admin client, if any (at shutdown, or after a failed read). Never throws. */
+  /** At shutdown: disconnects the kept admin client; later reads answer "closed" without connecting. Never throws. */
   async close(): Promise<void> {
+    this.closed = true;
+    await this.drop();
+  }
+
+  private async drop(): Promise<void> {
     const admin = this.admin;
     this.admin = undefined;
     await admin?.then(({ close }) => close()).catch(() => undefined);

@@ -6,11 +6,15 @@ import { ConfigError, ENV_VARIABLES } from "../../lib/contract/config.ts";
 
 /**
  * Every command imports this module. A reader that stops early (`npm run query -- … | head -1`) closes stdout:
- * the next write's EPIPE then ends the command quietly with 0, as a Unix filter ends, instead of an unhandled
- * 'error' event (exit 1 and a stack). Other stdout errors end it with one line.
+ * the write's EPIPE used to be an unhandled 'error' event (exit 1 and a stack). Now what is left to print is
+ * dropped (nobody reads it) and the command finishes its work with its own exit code: `reconcile --repair | head`
+ * still repairs and still exits 1 on differences. Other stdout errors end it with one line.
  */
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(0);
+  if (error.code === "EPIPE") {
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    return;
+  }
   console.error(`stdout: ${error.message}`);
   process.exit(1);
 });
