@@ -47,7 +47,7 @@ async function run(options: { check: boolean }): Promise<void> {
     for (const [id, rule] of Object.entries(rules.rules)) {
       lines.push(`${id} ${Object.entries(rule).map(([k, v]) => `${k}=${typeof v === "number" && /window|for|max|stale/.test(k) ? formatDuration(v) : v}`).join(" ")}`);
     }
-    // One write, like the other commands' tables: a reader that stops early (`| head -1`) then ends no write in EPIPE.
+    // One write, like the other commands' tables (a reader that stops early, `| head -1`, is handled for every command in workers/shared/entry-point.ts).
     console.log(lines.join("\n"));
     return;
   }

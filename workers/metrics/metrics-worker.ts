@@ -352,11 +352,10 @@ export class MetricsWorker {
     } finally {
       // Also when ingest throws mid-batch: what was processed is counted.
       if (counts.consumed > 0) state.lastRecordAt = this.now();
-      state.consumed += counts.consumed;
-      state.late += counts.late;
-      state.duplicates += counts.duplicates;
-      state.invalid += counts.invalid;
-      for (const key of ["consumed", "late", "duplicates", "invalid"] as const) if (counts[key] > 0) this.metrics[key].inc({ partition }, counts[key]);
+      for (const key of ["consumed", "late", "duplicates", "invalid"] as const) {
+        state[key] += counts[key];
+        if (counts[key] > 0) this.metrics[key].inc({ partition }, counts[key]);
+      }
     }
     if (last !== undefined) resolveOffset(last);
     // Every record handed over is processed: the batch's last offset (control records after the last

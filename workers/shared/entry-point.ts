@@ -5,7 +5,7 @@
 import { ConfigError, ENV_VARIABLES } from "../../lib/contract/config.ts";
 
 /**
- * Every command imports this module. A reader that stops early (`npm run query -- … | head -1`) closes stdout:
+ * Every command loads this module (through workers/shared/env.ts at least). A reader that stops early (`npm run query -- … | head -1`) closes stdout:
  * the write's EPIPE used to be an unhandled 'error' event (exit 1 and a stack). Now what is left to print is
  * dropped (nobody reads it) and the command finishes its work with its own exit code: `reconcile --repair | head`
  * still repairs and still exits 1 on differences. Other stdout errors end it with one line.
