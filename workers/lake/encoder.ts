@@ -36,13 +36,15 @@ function startThread(): Worker {
   return new Worker(bootstrap, { eval: true, name: "lake-parquet-encoder" });
 }
 
+const CLOSED_BEFORE_WRITE = "the Parquet encoder was closed before the write finished";
+
 interface Pending {
   resolve: (result: EncodeResult) => void;
   reject: (error: Error) => void;
   path: string;
 }
 
-/** One encoder thread: jobs run one at a time, in arrival order. */
+/** One encoder thread: jobs run one at a time, in arrival order (ThreadEncoder hands it one at a time). */
 class EncoderThread implements ParquetEncoder {
   constructor(private readonly writer: LakeWriterKind) {}
 
@@ -100,38 +102,59 @@ class EncoderThread implements ParquetEncoder {
   async close(): Promise<void> {
     const thread = this.thread;
     this.thread = undefined;
-    this.failPending("the Parquet encoder was closed before the write finished");
+    this.failPending(CLOSED_BEFORE_WRITE);
     if (thread) await thread.terminate();
   }
 }
 
+interface Waiting {
+  job: EncodeJob;
+  resolve: (result: EncodeResult & { handoffMs: number }) => void;
+  reject: (error: Error) => void;
+}
+
 /**
  * `threads` encoder threads (LAKE_ENCODER_THREADS; default one per core) running
- * `writer` (LAKE_WRITER), each
- * started on its first job. A job goes to the thread with the fewest jobs
- * queued, so flushes of different partitions encode in parallel; one
- * partition's flushes never overlap anyway (LakeWriter).
+ * `writer` (LAKE_WRITER), each started on its first job. Each thread holds one
+ * job at a time; the rest wait here, as the rows the LakeWriter keeps anyway,
+ * and the next goes to whichever thread frees first. Handing every job over at
+ * once put a column copy of each into a thread: when all partitions reached
+ * LAKE_ROTATE_AGE together, that was most of the lake worker's peak memory.
+ * Flushes of different partitions encode in parallel; one partition's flushes
+ * never overlap anyway (LakeWriter).
  */
 export class ThreadEncoder implements ParquetEncoder {
   private readonly threads: EncoderThread[];
+  private readonly waiting: Waiting[] = [];
 
   constructor(threads = 1, writer: LakeWriterKind = "parquetjs") {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`encoder threads must be a whole number, at least 1 (got ${threads})`);
     this.threads = Array.from({ length: threads }, () => new EncoderThread(writer));
   }
 
-  /** Jobs handed over and not finished yet, across threads. */
+  /** Jobs not finished yet: waiting here or on a thread. */
   get queued(): number {
-    return this.threads.reduce((sum, t) => sum + t.queued, 0);
+    return this.waiting.length + this.threads.reduce((sum, t) => sum + t.queued, 0);
   }
 
   write(job: EncodeJob) {
-    let idlest = this.threads[0]!;
-    for (const thread of this.threads) if (thread.queued < idlest.queued) idlest = thread;
-    return idlest.write(job);
+    return new Promise<EncodeResult & { handoffMs: number }>((resolve, reject) => {
+      this.waiting.push({ job, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    for (const thread of this.threads) {
+      if (thread.queued > 0) continue;
+      const next = this.waiting.shift();
+      if (!next) return;
+      thread.write(next.job).then(next.resolve, next.reject).finally(() => this.dispatch());
+    }
   }
 
   async close(): Promise<void> {
+    for (const waiting of this.waiting.splice(0)) waiting.reject(new LakeWriteError(CLOSED_BEFORE_WRITE, { path: waiting.job.path }));
     await Promise.all(this.threads.map((t) => t.close()));
   }
 }
