@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENV_VARIABLES } from "../lib/contract/config.ts";
-import { ROOT, runCommand, servicesEnv, tempDir } from "./support/processes.ts";
+import { freePort, ROOT, runCommand, servicesEnv, tempDir } from "./support/processes.ts";
 
 const TSX = import.meta.resolve("tsx");
 
@@ -35,14 +35,8 @@ async function countingListener(): Promise<{ server: Server; port: number; conne
   return { server, port: (server.address() as { port: number }).port, connections: () => connections };
 }
 
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
+/** A port nothing listens on. */
+const closedPort = freePort;
 
 /** The configuration report a process prints on stderr for these lines. */
 const configReport = (...lines: string[]) => [`invalid configuration (${lines.length} bad variables):`, ...lines.map((l) => `  ${l}`), ""].join("\n");

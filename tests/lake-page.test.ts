@@ -4,12 +4,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeLakeFixture, type FixtureMessage } from "./support/batch-lake.ts";
-import { ROOT, tempDir } from "./support/processes.ts";
+import { freePort, ROOT, tempDir } from "./support/processes.ts";
 
 // The page settles asynchronously (a fetch, a re-render after a resize, the editor's theme after an observer
 // fires): every check waits for it within a bound a loaded CI machine can meet (expect.poll's default is 1 s).
@@ -24,15 +23,6 @@ let page: Page;
 let base: string;
 /** Beside the end-to-end run's screenshots, so one folder shows every page. */
 const SCREENSHOTS = join(ROOT, "artifacts/e2e/screenshots");
-
-const freePort = () =>
-  new Promise<number>((done, fail) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const port = (probe.address() as { port: number }).port;
-      probe.close(() => done(port));
-    });
-    probe.on("error", fail);
-  });
 
 /** Distinct valid orders of the fixture: what `orders` (de-duplicated) must hold. */
 function distinctOrders(): number {

@@ -10,7 +10,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { listLakeFiles } from "../workers/shared/lake-files.ts";
 import { sharedKafka, type SharedKafka } from "./support/kafka.ts";
-import { parseSummary, runScript, tempDir } from "./support/processes.ts";
+import { freePort, parseSummary, runScript, tempDir } from "./support/processes.ts";
 import { LakeWorkerProcess, temporaryFiles } from "./support/lake-worker.ts";
 
 const PARTITIONS = 4;
@@ -41,8 +41,9 @@ describe("lake workers: rebalances between live writers", () => {
     const workerEnv = { ...kafkaEnv, LAKE_DIR: lakeDir, KAFKA_SESSION_TIMEOUT: "6s", LAKE_ROTATE_ROWS: "8000", LAKE_ROTATE_AGE: "2s", LOG_LEVEL: "info" };
     const simulation = runScript("workers/simulator.ts", ["--rate", "8000", "--count", String(EVENTS), "--seed", "11", "--start", "2026-11-20T09:58:00Z", "--malformed", "0.01", "--duplicates", "0.02"], kafkaEnv, 170_000);
 
-    const a = new LakeWorkerProcess(workerEnv);
-    const b = new LakeWorkerProcess(workerEnv);
+    const ports = [await freePort(), await freePort()] as const;
+    const a = new LakeWorkerProcess({ ...workerEnv, HEALTH_PORT: String(ports[0]) });
+    const b = new LakeWorkerProcess({ ...workerEnv, HEALTH_PORT: String(ports[1]) });
     workers.push(a, b);
     await a.waitForLog(/"msg":"flushed"/, 90_000);
     // A third worker joins and leaves four times: twice gracefully, twice by SIGKILL.
@@ -69,6 +70,17 @@ describe("lake workers: rebalances between live writers", () => {
       if (Date.now() > deadline) throw new Error(`the lake did not catch up: ${JSON.stringify(Object.fromEntries([...markers].map(([p, m]) => [p, m.nextOffset])))}\n${a.output.slice(-2000)}\n${b.output.slice(-2000)}`);
       await sleep(500);
     }
+    // After eight rebalances, each worker's per-partition gauges name only what it owns now: together every partition, once.
+    const gauged = async (port: number) => [...(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).matchAll(/^orderpulse_lake_committed_offset\{partition="(\d+)"/gm)].map((m) => Number(m[1]));
+    // The lake can be caught up before the group noticed the SIGKILLed third worker: wait for its partitions to move.
+    const until = Date.now() + 30_000;
+    let [ofA, ofB] = [await gauged(ports[0]), await gauged(ports[1])];
+    while (new Set([...ofA, ...ofB]).size < PARTITIONS && Date.now() < until) {
+      await sleep(500);
+      [ofA, ofB] = [await gauged(ports[0]), await gauged(ports[1])];
+    }
+    const assignments = (w: LakeWorkerProcess) => w.output.split("\n").filter((line) => /partitions assigned|partitions recovered/.test(line)).slice(-4).join("\n");
+    expect([...ofA, ...ofB].sort((x, y) => x - y), `a: ${ofA}, b: ${ofB}\n${assignments(a)}\n${assignments(b)}`).toEqual(Array.from({ length: PARTITIONS }, (_, p) => p));
     expect(await a.terminate(), a.output.slice(-2000)).toBe(0);
     expect(await b.terminate(), b.output.slice(-2000)).toBe(0);
     for (const w of workers) expect(w.output, "no writer found its marker moved under it").not.toMatch(/MarkerMovedError|another lake worker has written the partition/);

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
@@ -19,7 +18,7 @@ import { Prng } from "../lib/sim/prng.ts";
 import { createTopics, startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { FAST_RETENTION_BROKER, retentionSettled, SMALL_RETENTION } from "./support/retention.ts";
 import { statLakeFiles } from "../workers/shared/lake-files.ts";
-import { ROOT, runScript, tempDir } from "./support/processes.ts";
+import { freePort, ROOT, runScript, tempDir } from "./support/processes.ts";
 import { sqlLiteral as sqlString } from "../lib/lake/sql.ts";
 
 const TSX = join(ROOT, "node_modules/.bin/tsx");
@@ -62,16 +61,6 @@ class Child {
     if (this.running) process.kill(this.child.pid!, "SIGTERM");
     return this.exited;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => res(port));
-    });
-  });
 }
 
 async function partitionEnds(bootstrap: string, topic: string): Promise<{ low: number[]; high: number[] }> {

@@ -152,6 +152,8 @@ export class LakeWorker {
     const generation = ++this.generation;
     this.assigned = [...partitions].sort((a, b) => a - b);
     this.lagByPartition.clear();
+    // Partitions taken away keep no lag here; those assigned get theirs again with their next batch.
+    this.metrics.lag.reset();
     this.log.info({ partitions: this.assigned, generation }, "partitions assigned");
     // One recovery at a time; a newer assignment makes an older, not yet started one moot.
     this.opening = this.opening
@@ -159,6 +161,8 @@ export class LakeWorker {
       .then(async () => {
         if (generation !== this.generation) return;
         await this.writer.closeAll();
+        // Flushes settled: a marker moved by one of them is not this worker's to show any more, unless reopened below.
+        this.metrics.committedOffset.reset();
         // A stopping worker recovers nothing: an assignment during its stop (another worker left) would write a
         // lease after stop() waited for `opening`, and the process could exit in the middle of that write.
         if (generation !== this.generation || this.stopping) return;

@@ -27,6 +27,7 @@ interface Node {
   member: FakeMember;
   sink: FakeSink;
   producer: FakeProducer;
+  registry: Registry;
 }
 
 /** A topic, a consumer group, one shared InfluxDB and `workers` metrics workers driven by hand. */
@@ -41,9 +42,10 @@ async function cluster(workers: number, windows: WindowConfig = WINDOWS) {
     const sink = new FakeSink(influx);
     sink.owner = (partition) => member.running && !member.expelled && member.assigned.includes(partition);
     const producer = new FakeProducer();
-    const worker = new MetricsWorker({ consumer: member, producer, offsets: group, sink, now: clock.now, log: silent, registry: new Registry() }, TOPICS, windows);
+    const registry = new Registry();
+    const worker = new MetricsWorker({ consumer: member, producer, offsets: group, sink, now: clock.now, log: silent, registry }, TOPICS, windows);
     await worker.start({ emitTimer: false });
-    nodes.push({ worker, member, sink, producer });
+    nodes.push({ worker, member, sink, producer, registry });
   }
   return { topic, group, influx, nodes, clock };
 }
@@ -270,6 +272,24 @@ describe("MetricsWorker driven by fakes", () => {
     await a.member.deliver(0, 1); // its next fetch: it learns, and drops what it held
     expect(a.sink.buffered).toBe(0);
     for (const [start, w] of oracle(topic)[0]!.finals) expect(influx.points.get(windowKey(0, start))?.fields).toMatchObject({ final: { value: 1 }, orders: { value: w.orders } });
+  });
+
+  it("after a rebalance, the per-partition gauges name only the partitions the worker still owns", async () => {
+    const { topic, group, nodes } = await cluster(2);
+    const [a] = nodes as [Node, Node];
+    const gauged = async (name: string) => new Set((await a.registry.getSingleMetric(name)!.get()).values.map((v) => v.labels.partition));
+    const names = ["orderpulse_lag", "orderpulse_watermark_ms", "orderpulse_remembered_order_ids"];
+    group.rebalance([0, 0, 0]);
+    for (let p = 0; p < PARTITIONS; p++) {
+      for (let i = 0; i < 5; i++) topic.append(p, recordValue(p, i, 5), T0);
+      await a.member.deliver(p, 10);
+    }
+    await a.worker.emitCycle();
+    for (const name of names) expect(await gauged(name), name).toEqual(new Set([0, 1, 2]));
+    group.rebalance([0, 1, 1]);
+    await a.member.deliver(0, 10);
+    await a.worker.emitCycle();
+    for (const name of names) expect(await gauged(name), name).toEqual(new Set([0]));
   });
 
   it("a partition that never had a record reports a watermark once quiet, so windows become final in the feed", async () => {

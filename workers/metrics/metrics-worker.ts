@@ -205,6 +205,8 @@ export class MetricsWorker {
     this.reseek.clear();
     this.pendingMessages = [];
     const dropped = this.sink.discard();
+    // The partitions' figures went with their engines; those still owned are set again as they are rebuilt.
+    for (const gauge of [this.metrics.lag, this.metrics.watermark, this.metrics.remembered]) gauge.reset();
     this.log.info({ reason, droppedPoints: dropped }, "engines rebuilt from the last commit");
   }
 
