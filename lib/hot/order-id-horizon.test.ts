@@ -19,10 +19,12 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 
 describe("OrderIdHorizon", () => {
-  it("answers as a list of remembered entries does, across ring growth and wrap-around", () => {
+  it("answers as a list of remembered entries does, across ring growth, shrinking and wrap-around", () => {
     let largest = 0;
+    let shrunk = 0;
     fc.assert(
       fc.property(fc.array(step, { minLength: 50, maxLength: 400, size: "max" }), fc.integer({ min: 1, max: 16 }), (steps, initialCapacity) => {
+        // Initial capacities up to 16 round up to 16 slots.
         const horizon = new OrderIdHorizon(initialCapacity);
         let oracle: Entry[] = [];
         let clock = 0;
@@ -42,10 +44,15 @@ describe("OrderIdHorizon", () => {
             }
           } else {
             const time = clock - s.behind;
+            const capacity = horizon.capacity;
             horizon.forgetSeenBefore(time);
+            if (horizon.capacity < capacity) shrunk++;
             oracle = oracle.filter((e) => !(e.seenAt < time));
           }
           expect(horizon.size).toBe(oracle.length);
+          // Never smaller than the entries; above the initial 16 slots, never more than 8 × them.
+          expect(horizon.capacity).toBeGreaterThanOrEqual(oracle.length);
+          if (horizon.capacity > 16) expect(horizon.capacity).toBeLessThanOrEqual(8 * oracle.length);
           largest = Math.max(largest, oracle.length);
           const oldest = oracle[0];
           expect(horizon.oldest()).toEqual(oldest && { offset: oldest.offset, maxEventTimeBefore: oldest.maxEventTimeBefore });
@@ -55,8 +62,9 @@ describe("OrderIdHorizon", () => {
       }),
       { numRuns: 150 },
     );
-    // The rings start at 16 entries: runs that held more than 64 grew them twice.
+    // The rings start at 16 entries: runs that held more than 64 grew them twice; forgets shrank them back.
     expect(largest).toBeGreaterThan(64);
+    expect(shrunk).toBeGreaterThan(0);
   });
 
   it("keeps every entry when the ring grows after it wrapped around", () => {

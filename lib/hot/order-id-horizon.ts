@@ -22,11 +22,14 @@ export class OrderIdHorizon {
   private head = 0;
   private tail = 0;
   private mask: number;
+  /** The rings never shrink below their initial capacity. */
+  private readonly minCapacity: number;
 
   constructor(initialCapacity = 1024) {
     const capacity = 2 ** Math.ceil(Math.log2(Math.max(16, initialCapacity)));
     if (!(capacity <= SEQUENCE_MODULUS)) throw new RangeError(`initial capacity ${initialCapacity} is above ${SEQUENCE_MODULUS}`);
     this.mask = capacity - 1;
+    this.minCapacity = capacity;
     this.ids = new Array<string | undefined>(capacity);
     this.offsets = new Float64Array(capacity);
     this.seenAt = new Float64Array(capacity);
@@ -72,17 +75,33 @@ export class OrderIdHorizon {
   forgetSeenBefore(time: number): void {
     while (this.head < this.tail) {
       const i = this.head & this.mask;
-      if (!(this.seenAt[i]! < time)) return;
+      if (!(this.seenAt[i]! < time)) break;
       this.positions.delete(this.ids[i]!);
       this.ids[i] = undefined;
       this.head++;
     }
+    this.shrink();
   }
 
-  /** Doubles the rings; an entry moves from `seq & oldMask` to `seq & newMask`, so the Map's values stay valid. */
+  /** Ring slots allocated (a power of two): at least the size, at most 8 × the size once above the initial capacity. */
+  get capacity(): number {
+    return this.mask + 1;
+  }
+
+  /** Doubles the rings when full. */
   private grow(): void {
-    const capacity = (this.mask + 1) * 2;
+    const capacity = this.capacity * 2;
     if (capacity > SEQUENCE_MODULUS) throw new RangeError(`more than ${SEQUENCE_MODULUS} order ids remembered at once`);
+    this.resize(capacity);
+  }
+
+  /** Halves the rings while at most an eighth is used: after a burst they return to what the rate needs (32 bytes a slot). */
+  private shrink(): void {
+    while (this.capacity > this.minCapacity && this.size <= this.capacity / 8) this.resize(this.capacity / 2);
+  }
+
+  /** Moves every entry from `seq & oldMask` to `seq & newMask` (capacity ≥ size), so the Map's values stay valid. */
+  private resize(capacity: number): void {
     const ids = new Array<string | undefined>(capacity);
     const offsets = new Float64Array(capacity);
     const seenAt = new Float64Array(capacity);
