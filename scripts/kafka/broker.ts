@@ -240,7 +240,9 @@ export async function startKafka(options: KafkaBrokerOptions, attempt = 1): Prom
   // file's broker) may take one meanwhile, and then a fresh directory simply starts over on new ones.
   const portsPicked = options.port === undefined && previous === undefined;
   const port = options.port ?? previous?.port ?? (await freePort());
-  const controllerPort = previous?.controllerPort ?? (await freePort());
+  let controllerPort = previous?.controllerPort ?? (await freePort());
+  // Each pick releases its port before the next, so the same one can come back twice; Kafka refuses two listeners on one port.
+  while (controllerPort === port) controllerPort = await freePort();
   writeFileSync(portsFile, JSON.stringify({ port, controllerPort }));
   const properties = join(dir, "server.properties");
   writeFileSync(properties, serverProperties(dir, port, controllerPort, options.config ?? {}));
