@@ -35,7 +35,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
@@ -49,6 +48,7 @@ import { EMPTY_FIRST_COPY_INDEX } from "../lib/lake/first-copies.ts";
 import { defineLakeViews } from "../workers/shared/lake-views.ts";
 import { OrderGenerator } from "../lib/sim/order-generator.ts";
 import { createTopics, devTopics } from "../scripts/kafka/broker.ts";
+import { freePort } from "../scripts/services.ts";
 import { compactLake } from "../workers/lake/compactor.ts";
 import { ThreadEncoder } from "../workers/lake/encoder.ts";
 import { diskLakeStore } from "../workers/lake/lake-store.ts";
@@ -79,17 +79,6 @@ interface Spread {
   rounds: number[];
 }
 const spread = (rounds: number[]): Spread => ({ median: median(rounds), min: Math.min(...rounds), max: Math.max(...rounds), rounds });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A worker (or the baseline) as its own node process with tsx, as the tests run them. */
 class Child {

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeLakeFixture, type FixtureMessage } from "./support/batch-lake.ts";
-import { freePort, ROOT, tempDir } from "./support/processes.ts";
+import { freePort } from "../scripts/services.ts";
+import { ROOT, tempDir } from "./support/processes.ts";
 
 // The page settles asynchronously (a fetch, a re-render after a resize, the editor's theme after an observer
 // fires): every check waits for it within a bound a loaded CI machine can meet (expect.poll's default is 1 s).

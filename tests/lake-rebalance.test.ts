@@ -10,7 +10,8 @@ import { Kafka, logLevel } from "kafkajs";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { listLakeFiles } from "../workers/shared/lake-files.ts";
 import { sharedKafka, type SharedKafka } from "./support/kafka.ts";
-import { freePort, parseSummary, runScript, tempDir } from "./support/processes.ts";
+import { freePort } from "../scripts/services.ts";
+import { parseSummary, runScript, tempDir } from "./support/processes.ts";
 import { LakeWorkerProcess, temporaryFiles } from "./support/lake-worker.ts";
 
 const PARTITIONS = 4;
@@ -73,11 +74,12 @@ describe("lake workers: rebalances between live writers", () => {
     // After eight rebalances, each worker's per-partition gauges name only what it owns now: together every partition, once.
     const gauged = async (port: number) => [...(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).matchAll(/^orderpulse_lake_committed_offset\{partition="(\d+)"/gm)].map((m) => Number(m[1]));
     // The lake can be caught up before the group noticed the SIGKILLed third worker: wait for its partitions to move.
+    const both = async () => [await gauged(ports[0]), await gauged(ports[1])] as const;
     const until = Date.now() + 30_000;
-    let [ofA, ofB] = [await gauged(ports[0]), await gauged(ports[1])];
+    let [ofA, ofB] = await both();
     while (new Set([...ofA, ...ofB]).size < PARTITIONS && Date.now() < until) {
       await sleep(500);
-      [ofA, ofB] = [await gauged(ports[0]), await gauged(ports[1])];
+      [ofA, ofB] = await both();
     }
     const assignments = (w: LakeWorkerProcess) => w.output.split("\n").filter((line) => /partitions assigned|partitions recovered/.test(line)).slice(-4).join("\n");
     expect([...ofA, ...ofB].sort((x, y) => x - y), `a: ${ofA}, b: ${ofB}\n${assignments(a)}\n${assignments(b)}`).toEqual(Array.from({ length: PARTITIONS }, (_, p) => p));

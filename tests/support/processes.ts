@@ -1,22 +1,10 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseEnvFile, SERVICES_ENV_FILE } from "../../workers/shared/env.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-
-/** A TCP port on 127.0.0.1 that was free a moment ago (bound, then released): for a server under test, or for nothing to listen on. */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => done(port));
-    });
-    probe.on("error", fail);
-  });
-}
 
 export interface Finished {
   code: number | null;
