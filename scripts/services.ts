@@ -7,12 +7,13 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer, connect } from "node:net";
+import { connect } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { parseEnvFile, SERVICES_DIR, SERVICES_ENV_FILE } from "../workers/shared/env.ts";
 import { influxCommand } from "../workers/shared/influxql.ts";
+import { freePort } from "./free-port.ts";
 import { createTopics, devTopics, KAFKA_VERSION, kafkaAlive, readKafkaBroker, startKafka, stopKafka } from "./kafka/broker.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -91,19 +92,6 @@ async function stopProcess(pid: number, name: string): Promise<void> {
     await sleep(100);
   }
   process.kill(pid, "SIGKILL");
-}
-
-export function freePort(preferred = 0): Promise<number> {
-  const tryPort = (port: number) =>
-    new Promise<number | undefined>((res) => {
-      const server = createServer();
-      server.once("error", () => res(undefined));
-      server.listen(port, "127.0.0.1", () => {
-        const address = server.address();
-        server.close(() => res(typeof address === "object" && address ? address.port : undefined));
-      });
-    });
-  return tryPort(preferred).then(async (port) => port ?? (await tryPort(0))!);
 }
 
 /** Sends one command to the launcher's control channel and returns its one-line answer. */

@@ -10,7 +10,7 @@ import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin } from "
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { amountToCents } from "../lib/contract/money.ts";
 import { kafkaEnvSchema, readConfig } from "../lib/contract/config.ts";
-import { freePort } from "../scripts/services.ts";
+import { freePort } from "../scripts/free-port.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { PipelineReader, type PipelineSnapshot } from "../workers/shared/pipeline-reads.ts";
 import { respond } from "../app/api/respond.ts";

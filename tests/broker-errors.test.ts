@@ -15,7 +15,8 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
-import { controlBroker, freePort, startMockBroker, stopMockBroker } from "../scripts/services.ts";
+import { freePort } from "../scripts/free-port.ts";
+import { controlBroker, startMockBroker, stopMockBroker } from "../scripts/services.ts";
 import { CONSUMER_RESTARTS } from "../workers/shared/kafka.ts";
 import { FeedClient } from "./support/feed-client.ts";
 import { parseSummary, runScript, servicesEnv, tempDir } from "./support/processes.ts";

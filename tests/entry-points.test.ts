@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENV_VARIABLES } from "../lib/contract/config.ts";
-import { freePort } from "../scripts/services.ts";
+import { freePort } from "../scripts/free-port.ts";
 import { ROOT, runCommand, servicesEnv, tempDir } from "./support/processes.ts";
 
 const TSX = import.meta.resolve("tsx");

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../scripts/services.ts";
+import { freePort } from "../scripts/free-port.ts";
 import { FeedClient } from "./support/feed-client.ts";
 import { sharedKafka } from "./support/kafka.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort, startInflux, stopInflux, type InfluxInfo } from "../scripts/services.ts";
+import { freePort } from "../scripts/free-port.ts";
+import { startInflux, stopInflux, type InfluxInfo } from "../scripts/services.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { FeedClient } from "./support/feed-client.ts";
 import { sharedKafka, type SharedKafka } from "./support/kafka.ts";

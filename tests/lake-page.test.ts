@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeLakeFixture, type FixtureMessage } from "./support/batch-lake.ts";
-import { freePort } from "../scripts/services.ts";
+import { freePort } from "../scripts/free-port.ts";
 import { ROOT, tempDir } from "./support/processes.ts";
 
 // The page settles asynchronously (a fetch, a re-render after a resize, the editor's theme after an observer

@@ -10,7 +10,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { listLakeFiles } from "../workers/shared/lake-files.ts";
 import { sharedKafka, type SharedKafka } from "./support/kafka.ts";
-import { freePort } from "../scripts/services.ts";
+import { freePort } from "../scripts/free-port.ts";
 import { parseSummary, runScript, tempDir } from "./support/processes.ts";
 import { LakeWorkerProcess, temporaryFiles } from "./support/lake-worker.ts";
 

@@ -18,7 +18,7 @@ import { Prng } from "../lib/sim/prng.ts";
 import { createTopics, startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { FAST_RETENTION_BROKER, retentionSettled, SMALL_RETENTION } from "./support/retention.ts";
 import { statLakeFiles } from "../workers/shared/lake-files.ts";
-import { freePort } from "../scripts/services.ts";
+import { freePort } from "../scripts/free-port.ts";
 import { ROOT, runScript, tempDir } from "./support/processes.ts";
 import { sqlLiteral as sqlString } from "../lib/lake/sql.ts";
 

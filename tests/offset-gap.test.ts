@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../scripts/services.ts";
+import { freePort } from "../scripts/free-port.ts";
 import { createTopics, startKafka, stopKafka, type KafkaBroker } from "../scripts/kafka/broker.ts";
 import { FAST_RETENTION_BROKER, retentionSettled, SMALL_RETENTION } from "./support/retention.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../scripts/services.ts";
+import { freePort } from "../scripts/free-port.ts";
 import { influxCommand, influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { sharedKafka } from "./support/kafka.ts";
 import { runScript, servicesEnv } from "./support/processes.ts";

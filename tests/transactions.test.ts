@@ -5,7 +5,7 @@ import { createTopics } from "../scripts/kafka/broker.ts";
 import { openLake, type Lake } from "../workers/shared/lake-query.ts";
 import { servicesEnv, tempDir } from "./support/processes.ts";
 import { hotPathSettled, sleep, TEST_WINDOW_ENV, trackedWorker, waitFor } from "./support/workers.ts";
-import { freePort } from "../scripts/services.ts";
+import { freePort } from "../scripts/free-port.ts";
 
 // Breaks nothing, so it uses the run's shared broker with topics of its own.
 const cleanup: (() => Promise<unknown>)[] = [];

@@ -15,6 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel, type ITopicConfig } from "kafkajs";
 import { parseEnvFile } from "../../workers/shared/env.ts";
+import { freePort } from "../free-port.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const POM = join(ROOT, "scripts/kafka/pom.xml");
@@ -150,20 +151,6 @@ function log4jConfig(dir: string): string {
 
 /** A Kafka cluster id: 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints; it may start with "-"). */
 const newClusterId = () => randomBytes(16).toString("base64url");
-
-function freePort(): Promise<number> {
-  return import("node:net").then(
-    ({ createServer }) =>
-      new Promise<number>((res, rej) => {
-        const server = createServer();
-        server.once("error", rej);
-        server.listen(0, "127.0.0.1", () => {
-          const address = server.address();
-          server.close(() => res(typeof address === "object" && address ? address.port : 0));
-        });
-      }),
-  );
-}
 
 const tail = (file: string, chars = 3000) => (existsSync(file) ? readFileSync(file, "utf8").slice(-chars) : "(no log)");
 

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join, relative, sep } from "node:path";
 import { expect, test } from "@playwright/test";
-import { freePort } from "../../scripts/services.ts";
+import { freePort } from "../../scripts/free-port.ts";
 import { ROOT, StackProcess } from "../../scripts/stack.ts";
 import { PUBLIC_PATHS } from "../../lib/web/access.ts";
 import { startE2EStack, type E2EStack } from "./stack-fixture.ts";
