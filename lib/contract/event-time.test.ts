@@ -32,6 +32,25 @@ describe("parseIsoInstant", () => {
     );
   });
 
+  it("reads the toISOString form by position exactly as the general pattern reads it, in range or not", () => {
+    // "+00:00" takes the ISO_8601 match; "Z" with milliseconds the positional read: one answer for both.
+    const digits = (width: number) => fc.integer({ min: 0, max: 10 ** width - 1 }).map((n) => pad(n, width));
+    const fields = fc.tuple(digits(4), digits(2), digits(2), digits(2), digits(2), digits(2), digits(3));
+    const field = fc.oneof(fields, fields.map(([y, mo]) => [y, mo, "15", "23", "59", "60", "999"] as const));
+    fc.assert(
+      fc.property(field, fc.option(fc.integer({ min: 0, max: 23 }), { nil: undefined }), ([y, mo, d, h, mi, s, ms], spoilt) => {
+        let text = `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`;
+        // One character replaced, a digit or a separator: neither read may accept it.
+        if (spoilt !== undefined) text = `${text.slice(0, spoilt)}x${text.slice(spoilt + 1)}`;
+        const general = text.replace(/Z$/, "+00:00");
+        const result = parseIsoInstant(text);
+        const expected = parseIsoInstant(general);
+        expect(result, text).toEqual(expected.ok ? expected : { ok: false, reason: expected.reason.replace(general, text) });
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
   it("reads a leap second as the last millisecond of 23:59 UTC and refuses one anywhere else", () => {
     expect(parseIsoInstant("2016-12-31T23:59:60Z")).toEqual({ ok: true, ms: Date.parse("2016-12-31T23:59:59.999Z") });
     expect(parseIsoInstant("2017-01-01T00:59:60+01:00")).toEqual({ ok: true, ms: Date.parse("2016-12-31T23:59:59.999Z") });
