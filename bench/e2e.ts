@@ -29,8 +29,11 @@
  *    grows with the rate is full (a leak) shows apart from that filling.
  * 4. Lake queries (daily KPIs, point lookup by order_id) over a lake of
  *    `--lake-rows` (1M; 10M with `--full`) written by the lake's own
- *    LakeWriter (8 partitions, 5,000-row flushes), as written ÷ after
- *    `compactLake`.
+ *    LakeWriter (8 partitions), as written ÷ after `compactLake`, in two
+ *    layouts: 5,000-row files (the throughput rounds' LAKE_ROTATE_ROWS; what
+ *    any rate below ~670 orders/s writes with the default 60 s rotation age)
+ *    and 37,500-row files (what the defaults write at 5,000 orders/s: 625 a
+ *    second per partition for 60 s).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -48,7 +51,7 @@ import { EMPTY_FIRST_COPY_INDEX } from "../lib/lake/first-copies.ts";
 import { defineLakeViews } from "../workers/shared/lake-views.ts";
 import { OrderGenerator } from "../lib/sim/order-generator.ts";
 import { createTopics, devTopics } from "../scripts/kafka/broker.ts";
-import { freePort } from "../scripts/services.ts";
+import { freePort } from "../scripts/free-port.ts";
 import { compactLake } from "../workers/lake/compactor.ts";
 import { ThreadEncoder } from "../workers/lake/encoder.ts";
 import { diskLakeStore } from "../workers/lake/lake-store.ts";
@@ -437,12 +440,18 @@ interface QueryFigure {
   ratio: number;
 }
 
-/** Writes `rows` orders through the lake's own LakeWriter: 8 partitions, 5,000-row flushes, the default writer and encoder threads. */
-async function writeLake(lakeDir: string, rows: number): Promise<string> {
+/**
+ * Layouts of the lake the queries run on, as the lake worker writes them (rows per file): LAKE_ROTATE_ROWS=5000,
+ * and the default rotation age (60 s) at 5,000 orders/s over PARTITIONS partitions.
+ */
+const LAKE_LAYOUTS = [5_000, (5_000 / PARTITIONS) * 60];
+
+/** Writes `rows` orders through the lake's own LakeWriter: 8 partitions, `rowsPerFile`-row flushes, the default writer and encoder threads. */
+async function writeLake(lakeDir: string, rows: number, rowsPerFile: number): Promise<string> {
   const quiet = pino({ level: "silent" });
   const encoder = new ThreadEncoder(availableParallelism());
   const writer = new LakeWriter(
-    { origin: { clusterId: "bench", topic: "orders" }, limits: { rows: 5_000, bytes: 1 << 30, ageMs: 3_600_000 }, maxEventSkewMs: Number.MAX_SAFE_INTEGER / 4 },
+    { origin: { clusterId: "bench", topic: "orders" }, limits: { rows: rowsPerFile, bytes: 1 << 30, ageMs: 3_600_000 }, maxEventSkewMs: Number.MAX_SAFE_INTEGER / 4 },
     encoder,
     quiet,
     { onFlushed: () => undefined, onFlushFailed: (p, e) => console.error(`flush of ${p} failed: ${e.message}`), onLeaseLost: () => undefined },
@@ -491,17 +500,26 @@ async function timeQueries(lakeDir: string, queries: Record<string, string>, rou
   return out;
 }
 
-async function lakeQueries(rows: number, rounds: number, scratch: string): Promise<{ rows: number; files: { written: number; compacted: number }; writeSeconds: number; compactSeconds: number; queries: QueryFigure[] }> {
+interface LakeQueryFigures {
+  rows: number;
+  rowsPerFile: number;
+  files: { written: number; compacted: number };
+  writeSeconds: number;
+  compactSeconds: number;
+  queries: QueryFigure[];
+}
+
+async function lakeQueries(rows: number, rowsPerFile: number, rounds: number, scratch: string): Promise<LakeQueryFigures> {
   const lakeDir = join(scratch, "lake-query");
   let started = performance.now();
-  const probe = await writeLake(lakeDir, rows);
+  const probe = await writeLake(lakeDir, rows, rowsPerFile);
   const writeSeconds = (performance.now() - started) / 1000;
   const queries = {
     "daily KPIs": `SELECT CAST(event_time AS DATE) AS day, count(*) AS orders, sum(amount_cents) AS revenue_cents, count(DISTINCT customer_id) AS customers, sum(quantity) AS items FROM orders GROUP BY day ORDER BY day`,
     "point lookup by order_id": `SELECT * FROM orders WHERE order_id = '${probe.replaceAll("'", "''")}'`,
   };
   const writtenFiles = liveLakeFiles(await listLakeFiles(lakeDir)).length;
-  log(`lake of ${rows} rows written in ${writeSeconds.toFixed(1)} s (${writtenFiles} files); querying`);
+  log(`lake of ${rows} rows in ${rowsPerFile}-row files written in ${writeSeconds.toFixed(1)} s (${writtenFiles} files); querying`);
   const written = await timeQueries(lakeDir, queries, rounds);
   started = performance.now();
   const summary = await compactLake(lakeDir, { quietMs: 0, offsetsPerFile: 200_000, graceMs: 0 }, { log: pino({ level: "silent" }) });
@@ -513,6 +531,7 @@ async function lakeQueries(rows: number, rounds: number, scratch: string): Promi
   rmSync(lakeDir, { recursive: true, force: true });
   return {
     rows,
+    rowsPerFile,
     files: { written: writtenFiles, compacted: compactedFiles },
     writeSeconds,
     compactSeconds,
@@ -549,9 +568,9 @@ function markdown(result: BenchResult): string {
     if (r.warmedUpBytes !== undefined && r.steadyGrowth !== undefined)
       lines.push(`| RSS ${r.worker} worker at 5k/s, warmed up: ${WARMED_UP_SECONDS / 60} min → ${soakMinutes} min | ${mib(r.warmedUpBytes)} → ${mib(r.endBytes)} | ${WARMED_UP_SECONDS / 60} min | ${(1 + r.steadyGrowth).toFixed(2)} | ≤ 1.10 |`);
   }
-  const q = result.lakeQuery;
-  for (const f of q.queries)
-    lines.push(`| lake ${f.query}, ${fmt(q.rows)} rows, ms as written (${q.files.written} files) | ${f.writtenMs.median.toFixed(0)} (${f.writtenMs.min.toFixed(0)}–${f.writtenMs.max.toFixed(0)}) | compacted (${q.files.compacted} files): ${f.compactedMs.median.toFixed(0)} | ${f.ratio.toFixed(2)} | ≤ 1.2 |`);
+  for (const q of result.lakeQuery)
+    for (const f of q.queries)
+      lines.push(`| lake ${f.query}, ${fmt(q.rows)} rows, ms as written in ${fmt(q.rowsPerFile)}-row files (${q.files.written} files) | ${f.writtenMs.median.toFixed(0)} (${f.writtenMs.min.toFixed(0)}–${f.writtenMs.max.toFixed(0)}) | compacted (${q.files.compacted} files): ${f.compactedMs.median.toFixed(0)} | ${f.ratio.toFixed(2)} | ≤ 1.2 |`);
   return lines.join("\n");
 }
 
@@ -561,7 +580,7 @@ interface BenchResult {
   options: { backlog: number; rounds: number; full: boolean };
   throughput: { backlog: number; partitions: number; rounds: number; baseline: Spread; metrics: Spread; lake: Spread; lakeDuckdb: Spread; ratios: Record<string, Spread>; cpuRatios: Record<string, Spread> };
   latency: Awaited<ReturnType<typeof latencyAndRss>>;
-  lakeQuery: Awaited<ReturnType<typeof lakeQueries>>;
+  lakeQuery: LakeQueryFigures[];
 }
 
 async function main(): Promise<void> {
@@ -618,7 +637,11 @@ async function main(): Promise<void> {
       };
     }
     const latency = parts.has("latency") ? await latencyAndRss(env, opts.full ? 600 : 60, scratch) : undefined;
-    const lakeQuery = parts.has("query") ? await lakeQueries(opts.lakeRows ?? (opts.full ? 10_000_000 : 1_000_000), 5, scratch) : undefined;
+    let lakeQuery: LakeQueryFigures[] | undefined;
+    if (parts.has("query")) {
+      lakeQuery = [];
+      for (const rowsPerFile of LAKE_LAYOUTS) lakeQuery.push(await lakeQueries(opts.lakeRows ?? (opts.full ? 10_000_000 : 1_000_000), rowsPerFile, 9, scratch));
+    }
     const machine = { cpu: cpus()[0]?.model ?? "unknown", cores: availableParallelism(), memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadBefore, loadAfter: loadavg().map((l) => l.toFixed(2)) };
     const partial = { when: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), machine, options: opts, throughput, latency, lakeQuery };
     const dir = join(ROOT, "bench", "results");
