@@ -14,7 +14,7 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import type { Logger } from "pino";
 import { connectEnvSchema, kafkaEnvSchema, lakeEnvSchema, portsEnvSchema, windowEnvSchema, type KafkaConfig, type LakeConfig } from "../lib/contract/config.ts";
 import { gapSize, type OffsetGap } from "../lib/lake/offsets.ts";
@@ -26,11 +26,11 @@ import { requireLakeDirectory } from "./shared/lake-state.ts";
 import { waitForKafka } from "./shared/startup.ts";
 import { LAKE_USAGE } from "./shared/worker-usage.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
-import { createKafka, LogStartOffsets, openConsumer, requireTopics, SupervisedConsumer } from "./shared/kafka.ts";
+import { createKafka, KafkaGroupConsumer, openConsumer, requireTopics, type BatchPayload, type GroupConsumer, type OffsetSource } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
-import { compactLake, DEFAULT_OFFSETS_PER_FILE } from "./lake/compactor.ts";
-import { ThreadEncoder } from "./lake/encoder.ts";
-import { diskLakeStore } from "./lake/lake-store.ts";
+import { compactLake, DEFAULT_OFFSETS_PER_FILE, type CompactLakeOptions, type CompactionSummary } from "./lake/compactor.ts";
+import { ThreadEncoder, type ParquetEncoder } from "./lake/encoder.ts";
+import { diskLakeStore, type LakeStore } from "./lake/lake-store.ts";
 import { LEASE_TTL_MS } from "../lib/lake/lease.ts";
 import { LakeWriter, MarkerMovedError, RecoveryAbandonedError, type FlushReport } from "./lake/lake-writer.ts";
 import { createLakeMetrics, type LakeMetrics } from "./lake/prometheus.ts";
@@ -54,12 +54,28 @@ export interface LakeWorkerSettings {
   clusterId: string;
 }
 
+/**
+ * What the lake worker's loop talks to, passed in so that fakes can drive it
+ * (lake-worker.test.ts; workers/shared/fake-group.ts, lake/memory-lake.ts), as
+ * MetricsWorkerIO does for the metrics worker.
+ */
+export interface LakeWorkerIO {
+  /** Its consumer group (`orderpulse-lake`): assignment, fetches, seeks to the markers, commits for lag monitoring. */
+  consumer: GroupConsumer;
+  /** Log-end offsets (the markers-within-topic check) and log-start offsets (an offset jump: how much is lost). */
+  offsets: Pick<OffsetSource, "fetchTopicOffsets" | "disconnect">;
+  encoder: ParquetEncoder;
+  store: LakeStore;
+  /** Compacts quiet (directory, partition) groups; none when absent. */
+  compact?: (options: CompactLakeOptions) => Promise<CompactionSummary>;
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export class LakeWorker {
-  private consumer: Consumer | undefined;
-  private control: SupervisedConsumer | undefined;
-  private readonly encoder: ThreadEncoder;
+  private readonly consumer: GroupConsumer;
+  private readonly offsets: LakeWorkerIO["offsets"];
+  private readonly encoder: ParquetEncoder;
   private readonly writer: LakeWriter;
   private assigned: number[] = [];
   private generation = 0;
@@ -72,13 +88,13 @@ export class LakeWorker {
   private compaction: Promise<void> | undefined;
   private readonly compactionAbort = new AbortController();
   private stopping = false;
-  private readonly logStart: LogStartOffsets;
+  private started = false;
   private consumedSinceStats = 0;
   private loopSample = performance.eventLoopUtilization();
   lastProgressAt = Date.now();
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly io: LakeWorkerIO,
     private readonly settings: LakeWorkerSettings,
     private readonly log: Logger,
     private readonly metrics: LakeMetrics,
@@ -86,8 +102,7 @@ export class LakeWorker {
     private readonly onFatal: (error: Error) => void,
   ) {
     const { lake, kafka: kafkaConfig, clusterId, maxEventSkewMs } = settings;
-    this.encoder = new ThreadEncoder(lake.encoderThreads ?? availableParallelism(), lake.writer);
-    this.logStart = new LogStartOffsets(kafka, log);
+    ({ consumer: this.consumer, offsets: this.offsets, encoder: this.encoder } = io);
     this.writer = new LakeWriter(
       {
         origin: { clusterId, topic: kafkaConfig.topic },
@@ -104,7 +119,7 @@ export class LakeWorker {
           this.recoverLater(partition);
         },
       },
-      diskLakeStore(lake.lakeDir),
+      io.store,
     );
   }
 
@@ -119,17 +134,12 @@ export class LakeWorker {
   }
 
   async start(): Promise<void> {
-    const consumer = await openConsumer(this.kafka, this.settings.kafka, this.settings.kafka.groups.lake, [this.topic]);
-    this.consumer = consumer;
-    this.control = new SupervisedConsumer(consumer, this.settings.kafka.groups.lake, {
-      log: this.log,
-      // Like losing every partition: buffers dropped, the next assignment recovers from the markers.
-      onRestart: () => this.onAssignment([]),
-      onGiveUp: (error) => this.onFatal(error),
-      isStopping: () => this.stopping,
-    });
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.onAssignment(payload.memberAssignment[this.topic] ?? []));
-    await this.control.run({
+    this.started = true;
+    // A revoke (a rebalance starts, the consumer restarts) is like losing every partition: running flushes settle,
+    // buffers are dropped, and the next join recovers each assigned partition from its marker.
+    this.consumer.on("revoke", () => this.onAssignment([]));
+    this.consumer.on("join", (assignment) => this.onAssignment((assignment as Record<string, number[]>)[this.topic] ?? []));
+    await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: (payload) => {
@@ -174,7 +184,7 @@ export class LakeWorker {
         // (Not while stopping: kafkajs throws once its group is gone.)
         if (this.assigned.length > 0 && !this.stopping) {
           try {
-            this.control?.resume([{ topic: this.topic, partitions: this.assigned }]);
+            this.consumer.resume([{ topic: this.topic, partitions: this.assigned }]);
           } catch (error) {
             this.log.warn({ err: (error as Error).message }, "could not resume the assigned partitions");
           }
@@ -197,23 +207,28 @@ export class LakeWorker {
   private seekToMarkers(next: ReadonlyMap<number, number>): void {
     for (const [partition, offset] of next) {
       this.metrics.committedOffset.set({ partition }, offset);
-      this.control?.seek({ topic: this.topic, partition, offset: String(offset) });
+      this.consumer.seek({ topic: this.topic, partition, offset: String(offset) });
     }
   }
 
-  /** Log-end offsets through a fresh admin client (disconnected again, whatever happens). */
-  private async readLogEnds(): Promise<{ partition: number; high: string }[]> {
-    const admin = this.kafka.admin();
-    await admin.connect();
+  private readLogEnds(): Promise<{ partition: number; high: string }[]> {
+    return this.offsets.fetchTopicOffsets(this.topic);
+  }
+
+  /** The partition's log-start offset, or undefined when it cannot be read now (then an offset jump counts whole as a gap). */
+  private async logStartOf(partition: number): Promise<number | undefined> {
     try {
-      return await admin.fetchTopicOffsets(this.topic);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
+      const found = (await this.offsets.fetchTopicOffsets(this.topic)).find((p) => p.partition === partition);
+      return found?.low === undefined ? undefined : Number(found.low);
+    } catch (error) {
+      this.log.warn({ topic: this.topic, partition, err: (error as Error).message }, "could not read the log-start offset; an offset jump counts as a gap");
+      return undefined;
     }
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (batch.isEmpty()) return;
+  /** Handles one fetched batch; public so fakes can drive it as kafkajs's runner does. */
+  async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: BatchPayload): Promise<void> {
+    if (batch.messages.length === 0) return;
     await this.whileHeartbeating(this.opening, heartbeat);
     const { partition } = batch;
     if (this.stopping || !this.assigned.includes(partition)) return;
@@ -233,7 +248,7 @@ export class LakeWorker {
       if (!isRunning() || isStale()) break;
       const offset = Number(message.offset);
       // Offsets jumped: only those below the log start are lost (transactions and compaction leave holes too).
-      const logStart = offset > this.writer.nextOffset(partition) ? await this.logStart.of(this.topic, partition) : undefined;
+      const logStart = offset > this.writer.nextOffset(partition) ? await this.logStartOf(partition) : undefined;
       const result = this.writer.append(partition, { offset, value: message.value, timestamp: Number(message.timestamp) }, ingestedAt, logStart);
       last = message.offset;
       if (result.status === "skipped") continue;
@@ -336,10 +351,9 @@ export class LakeWorker {
 
   /** Kafka's committed offset only feeds lag monitoring; commits go out in order, and a failed one is just logged. */
   private commitToKafka(partition: number, nextOffset: number): void {
-    const consumer = this.consumer;
-    if (!consumer) return;
+    if (!this.started) return;
     this.commitChain = this.commitChain.then(() =>
-      consumer.commitOffsets([{ topic: this.topic, partition, offset: String(nextOffset) }]).catch((error: Error) => {
+      this.consumer.commitOffsets([{ topic: this.topic, partition, offset: String(nextOffset), metadata: "" }]).catch((error: Error) => {
         this.log.warn({ partition, nextOffset, err: error.message }, "Kafka commit failed (lag monitoring only; the lake's marker is the checkpoint)");
       }),
     );
@@ -352,7 +366,7 @@ export class LakeWorker {
       return;
     }
     this.log.error({ partition, err: error.message, context: (error as { context?: unknown }).context }, "flush failed; the partition is recovered from its commit marker and read again");
-    if (this.stopping || !this.control) return;
+    if (this.stopping || !this.started) return;
     this.recoverLater(partition);
   }
 
@@ -362,13 +376,13 @@ export class LakeWorker {
    * next batch would leave a quiet partition's rows outside the lake, with lag 0.
    */
   private recoverLater(partition: number): void {
-    if (this.stopping || !this.control) return;
-    this.control.pause([{ topic: this.topic, partitions: [partition] }]);
+    if (this.stopping || !this.started) return;
+    this.consumer.pause([{ topic: this.topic, partitions: [partition] }]);
     const generation = this.generation;
     setTimeout(() => {
       if (this.stopping || generation !== this.generation) return; // the new assignment resumes it
       void this.reopen(partition).finally(() => {
-        if (!this.stopping && generation === this.generation) this.control?.resume([{ topic: this.topic, partitions: [partition] }]);
+        if (!this.stopping && generation === this.generation) this.consumer.resume([{ topic: this.topic, partitions: [partition] }]);
       });
     }, FLUSH_RETRY_PAUSE_MS).unref();
   }
@@ -417,13 +431,10 @@ export class LakeWorker {
 
   /** Compacts the assigned partitions' quiet (directory, partition) groups (DuckDB, one thread, beside the encoder threads). */
   private async compactOwnPartitions(quietMs: number): Promise<void> {
-    if (this.assigned.length === 0) return;
+    const compact = this.io.compact;
+    if (this.assigned.length === 0 || !compact) return;
     try {
-      const summary = await compactLake(
-        this.settings.lake.lakeDir,
-        { quietMs, offsetsPerFile: DEFAULT_OFFSETS_PER_FILE, partitions: new Set(this.assigned), signal: this.compactionAbort.signal },
-        { log: this.log },
-      );
+      const summary = await compact({ quietMs, offsetsPerFile: DEFAULT_OFFSETS_PER_FILE, partitions: new Set(this.assigned), signal: this.compactionAbort.signal });
       this.metrics.compactionMerges.inc(summary.merges);
       this.metrics.compactionFailures.inc(summary.failed);
       if (summary.merges + summary.deleted + summary.temporaries + summary.failed > 0) this.log.info({ ...summary, ms: Math.round(summary.ms) }, "compaction done");
@@ -459,8 +470,8 @@ export class LakeWorker {
     for (const timer of this.timers) clearInterval(timer);
     clearTimeout(this.compactionTimer);
     this.compactionAbort.abort();
-    await settleWithin(this.consumer?.disconnect(), 2_000);
-    await settleWithin(this.logStart.close(), 1_000);
+    await settleWithin(this.consumer.stop(), 2_000);
+    await settleWithin(this.offsets.disconnect(), 1_000);
     await this.encoder.close();
   }
 
@@ -472,7 +483,7 @@ export class LakeWorker {
     for (const timer of this.timers) clearInterval(timer);
     clearTimeout(this.compactionTimer);
     this.compactionAbort.abort();
-    this.control?.pause([{ topic: this.topic }]);
+    this.consumer.pause([{ topic: this.topic }]);
     const until = (work: Promise<unknown> | undefined) => settleWithin(work, deadline - Date.now());
     await until(this.batchInProgress);
     await until(this.opening);
@@ -492,8 +503,8 @@ export class LakeWorker {
     this.log.info({ flushed }, "flushed and committed; leaving the group");
     // Leaving the group waits for the fetch in flight (up to kafkajs's fetch wait): give it the rest of the shutdown
     // time, or a restart waits a whole session timeout for partitions.
-    await settleWithin(this.consumer?.disconnect(), Math.max(1_000, startedAt + SHUTDOWN_MS - 500 - Date.now()));
-    await settleWithin(this.logStart.close(), 1_000);
+    await settleWithin(this.consumer.stop(), Math.max(1_000, startedAt + SHUTDOWN_MS - 500 - Date.now()));
+    await settleWithin(this.offsets.disconnect(), 1_000);
     await until(this.compaction);
     // An assignment that arrived during the stop (its recovery returns at once now) must not be mid-write at exit.
     await until(this.opening);
@@ -536,7 +547,17 @@ async function main(): Promise<void> {
     const code = error instanceof LakeAheadOfTopicError || error instanceof LakeOriginMismatchError ? EXIT_REFUSED : EXIT.failure;
     void worker.halt().finally(() => process.exit(code));
   };
-  const worker: LakeWorker = new LakeWorker(kafka, { kafka: kafkaConfig, lake, maxEventSkewMs, clusterId }, log, createLakeMetrics(registry), fatal);
+  const offsets = kafka.admin();
+  await offsets.connect();
+  const consumer = new KafkaGroupConsumer(await openConsumer(kafka, kafkaConfig, kafkaConfig.groups.lake, [kafkaConfig.topic]), kafkaConfig.groups.lake, kafkaConfig.sessionTimeoutMs, log, (error) => fatal(error));
+  const io: LakeWorkerIO = {
+    consumer,
+    offsets,
+    encoder: new ThreadEncoder(lake.encoderThreads ?? availableParallelism(), lake.writer),
+    store: diskLakeStore(lake.lakeDir),
+    compact: (options) => compactLake(lake.lakeDir, options, { log }),
+  };
+  const worker: LakeWorker = new LakeWorker(io, { kafka: kafkaConfig, lake, maxEventSkewMs, clusterId }, log, createLakeMetrics(registry), fatal);
   if (ports.healthPort !== undefined) await serveHealth(ports.healthPort, registry, { lastProgressAt: () => worker.lastProgressAt, lag: () => worker.totalLag }, log);
 
   stopOnSignals(log, "flush, commit, leave the group", "the commit markers", () => worker.stop());

@@ -11,7 +11,8 @@ import { MEASUREMENTS } from "../../lib/hot/influx-points.ts";
 import { consumerGroupNames, type WindowConfig } from "../../lib/contract/config.ts";
 import type { GroupCommit } from "../shared/kafka.ts";
 import { CustomerSegments } from "../../lib/contract/dims.ts";
-import { FakeClock, FakeGroup, FakeInflux, FakeProducer, FakeSink, FakeTopic, type FakeMember } from "./fake-cluster.ts";
+import { FakeClock, FakeGroup, FakeTopic, type FakeMember } from "../shared/fake-group.ts";
+import { FakeInflux, FakeProducer, FakeSink } from "./fake-cluster.ts";
 import { MetricsWorker } from "./metrics-worker.ts";
 
 const MIN = 60_000;

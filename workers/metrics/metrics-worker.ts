@@ -8,7 +8,7 @@
  * runner style, so unit tests drive it with fakes; workers/metrics.ts wires the
  * real ones.
  */
-import type { Batch, EachBatchPayload, KafkaMessage, Message } from "kafkajs";
+import type { KafkaMessage, Message } from "kafkajs";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { WindowConfig } from "../../lib/contract/config.ts";
@@ -18,7 +18,7 @@ import { anomalyPoint, pipelinePoint, windowPoints, type InfluxPoint } from "../
 import { windowMessageOf } from "../../lib/hot/window-values.ts";
 import { CommitMetadataError, WindowEngine, type CommitPoint, type WindowEngineConfig } from "../../lib/hot/window-engine.ts";
 import { CustomerSegments } from "../../lib/contract/dims.ts";
-import { COMPRESSION, type GroupConsumer } from "../shared/kafka.ts";
+import { COMPRESSION, type BatchPayload, type GroupConsumer, type OffsetSource } from "../shared/kafka.ts";
 import { PartitionState } from "./partition-state.ts";
 import { settleWithin } from "../shared/settle-within.ts";
 
@@ -57,19 +57,6 @@ export interface RecordProducer {
   send(record: { topic: string; messages: Message[]; compression?: number; acks?: number }): Promise<unknown>;
   disconnect(): Promise<void>;
 }
-
-/** kafkajs Admin's surface the worker uses: committed offsets and log-end offsets. */
-export interface OffsetSource {
-  fetchOffsets(request: { groupId: string; topics: string[] }): Promise<{ topic: string; partitions: { partition: number; offset: string; metadata: string | null }[] }[]>;
-  /** `low` = the log-start offset (kafkajs gives it; a source without it makes every offset jump a gap). */
-  fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string; low?: string }[]>;
-  disconnect(): Promise<void>;
-}
-
-/** One fetched batch, as much of kafkajs's EachBatchPayload as the worker reads. */
-export type BatchPayload = Pick<EachBatchPayload, "resolveOffset" | "heartbeat" | "isRunning" | "isStale"> & {
-  batch: Pick<Batch, "topic" | "partition" | "highWatermark" | "messages" | "firstOffset" | "lastOffset">;
-};
 
 export interface MetricsWorkerIO {
   consumer: GroupConsumer;

@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Batch, type Consumer, type EachBatchPayload, type ConsumerConfig, type ConsumerRunConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import { compressFrame, decompressFrame } from "lz4-napi";
 import { compress as zstdCompress, decompress as zstdDecompress } from "@mongodb-js/zstd";
 import type { Logger } from "pino";
@@ -242,43 +242,6 @@ export class SupervisedConsumer {
   }
 }
 
-/**
- * The log-start offsets of a topic's partitions, asked of the broker
- * (ListOffsets, earliest) when a worker sees offsets jump. Only offsets below
- * the log start were removed by retention; a jump above it is a transaction
- * marker, an aborted transaction or compaction. One admin client, connected on
- * first use. `undefined` when the broker does not answer (the caller then counts
- * the whole jump: a false alarm rather than a silent loss).
- */
-export class LogStartOffsets {
-  private admin: Admin | undefined;
-
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly log: Logger,
-  ) {}
-
-  async of(topic: string, partition: number): Promise<number | undefined> {
-    try {
-      if (!this.admin) {
-        const admin = this.kafka.admin();
-        await admin.connect();
-        this.admin = admin;
-      }
-      const found = (await this.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition);
-      return found ? Number(found.low) : undefined;
-    } catch (error) {
-      this.log.warn({ topic, partition, err: (error as Error).message }, "could not read the log-start offset; an offset jump counts as a gap");
-      return undefined;
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.admin?.disconnect().catch(() => undefined);
-    this.admin = undefined;
-  }
-}
-
 /** Offsets as committed to a consumer group, with the engine's metadata. */
 export interface GroupCommit {
   topic: string;
@@ -286,6 +249,19 @@ export interface GroupCommit {
   offset: string;
   metadata: string;
 }
+
+/** kafkajs Admin's surface the workers use: committed offsets and log-end offsets. */
+export interface OffsetSource {
+  fetchOffsets(request: { groupId: string; topics: string[] }): Promise<{ topic: string; partitions: { partition: number; offset: string; metadata: string | null }[] }[]>;
+  /** `low` = the log-start offset (kafkajs gives it; a source without it makes every offset jump a gap). */
+  fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string; low?: string }[]>;
+  disconnect(): Promise<void>;
+}
+
+/** One fetched batch, as much of kafkajs's EachBatchPayload as the workers read. */
+export type BatchPayload = Pick<EachBatchPayload, "resolveOffset" | "heartbeat" | "isRunning" | "isStale"> & {
+  batch: Pick<Batch, "topic" | "partition" | "highWatermark" | "messages" | "firstOffset" | "lastOffset">;
+};
 
 /**
  * What a worker loop needs of its consumer group, kafkajs-style, so that a fake
@@ -307,8 +283,9 @@ export interface GroupConsumer {
   /** True while this member may still act for the assignment of `generation` (see above); `now` in epoch ms. */
   owns(generation: number, now: number): boolean;
   run(config: Pick<ConsumerRunConfig, "eachBatch" | "autoCommit" | "eachBatchAutoResolve">): Promise<void>;
-  pause(topics: { topic: string }[]): void;
-  resume(topics: { topic: string }[]): void;
+  /** Without `partitions`, every partition of the topic (kafkajs's TopicPartitions). */
+  pause(topics: { topic: string; partitions?: number[] }[]): void;
+  resume(topics: { topic: string; partitions?: number[] }[]): void;
   seek(target: { topic: string; partition: number; offset: string }): void;
   commitOffsets(commits: GroupCommit[]): Promise<void>;
   /**
@@ -384,11 +361,11 @@ export class KafkaGroupConsumer implements GroupConsumer {
     return this.supervised.run(config);
   }
 
-  pause(topics: { topic: string }[]): void {
+  pause(topics: { topic: string; partitions?: number[] }[]): void {
     this.supervised.pause(topics);
   }
 
-  resume(topics: { topic: string }[]): void {
+  resume(topics: { topic: string; partitions?: number[] }[]): void {
     this.supervised.resume(topics);
   }
 
