@@ -26,7 +26,7 @@ import { requireLakeDirectory } from "./shared/lake-state.ts";
 import { waitForKafka } from "./shared/startup.ts";
 import { LAKE_USAGE } from "./shared/worker-usage.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
-import { createKafka, KafkaGroupConsumer, openConsumer, requireTopics, type BatchPayload, type GroupConsumer, type OffsetSource } from "./shared/kafka.ts";
+import { AdminOffsetSource, createKafka, KafkaGroupConsumer, openConsumer, requireTopics, type BatchPayload, type GroupConsumer, type OffsetSource } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { compactLake, DEFAULT_OFFSETS_PER_FILE, type CompactLakeOptions, type CompactionSummary } from "./lake/compactor.ts";
 import { ThreadEncoder, type ParquetEncoder } from "./lake/encoder.ts";
@@ -137,7 +137,11 @@ export class LakeWorker {
     this.started = true;
     // A revoke (a rebalance starts, the consumer restarts) is like losing every partition: running flushes settle,
     // buffers are dropped, and the next join recovers each assigned partition from its marker.
-    this.consumer.on("revoke", () => this.onAssignment([]));
+    // Not while stopping: stop() is flushing those buffers (each marker write checks the lease), and dropping them
+    // would only make the next owner read more again.
+    this.consumer.on("revoke", () => {
+      if (!this.stopping) this.onAssignment([]);
+    });
     this.consumer.on("join", (assignment) => this.onAssignment((assignment as Record<string, number[]>)[this.topic] ?? []));
     await this.consumer.run({
       autoCommit: false,
@@ -480,6 +484,7 @@ export class LakeWorker {
     const startedAt = Date.now();
     const deadline = startedAt + SHUTDOWN_FLUSH_MS;
     this.stopping = true;
+    this.consumer.beginStop();
     for (const timer of this.timers) clearInterval(timer);
     clearTimeout(this.compactionTimer);
     this.compactionAbort.abort();
@@ -547,8 +552,7 @@ async function main(): Promise<void> {
     const code = error instanceof LakeAheadOfTopicError || error instanceof LakeOriginMismatchError ? EXIT_REFUSED : EXIT.failure;
     void worker.halt().finally(() => process.exit(code));
   };
-  const offsets = kafka.admin();
-  await offsets.connect();
+  const offsets = new AdminOffsetSource(kafka);
   const consumer = new KafkaGroupConsumer(await openConsumer(kafka, kafkaConfig, kafkaConfig.groups.lake, [kafkaConfig.topic]), kafkaConfig.groups.lake, kafkaConfig.sessionTimeoutMs, log, (error) => fatal(error));
   const io: LakeWorkerIO = {
     consumer,

@@ -16,7 +16,7 @@ import { waitForInflux, waitForKafka } from "./shared/startup.ts";
 import { METRICS_USAGE } from "./shared/worker-usage.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
 import { InfluxSink } from "./shared/influx-sink.ts";
-import { createKafka, exitWhenConsumerKeepsStopping, KafkaGroupConsumer, openConsumer, openProducer } from "./shared/kafka.ts";
+import { AdminOffsetSource, createKafka, exitWhenConsumerKeepsStopping, KafkaGroupConsumer, openConsumer, openProducer } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { MetricsWorker } from "./metrics/metrics-worker.ts";
 import { stopOnSignals } from "./shared/shutdown.ts";
@@ -32,8 +32,7 @@ async function main(): Promise<void> {
   await waitForKafka(kafkaConfig, { name: "metrics", timeoutMs: config.connect.connectTimeoutMs });
   await waitForInflux(influx, { name: "metrics", timeoutMs: config.connect.connectTimeoutMs });
   const producer = await openProducer(kafka, kafkaConfig, [kafkaConfig.dlqTopic, kafkaConfig.windowValuesTopic], { idempotent: false });
-  const offsets = kafka.admin();
-  await offsets.connect();
+  const offsets = new AdminOffsetSource(kafka);
   const consumer = new KafkaGroupConsumer(await openConsumer(kafka, kafkaConfig, kafkaConfig.groups.metrics, [kafkaConfig.topic]), kafkaConfig.groups.metrics, kafkaConfig.sessionTimeoutMs, log, exitWhenConsumerKeepsStopping(log));
   const sink = new InfluxSink(influx, { maxBufferedPoints: bufferPoints, log });
   // dim_customer from the lake: the segment breakdown follows each dims:load without a restart.

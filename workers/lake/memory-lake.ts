@@ -25,6 +25,12 @@ export class MemoryLake {
   /** Lake-relative temporary files, as writers that died mid-write leave them. */
   readonly temporaries = new Set<string>();
   readonly dead = new Set<number>();
+  /**
+   * Paths a write found already there. Recovery deletes what a dead flush left past the marker, and a live
+   * previous owner's flushes settle before it lets the lease go, so a rewrite of the same range never finds
+   * the old file (a rename over it would hide a left-over file of that exact range).
+   */
+  readonly overwritten: string[] = [];
 
   store(pid: number): LakeStore {
     // A killed process writes nothing more (its code keeps running in this test's one process).
@@ -67,9 +73,14 @@ export class MemoryLake {
   }
 }
 
-/** An encoder that "writes" each file into the MemoryLake, optionally waiting for `gate` first (a slow encode). */
+/**
+ * An encoder that "writes" each file into the MemoryLake, optionally waiting for `gate` first
+ * (a slow encode) or for `gateAfter` once the file is there (a slow fsync: the file is on disk,
+ * its marker not yet written).
+ */
 export class MemoryEncoder implements ParquetEncoder {
   gate: Promise<void> | undefined;
+  gateAfter: Promise<void> | undefined;
   constructor(
     private readonly lake: MemoryLake,
     private readonly pid: number,
@@ -79,7 +90,11 @@ export class MemoryEncoder implements ParquetEncoder {
     await this.gate;
     if (this.lake.dead.has(this.pid)) throw new Error(`process ${this.pid} is dead`);
     const offsets = (job.rows as { kafka_offset: number }[]).map((r) => r.kafka_offset);
-    this.lake.files.set(relative(ROOT, job.path), offsets);
+    const path = relative(ROOT, job.path);
+    if (this.lake.files.has(path)) this.lake.overwritten.push(path);
+    this.lake.files.set(path, offsets);
+    await this.gateAfter;
+    if (this.lake.dead.has(this.pid)) throw new Error(`process ${this.pid} is dead`);
     return { rows: job.rows.length, writeMs: 0, handoffMs: 0 };
   }
 

@@ -595,6 +595,7 @@ export class MetricsWorker {
   async stop(): Promise<void> {
     clearInterval(this.emitTimer);
     this.stopping = true;
+    this.consumer.beginStop();
     // Commit while still a group member: pause, let the running cycle finish, then a last emit, flush and commit.
     this.consumer.pause([{ topic: this.config.topic }]);
     this.paused = true;

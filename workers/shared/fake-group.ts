@@ -183,6 +183,13 @@ export class FakeMember implements GroupConsumer {
     this.listeners[event].push(listener);
   }
 
+  /** Set by beginStop(): the real consumer restarts no more after it. */
+  stopBegun = false;
+
+  beginStop(): void {
+    this.stopBegun = true;
+  }
+
   async stop(): Promise<void> {
     this.running = false;
   }

@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Batch, type Consumer, type EachBatchPayload, type ConsumerConfig, type ConsumerRunConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
+import { CompressionTypes, Kafka, logLevel, type Admin, Partitioners, type Batch, type Consumer, type EachBatchPayload, type ConsumerConfig, type ConsumerRunConfig, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import { compressFrame, decompressFrame } from "lz4-napi";
 import { compress as zstdCompress, decompress as zstdDecompress } from "@mongodb-js/zstd";
 import type { Logger } from "pino";
@@ -258,6 +258,58 @@ export interface OffsetSource {
   disconnect(): Promise<void>;
 }
 
+/**
+ * An OffsetSource on a kafkajs admin client that is replaced after any failed
+ * request. kafkajs's `fetchTopicOffsets` does not retry a `NOT_LEADER_OR_FOLLOWER`
+ * and refreshes its cached metadata only on connection errors (kafkajs 2.2
+ * admin/index.js, cluster/index.js), so after a leader moved, one long-lived
+ * admin would keep asking the old leader until the metadata expires
+ * (`metadataMaxAge`, 5 minutes). A new client starts from fresh metadata. The
+ * failed request's error is rethrown; the caller retries.
+ */
+export class AdminOffsetSource implements OffsetSource {
+  private admin: Promise<Admin> | undefined;
+
+  constructor(private readonly kafka: Pick<Kafka, "admin">) {}
+
+  private connected(): Promise<Admin> {
+    this.admin ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    return this.admin;
+  }
+
+  private async request<T>(call: (admin: Admin) => Promise<T>): Promise<T> {
+    const pending = this.connected();
+    try {
+      return await call(await pending);
+    } catch (error) {
+      // Only the client that failed is dropped: a newer one made meanwhile stays.
+      if (this.admin === pending) {
+        this.admin = undefined;
+        void pending.then((admin) => admin.disconnect()).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  fetchOffsets(request: { groupId: string; topics: string[] }) {
+    return this.request((admin) => admin.fetchOffsets(request));
+  }
+
+  fetchTopicOffsets(topic: string) {
+    return this.request((admin) => admin.fetchTopicOffsets(topic));
+  }
+
+  async disconnect(): Promise<void> {
+    const pending = this.admin;
+    this.admin = undefined;
+    await pending?.then((admin) => admin.disconnect()).catch(() => undefined);
+  }
+}
+
 /** One fetched batch, as much of kafkajs's EachBatchPayload as the workers read. */
 export type BatchPayload = Pick<EachBatchPayload, "resolveOffset" | "heartbeat" | "isRunning" | "isStale"> & {
   batch: Pick<Batch, "topic" | "partition" | "highWatermark" | "messages" | "firstOffset" | "lastOffset">;
@@ -293,6 +345,12 @@ export interface GroupConsumer {
    * `revoke`: they are gone (rebalance started, consumer restarting); detail = the reason.
    */
   on(event: "join" | "revoke", listener: (detail: unknown) => void): void;
+  /**
+   * The worker has begun its graceful stop: from now on a crashed consumer is not
+   * restarted (a restart would rejoin the group during the stop). The member keeps
+   * its assignment, and may still commit, until stop().
+   */
+  beginStop(): void;
   /** Leaves the group (so a restart is assigned partitions at once) and disconnects. */
   stop(): Promise<void>;
 }
@@ -311,6 +369,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
   private readonly supervised: SupervisedConsumer;
   private readonly listeners = { join: [] as ((detail: unknown) => void)[], revoke: [] as ((detail: unknown) => void)[] };
   private stopping = false;
+  private stopBegun = false;
   private joined = false;
   private lastHeartbeatAt = 0;
   generation = 0;
@@ -328,7 +387,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
       log,
       onRestart: () => this.revoke("consumer restart"),
       onGiveUp,
-      isStopping: () => this.stopping,
+      isStopping: () => this.stopping || this.stopBegun,
     });
     const { GROUP_JOIN, HEARTBEAT, REBALANCING, CRASH } = consumer.events;
     // kafkajs heartbeats between fetches (at most every heartbeatInterval), also while every partition is paused
@@ -379,6 +438,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
 
   on(event: "join" | "revoke", listener: (detail: unknown) => void): void {
     this.listeners[event].push(listener);
+  }
+
+  beginStop(): void {
+    this.stopBegun = true;
   }
 
   async stop(): Promise<void> {
