@@ -26,7 +26,7 @@ import { requireLakeDirectory } from "./shared/lake-state.ts";
 import { waitForKafka } from "./shared/startup.ts";
 import { LAKE_USAGE } from "./shared/worker-usage.ts";
 import { createRegistry, serveHealth } from "./shared/health.ts";
-import { AdminOffsetSource, createKafka, KafkaGroupConsumer, openConsumer, requireTopics, type BatchPayload, type GroupConsumer, type OffsetSource } from "./shared/kafka.ts";
+import { AdminOffsetSource, createKafka, KafkaGroupConsumer, logStartOffset, openConsumer, requireTopics, type BatchPayload, type GroupConsumer, type OffsetSource } from "./shared/kafka.ts";
 import { createLogger } from "./shared/log.ts";
 import { compactLake, DEFAULT_OFFSETS_PER_FILE, type CompactLakeOptions, type CompactionSummary } from "./lake/compactor.ts";
 import { ThreadEncoder, type ParquetEncoder } from "./lake/encoder.ts";
@@ -182,7 +182,7 @@ export class LakeWorker {
         if (generation !== this.generation || this.stopping) return;
         const stillWanted = () => generation === this.generation && !this.stopping;
         const next = await this.writer.recoverAndOpen(this.assigned, stillWanted);
-        if (next.size > 0) await checkMarkersWithinTopic(() => this.readLogEnds(), next, { lakeDir: resolve(this.settings.lake.lakeDir), topic: this.topic, stillWanted, log: this.log, sleep });
+        if (next.size > 0) await checkMarkersWithinTopic(() => this.offsets.fetchTopicOffsets(this.topic), next, { lakeDir: resolve(this.settings.lake.lakeDir), topic: this.topic, stillWanted, log: this.log, sleep });
         this.seekToMarkers(next);
         // kafkajs keeps pauses across a rebalance: one a failed flush set must not outlive the assignment.
         // (Not while stopping: kafkajs throws once its group is gone.)
@@ -215,21 +215,6 @@ export class LakeWorker {
     }
   }
 
-  private readLogEnds(): Promise<{ partition: number; high: string }[]> {
-    return this.offsets.fetchTopicOffsets(this.topic);
-  }
-
-  /** The partition's log-start offset, or undefined when it cannot be read now (then an offset jump counts whole as a gap). */
-  private async logStartOf(partition: number): Promise<number | undefined> {
-    try {
-      const found = (await this.offsets.fetchTopicOffsets(this.topic)).find((p) => p.partition === partition);
-      return found?.low === undefined ? undefined : Number(found.low);
-    } catch (error) {
-      this.log.warn({ topic: this.topic, partition, err: (error as Error).message }, "could not read the log-start offset; an offset jump counts as a gap");
-      return undefined;
-    }
-  }
-
   /** Handles one fetched batch; public so fakes can drive it as kafkajs's runner does. */
   async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: BatchPayload): Promise<void> {
     if (batch.messages.length === 0) return;
@@ -252,7 +237,7 @@ export class LakeWorker {
       if (!isRunning() || isStale()) break;
       const offset = Number(message.offset);
       // Offsets jumped: only those below the log start are lost (transactions and compaction leave holes too).
-      const logStart = offset > this.writer.nextOffset(partition) ? await this.logStartOf(partition) : undefined;
+      const logStart = offset > this.writer.nextOffset(partition) ? await logStartOffset(this.offsets, this.topic, partition, this.log) : undefined;
       const result = this.writer.append(partition, { offset, value: message.value, timestamp: Number(message.timestamp) }, ingestedAt, logStart);
       last = message.offset;
       if (result.status === "skipped") continue;

@@ -18,7 +18,7 @@ import { anomalyPoint, pipelinePoint, windowPoints, type InfluxPoint } from "../
 import { windowMessageOf } from "../../lib/hot/window-values.ts";
 import { CommitMetadataError, WindowEngine, type CommitPoint, type WindowEngineConfig } from "../../lib/hot/window-engine.ts";
 import { CustomerSegments } from "../../lib/contract/dims.ts";
-import { COMPRESSION, type BatchPayload, type GroupConsumer, type OffsetSource } from "../shared/kafka.ts";
+import { COMPRESSION, logStartOffset, type BatchPayload, type GroupConsumer, type OffsetSource } from "../shared/kafka.ts";
 import { PartitionState } from "./partition-state.ts";
 import { settleWithin } from "../shared/settle-within.ts";
 
@@ -316,7 +316,7 @@ export class MetricsWorker {
     // Offsets jumped: only those below the log start are lost (transaction markers, aborted
     // transactions and compaction leave holes too), so ask for the log start once.
     const jumped = decoded.some(({ offset }, i) => offset > (i === 0 ? state.nextExpectedOffset : decoded[i - 1]!.offset + 1));
-    const logStart = jumped ? await this.logStartOffset(partition) : undefined;
+    const logStart = jumped ? await logStartOffset(this.offsets, this.config.topic, partition, this.log) : undefined;
     if (this.partitions.get(partition) !== state) return; // rebuilt meanwhile: kafkajs delivers these again
 
     // Pass 2: the engine.
@@ -353,17 +353,6 @@ export class MetricsWorker {
     this.lastProgressAt = this.now();
     this.metrics.lag.set({ partition }, state.lag);
     await heartbeat();
-  }
-
-  /** The partition's log-start offset, or undefined when the broker does not say (then a jump counts whole). */
-  private async logStartOffset(partition: number): Promise<number | undefined> {
-    try {
-      const low = (await this.offsets.fetchTopicOffsets(this.config.topic)).find((o) => o.partition === partition)?.low;
-      return low === undefined ? undefined : Number(low);
-    } catch (error) {
-      this.log.warn({ topic: this.config.topic, partition, err: (error as Error).message }, "could not read the log-start offset; an offset jump counts as a gap");
-      return undefined;
-    }
   }
 
   /** `offset` = where the removed range ends: the delivered offset or the log start, whichever is lower. */

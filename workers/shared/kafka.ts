@@ -259,6 +259,23 @@ export interface OffsetSource {
 }
 
 /**
+ * The log-start offset of `topic`/`partition` (ListOffsets, earliest), asked when a
+ * worker sees offsets jump: only offsets below the log start were removed by
+ * retention; a jump above it is a transaction marker, an aborted transaction or
+ * compaction. `undefined` when the broker does not answer or gives no `low` (logged;
+ * the caller then counts the whole jump: a false alarm rather than a silent loss).
+ */
+export async function logStartOffset(offsets: Pick<OffsetSource, "fetchTopicOffsets">, topic: string, partition: number, log: Logger): Promise<number | undefined> {
+  try {
+    const low = (await offsets.fetchTopicOffsets(topic)).find((o) => o.partition === partition)?.low;
+    return low === undefined ? undefined : Number(low);
+  } catch (error) {
+    log.warn({ topic, partition, err: (error as Error).message }, "could not read the log-start offset; an offset jump counts as a gap");
+    return undefined;
+  }
+}
+
+/**
  * An OffsetSource on a kafkajs admin client that is replaced after any failed
  * request. kafkajs's `fetchTopicOffsets` does not retry a `NOT_LEADER_OR_FOLLOWER`
  * and refreshes its cached metadata only on connection errors (kafkajs 2.2
@@ -387,7 +404,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
       log,
       onRestart: () => this.revoke("consumer restart"),
       onGiveUp,
-      isStopping: () => this.stopping || this.stopBegun,
+      isStopping: () => this.stopBegun,
     });
     const { GROUP_JOIN, HEARTBEAT, REBALANCING, CRASH } = consumer.events;
     // kafkajs heartbeats between fetches (at most every heartbeatInterval), also while every partition is paused
@@ -445,6 +462,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
   }
 
   async stop(): Promise<void> {
+    this.beginStop();
     this.stopping = true;
     this.joined = false;
     await this.consumer.stop();
