@@ -92,13 +92,22 @@ export class FakeSink implements WindowSink {
   }
 }
 
-/** A producer appending to in-memory topics; `failures` sends fail. */
+/**
+ * A producer appending to in-memory topics; `failures` sends fail. While `holding` names a topic, sends to it
+ * wait unacknowledged (a slow broker) until {@link release}.
+ */
 export class FakeProducer implements RecordProducer {
   readonly sent = new Map<string, Message[]>();
   failures = 0;
+  holding: string | undefined;
+  private held: { record: { topic: string; messages: Message[] }; acknowledge: (fail: boolean) => void }[] = [];
 
   async send(record: { topic: string; messages: Message[] }): Promise<unknown> {
     await Promise.resolve();
+    if (record.topic === this.holding) {
+      const fail = await new Promise<boolean>((acknowledge) => this.held.push({ record, acknowledge }));
+      if (fail) throw new InjectedFailure(`send to ${record.topic} failed after a wait`);
+    }
     if (this.failures > 0) {
       this.failures--;
       throw new InjectedFailure(`send to ${record.topic} failed`);
@@ -107,6 +116,14 @@ export class FakeProducer implements RecordProducer {
     list.push(...record.messages);
     this.sent.set(record.topic, list);
     return [];
+  }
+
+  /** Stops holding and answers the held sends in order: the first fails when `failFirst`, the rest succeed. */
+  release(failFirst = false): void {
+    this.holding = undefined;
+    const held = this.held;
+    this.held = [];
+    held.forEach(({ acknowledge }, i) => acknowledge(failFirst && i === 0));
   }
 
   async disconnect(): Promise<void> {}

@@ -128,6 +128,8 @@ type Op =
   | { op: "failWrite"; node: number }
   | { op: "failCommit"; node: number }
   | { op: "failPublish"; node: number }
+  | { op: "holdDeadLetters"; node: number }
+  | { op: "releaseDeadLetters"; node: number; failFirst: boolean }
   | { op: "rebalance"; owners: number[] }
   | { op: "rebalanceMidFlush"; node: number; owners: number[] }
   | { op: "expel"; node: number }
@@ -144,6 +146,8 @@ const opArb = (nodes: number): fc.Arbitrary<Op> => {
     { weight: 3, arbitrary: fc.record({ op: fc.constant("failWrite" as const), node }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant("failCommit" as const), node }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant("failPublish" as const), node }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant("holdDeadLetters" as const), node }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant("releaseDeadLetters" as const), node, failFirst: fc.boolean() }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant("rebalance" as const), owners }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant("rebalanceMidFlush" as const), node, owners }) },
     { weight: 3, arbitrary: fc.record({ op: fc.constant("expel" as const), node }) },
@@ -188,13 +192,18 @@ async function run(ops: Op[], nodeCount: number, options: { windows?: WindowConf
     else if (op.op === "failWrite") nodes[op.node]!.sink.failures++;
     else if (op.op === "failCommit") nodes[op.node]!.member.commitFailures++;
     else if (op.op === "failPublish") nodes[op.node]!.producer.failures++;
+    else if (op.op === "holdDeadLetters") nodes[op.node]!.producer.holding = TOPICS.dlqTopic;
+    else if (op.op === "releaseDeadLetters") nodes[op.node]!.producer.release(op.failFirst);
     else if (op.op === "rebalance") group.rebalance(op.owners);
     else if (op.op === "expel") group.expel(op.node);
     else if (op.op === "tick") group.tick(op.ms);
     else nodes[op.node]!.sink.between = () => group.rebalance(op.owners); // the group rebalances while this worker is writing
   }
   // Drain: every window closed, then the owners catch up.
-  for (const n of nodes) n.sink.between = undefined;
+  for (const n of nodes) {
+    n.sink.between = undefined;
+    n.producer.release();
+  }
   if (!options.prefill) closeEveryWindow();
   const settled = Array.from({ length: PARTITIONS }, (_, p) => p % nodeCount);
   group.rebalance(settled);
@@ -224,6 +233,41 @@ describe("MetricsWorker driven by fakes", () => {
       expect(group.committed.get(p)?.offset).toBeGreaterThanOrEqual(topic.partitions[p]!.length - 1);
       for (const [start, w] of truth[p]!.finals) expect(influx.points.get(windowKey(p, start))?.fields).toMatchObject({ final: { value: 1 }, orders: { value: w.orders }, revenue: { value: w.revenueCents / 100 } });
     }
+  });
+
+  it("a commit waits for the broker to acknowledge the dead letters below it; a failed send is sent again from the commit", async () => {
+    const { topic, group, nodes } = await cluster(1);
+    const [{ worker, member, producer }] = nodes as [Node];
+    group.rebalance([0, 0, 0]);
+    const deadLettered = () => (producer.sent.get(TOPICS.dlqTopic) ?? []).map((m) => Number((m.headers as Record<string, string>)[DLQ_HEADERS.offset]));
+    const committed = () => group.committed.get(0)?.offset;
+
+    // An invalid record, then one far in event time that closes every window before it: the commit point passes the invalid one.
+    const closing = (minutes: number) => JSON.stringify({ order_id: `end-${minutes}`, amount: 0, event_time: T0 + minutes * MIN });
+    producer.holding = TOPICS.dlqTopic;
+    topic.append(0, recordValue(0, 0, 0), T0);
+    topic.append(0, closing(25), T0 + 30 * MIN);
+    await member.deliver(0, 10);
+    await worker.emitCycle();
+    await worker.emitCycle();
+    expect(committed()).toBeUndefined(); // not past offset 0: its dead letter is unacknowledged
+    producer.release();
+    await worker.emitCycle();
+    expect(deadLettered()).toEqual([0]);
+    expect(committed()).toBe(1);
+
+    producer.holding = TOPICS.dlqTopic;
+    topic.append(0, recordValue(0, 2, 0), T0 + 30 * MIN);
+    topic.append(0, closing(50), T0 + 55 * MIN);
+    await member.deliver(0, 10);
+    producer.release(true); // the broker refuses it: the worker goes back to its commit
+    for (let i = 0; i < 3; i++) {
+      await worker.emitCycle();
+      await member.deliver(0, 10);
+    }
+    await worker.emitCycle();
+    expect(deadLettered()).toEqual([0, 2]);
+    expect(committed()).toBe(3);
   });
 
   it("a worker whose partitions are revoked while it writes stops before the next chunk (no stale partial over a final value)", async () => {

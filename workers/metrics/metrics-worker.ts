@@ -24,6 +24,8 @@ import { settleWithin } from "../shared/settle-within.ts";
 
 const PIPELINE_SAMPLE_MS = 5_000;
 const PROGRESS_LOG_MS = 10_000;
+/** Per partition: dead letters handed to the producer and not acknowledged before a batch waits for them. */
+const MAX_DEAD_LETTERS_IN_FLIGHT = 10_000;
 
 /** The topics the worker reads and writes. */
 export interface MetricsTopics {
@@ -294,8 +296,9 @@ export class MetricsWorker {
       this.consumer.seek({ topic, partition, offset: String(state.nextExpectedOffset) });
       return;
     }
-    // Pass 1: decode, and make dead letters durable before any record of the batch reaches the engine:
-    // commits follow the engine, so none can pass an invalid message that was not dead-lettered.
+    // Pass 1: decode, and hand the dead letters to the producer before any record of the batch reaches the engine.
+    // No wait for the acknowledgement (a broker round trip per batch, a third of a backlog's replay time): a
+    // commit stays below the first dead letter not acknowledged yet (commitPending), so none passes one.
     const decoded: { message: KafkaMessage; offset: number; result: DecodeResult }[] = [];
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
@@ -309,7 +312,10 @@ export class MetricsWorker {
     // At least once: a replay may dead-letter a message again; its headers name the source offset.
     if (deadLetters.length > 0) {
       if (this.partitions.get(partition) !== state || !this.consumer.owns(generation, this.now())) return; // revoked: the new owner dead-letters them
-      await this.producer.send({ topic: this.config.dlqTopic, messages: deadLetters, compression: COMPRESSION, acks: -1 });
+      // Bounded: past MAX_DEAD_LETTERS_IN_FLIGHT (a broker slow to acknowledge), wait for what is in flight.
+      if (state.deadLettersPending + deadLetters.length > MAX_DEAD_LETTERS_IN_FLIGHT && !(await state.deadLettering)) return; // failed: rewound
+      if (this.partitions.get(partition) !== state) return; // rebuilt meanwhile: kafkajs delivers these again
+      this.deadLetter(state, deadLetters, decoded.find(({ result }) => !result.ok)!.offset);
     }
     if (this.partitions.get(partition) !== state) return; // rebuilt meanwhile: kafkajs delivers these again
 
@@ -353,6 +359,32 @@ export class MetricsWorker {
     this.lastProgressAt = this.now();
     this.metrics.lag.set({ partition }, state.lag);
     await heartbeat();
+  }
+
+  /**
+   * Sends `messages` (dead letters of `state`'s partition, the lowest from source offset `lowestOffset`) after
+   * the partition's earlier ones were acknowledged, so they reach the dead-letter topic in source order. A
+   * failed send (after kafkajs's own retries) rewinds every partition to its commit, as a failed commit does:
+   * the commit is below these offsets, so the replay dead-letters them again (at least once).
+   */
+  private deadLetter(state: PartitionState, messages: Message[], lowestOffset: number): void {
+    const send = { lowestOffset, messages: messages.length };
+    state.deadLettersInFlight.push(send);
+    state.deadLettering = state.deadLettering.then(async (earlierSent) => {
+      // Discarded (a rebalance, a failed commit or send): nothing of this state is committed, the replay sends them.
+      if (!earlierSent || this.partitions.get(state.partition) !== state) return false;
+      try {
+        await this.producer.send({ topic: this.config.dlqTopic, messages, compression: COMPRESSION, acks: -1 });
+        state.deadLettersInFlight.splice(state.deadLettersInFlight.indexOf(send), 1);
+        return true;
+      } catch (error) {
+        if (this.partitions.get(state.partition) === state) {
+          this.log.warn({ topic: this.config.dlqTopic, partition: state.partition, fromOffset: lowestOffset, messages: messages.length, err: (error as Error).message }, "dead-letter send failed; replaying from the last commit");
+          await this.rewindToCommits("dead-letter send failed").catch((e: Error) => this.log.warn({ err: e.message }, "seeking back to the commits failed; retrying next cycle"));
+        }
+        return false;
+      }
+    });
   }
 
   /** `offset` = where the removed range ends: the delivered offset or the log start, whichever is lower. */
@@ -543,9 +575,14 @@ export class MetricsWorker {
   }
 
   private async commitPending(): Promise<void> {
-    const pending = [...this.pendingCommits].filter(([partition, { state }]) => this.partitions.get(partition) === state);
-    const commits = pending.map(([partition, { commit }]) => ({ topic: this.config.topic, partition, offset: String(commit.offset), metadata: commit.metadata }));
+    const current = [...this.pendingCommits].filter(([partition, { state }]) => this.partitions.get(partition) === state);
     this.pendingCommits.clear();
+    // A commit never passes a dead letter not acknowledged yet: such a point waits for a later cycle (unless a newer emit replaces it).
+    const pending: typeof current = [];
+    for (const [partition, entry] of current)
+      if (entry.commit.offset <= entry.state.deadLettersDurableBelow) pending.push([partition, entry]);
+      else this.pendingCommits.set(partition, entry);
+    const commits = pending.map(([partition, { commit }]) => ({ topic: this.config.topic, partition, offset: String(commit.offset), metadata: commit.metadata }));
     // Not in a group (restarting): nothing to commit to, and the restart discarded these anyway.
     if (commits.length === 0 || !this.consumer.running) return;
     try {
@@ -555,12 +592,17 @@ export class MetricsWorker {
       // The engines may have released outputs (e.g. after idle advances) that the last successful commit does not
       // describe: rebuild them from that commit, as after a rebalance, so a replay classifies exactly as it did.
       this.log.warn({ err: (error as Error).message }, "commit failed");
-      const partitions = [...this.partitions.keys()];
-      this.discardUncommitted("commit failed");
-      // Kafka fetches nothing again by itself (a caught-up partition would never see another batch): go back to the commit.
-      for (const partition of partitions) this.reseek.add(partition);
-      await this.seekToCommits();
+      await this.rewindToCommits("commit failed");
     }
+  }
+
+  /** Discards everything not committed and points every partition back at its commit. */
+  private async rewindToCommits(reason: string): Promise<void> {
+    const partitions = [...this.partitions.keys()];
+    this.discardUncommitted(reason);
+    // Kafka fetches nothing again by itself (a caught-up partition would never see another batch): go back to the commit.
+    for (const partition of partitions) this.reseek.add(partition);
+    await this.seekToCommits();
   }
 
   /** Points each partition in `reseek` at its commit; one whose commit cannot be read now is tried again next cycle. */
@@ -589,6 +631,8 @@ export class MetricsWorker {
     this.consumer.pause([{ topic: this.config.topic }]);
     this.paused = true;
     await this.emitting;
+    // The last commit can then pass every dead letter sent.
+    await Promise.all([...this.partitions.values()].map((state) => state.deadLettering));
     await this.emitCycle();
     await this.consumer.stop();
     await this.producer.disconnect();

@@ -27,6 +27,14 @@ export class PartitionState {
    * replay from the last commit (which knows nothing of the advance) counts it on time.
    */
   idleAdvanceUncommitted = false;
+  /**
+   * Dead-letter sends not acknowledged yet, oldest first, each with the lowest source offset it carries: a
+   * commit must stay at or below the first (metrics-worker.ts commitPending). They go out one at a time, in
+   * offset order, chained on {@link deadLettering}.
+   */
+  readonly deadLettersInFlight: { lowestOffset: number; messages: number }[] = [];
+  /** The last dead-letter send of this state: true once it (and so every one before it) was acknowledged, false if one failed. */
+  deadLettering: Promise<boolean> = Promise.resolve(true);
 
   constructor(
     readonly partition: number,
@@ -44,6 +52,18 @@ export class PartitionState {
 
   passed(offset: number): void {
     if (offset > this.passedOffset) this.passedOffset = offset;
+  }
+
+  /** Offsets below this have every dead letter acknowledged (Infinity when none is in flight). */
+  get deadLettersDurableBelow(): number {
+    return this.deadLettersInFlight[0]?.lowestOffset ?? Infinity;
+  }
+
+  /** Dead letters handed to the producer and not acknowledged yet. */
+  get deadLettersPending(): number {
+    let n = 0;
+    for (const send of this.deadLettersInFlight) n += send.messages;
+    return n;
   }
 
   get lag(): number {
