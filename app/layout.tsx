@@ -14,7 +14,7 @@ const THEME_SCRIPT = `try{var t=localStorage.getItem("orderpulse-theme");if(t===
 export default function RootLayout({ children }: { children: ReactNode }) {
   const env = loadEnv();
   const { feedPort } = readConfig(portsEnvSchema, env);
-  const { feedPublicUrl } = readConfig(dashboardEnvSchema, env);
+  const { feedPublicUrl, secrets } = readConfig(dashboardEnvSchema, env);
   const { windowSizeMs } = readConfig(windowEnvSchema, env);
   return (
     <html lang="en" data-theme="dark" suppressHydrationWarning>
@@ -22,7 +22,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
         <script dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />
       </head>
       <body>
-        <Shell feed={{ port: feedPort, publicUrl: feedPublicUrl ?? null, windowSizeMs }}>{children}</Shell>
+        <Shell feed={{ port: feedPort, publicUrl: feedPublicUrl ?? null, windowSizeMs }} signedIn={secrets.length > 0}>{children}</Shell>
       </body>
     </html>
   );

@@ -56,7 +56,8 @@ function ThemeToggle() {
   );
 }
 
-export function Shell({ feed, children }: { feed: FeedSettings; children: ReactNode }) {
+/** `signedIn`: access control is on (README: Access control), so every page past /login has a session to end. */
+export function Shell({ feed, signedIn, children }: { feed: FeedSettings; signedIn: boolean; children: ReactNode }) {
   const path = usePathname();
   if (path === "/login") return <>{children}</>;
   return (
@@ -75,6 +76,13 @@ export function Shell({ feed, children }: { feed: FeedSettings; children: ReactN
         <div className="spacer" />
         <ConnectionPill />
         <ThemeToggle />
+        {signedIn && (
+          <form method="post" action="/api/logout" className="sign-out">
+            <button type="submit" data-testid="sign-out">
+              Sign out
+            </button>
+          </form>
+        )}
       </header>
       {children}
     </FeedProvider>

@@ -9,8 +9,11 @@ export interface JsonState<T> {
   refresh: () => void;
 }
 
-/** GETs `url` now, every `everyMs`, on `refresh()`, and when the tab becomes visible again. */
-export function useJson<T>(url: string, everyMs: number): JsonState<T> {
+/**
+ * GETs `url` now, every `everyMs` (never with null: while the user works on what the answer shows, say), on
+ * `refresh()`, and when the tab becomes visible again.
+ */
+export function useJson<T>(url: string, everyMs: number | null): JsonState<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [loading, setLoading] = useState(true);
@@ -34,7 +37,7 @@ export function useJson<T>(url: string, everyMs: number): JsonState<T> {
     current.current = url;
     setLoading(true);
     void load();
-    const timer = setInterval(() => void load(), everyMs);
+    const timer = everyMs === null ? undefined : setInterval(() => void load(), everyMs);
     const onVisible = () => {
       if (document.visibilityState === "visible") void load();
     };

@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { Command } from "commander";
 import { freePort } from "./free-port.ts";
 import { servicesDown, servicesUp } from "./services.ts";
@@ -53,6 +53,9 @@ async function main(): Promise<void> {
 
   console.log(`\norderpulse demo: http://localhost:${webPort}/  (feed on port ${feedPort}, ${opts.rate} orders/s)`);
   console.log(`logs: ${logDir}/{metrics,lake,feed,scheduler,alerts,web,simulator}.log · Ctrl-C stops everything`);
+  console.log(`lake: ${env.LAKE_DIR} (the lake commands take it from LAKE_DIR: LAKE_DIR=${relative(process.cwd(), env.LAKE_DIR) || "."} npm run query -- "SELECT country, count(*) FROM orders GROUP BY 1")`);
+  if (!process.env.DASHBOARD_TOKEN && !process.env.DASHBOARD_PASSWORD)
+    console.log("access: open, no sign-in (DASHBOARD_TOKEN or DASHBOARD_PASSWORD set for npm run demo turns it on; README: Access control)");
 
   let stopping = false;
   const stop = async (code: number) => {

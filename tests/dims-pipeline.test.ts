@@ -1,3 +1,4 @@
+import { compareRange } from "../workers/batch/reconcile-run.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -177,6 +178,14 @@ describe("dimensions through the whole pipeline (simulator --dims-out, Apache Ka
     const range = ["--from", "2026-11-20T08:59:00Z", "--to", "2026-11-20T11:00:00Z"];
     const equal = await runScript("workers/cli/reconcile.ts", range, env);
     expect(equal.code, equal.stdout + equal.stderr).toBe(0);
+    // The Batch page's Compare (compareRange, GET /api/reconcile) replays each window with the same version: equal too.
+    const webRange = { fromMs: Date.parse(range[1]!), toMs: Date.parse(range[3]!) };
+    const webWindow = { windowSizeMs: TEST_WINDOW_MS, watermarkDelayMs: 5_000 };
+    const webCompare = () => compareRange(lakeDir, "UTC", webWindow, influx, webRange);
+    const webEqual = await webCompare();
+    expect(webEqual.summary.expectedWindows).toBeGreaterThan(0);
+    expect(webEqual.cells.flatMap((c) => c.mismatches)).toEqual([]);
+    expect(webEqual.summary.status).toBe("equal");
     const [victim, segment] = [...expected1.keys()].find((k) => k.endsWith("/consumer"))!.split("/");
     const sink = new InfluxSink(influx, { maxBufferedPoints: 10 });
     sink.enqueue([{ measurement: "order_window_by_segment", tags: { partition: "0", segment: segment! }, fields: { revenue: { type: "float", value: 123_456.78 }, orders: { type: "int", value: 999 } }, timestampNs: BigInt(victim!) * 1_000_000n }]);
@@ -184,6 +193,7 @@ describe("dimensions through the whole pipeline (simulator --dims-out, Apache Ka
     const found = await runScript("workers/cli/reconcile.ts", range, env);
     expect(found.code).toBe(1);
     expect(found.stdout).toContain("segment[consumer]");
+    expect((await webCompare()).cells.flatMap((c) => c.mismatches).map((m) => `${m.windowStart}/${m.measure}`)).toEqual(expect.arrayContaining([`${victim}/segment[consumer].revenue`]));
     const repaired = await runScript("workers/cli/reconcile.ts", [...range, "--repair"], env);
     expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0);
     expect(Object.fromEntries(await bySegmentInflux())).toEqual(Object.fromEntries([...expected1, ...expected2]));

@@ -132,7 +132,8 @@ describe("the Lake page", () => {
     await page.keyboard.press("Control+Enter");
     const error = page.getByTestId("query-error");
     await error.waitFor();
-    expect(await error.innerText()).toMatch(/refused: query refused: table function read_text is not allowed/);
+    expect(await error.innerText()).toMatch(/^Query refused\s+table function read_text is not allowed/);
+    expect(await error.locator("pre").evaluate((e) => getComputedStyle(e).fontFamily)).toMatch(/mono/i);
   });
 
   it("cancels a long query, and the history says so", async () => {

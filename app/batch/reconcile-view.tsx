@@ -12,6 +12,7 @@ interface Comparison {
   cells: ComparisonCell[];
   offsetGaps: number;
   openPartitions: { partition: number; watermark: number | null }[];
+  missingDimsVersions: string[];
 }
 
 const COLUMNS: { measure: ViewMeasure; label: string }[] = [
@@ -183,6 +184,11 @@ export function ReconcileView() {
             </div>
           </div>
           {comparison.offsetGaps > 0 && <div className="refused-reason">The lake records {comparison.offsetGaps} offset gap(s): windows around them may differ.</div>}
+          {comparison.missingDimsVersions.length > 0 && (
+            <div className="refused-reason">
+              InfluxDB records dim_customer version(s) {comparison.missingDimsVersions.join(", ")} that the lake no longer has: those windows&apos; segments are replayed with the version current at their start.
+            </div>
+          )}
           {cells.length === 0 ? (
             <div className="muted empty-state">{onlyMismatches ? "No mismatches in the range." : "No windows in the range on either side."}</div>
           ) : (

@@ -39,6 +39,19 @@ const LIMIT = 1_000;
 const number = (n: number) => n.toLocaleString("en-US");
 
 /** "1,000 of 48,112 rows · 84 ms". */
+/** The heading above an error of the query API (workers/shared/query-service.ts errorResponse codes). */
+const ERROR_TITLES: Record<string, string> = {
+  refused: "Query refused",
+  failed: "Query failed",
+  bad_request: "Bad request",
+  time_limit: "Time limit reached",
+  memory_limit: "Memory limit reached",
+  busy: "The query runner is busy",
+  cancelled: "Cancelled",
+  unavailable: "The query runner is unavailable",
+  network: "No answer from the server",
+};
+
 export function summaryLine(answer: Answer): string {
   const shown = answer.rows.length;
   const total = answer.truncated ? `${number(shown)} of ${answer.rowCountExact ? "" : "at least "}${number(answer.rowCount)} rows` : `${number(shown)} row${shown === 1 ? "" : "s"}`;
@@ -158,7 +171,9 @@ export function LakeExplorer() {
           </div>
           {error && (
             <div role="alert" data-testid="query-error" className="banner query-error">
-              <strong>{error.code.replace("_", " ")}</strong>: {error.message}
+              <strong>{ERROR_TITLES[error.code] ?? error.code.replace("_", " ")}</strong>
+              {/* Monospaced, so DuckDB's ^ under the error points at the right character. */}
+              <pre className="query-error-message">{error.message.replace(/^query (refused|failed): /, "")}</pre>
             </div>
           )}
           {answer && (

@@ -1,8 +1,27 @@
+import Link from "next/link";
+import { dashboardEnvSchema, readConfig } from "../../lib/contract/config.ts";
 import { safeReturnPath } from "../../lib/web/access.ts";
+import { loadEnv } from "../../workers/shared/env.ts";
+
+export const dynamic = "force-dynamic";
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = await searchParams;
   const next = safeReturnPath(typeof params.next === "string" ? params.next : undefined);
+  if (readConfig(dashboardEnvSchema, loadEnv()).secrets.length === 0)
+    // Nothing to sign in to: a form here would refuse every secret.
+    return (
+      <main className="page">
+        <div className="card login" data-testid="open-dashboard">
+          <h2>orderpulse is open</h2>
+          <p className="muted">
+            No <code>DASHBOARD_TOKEN</code> or <code>DASHBOARD_PASSWORD</code> is set, so every page opens without signing in (the SQL API, actions and audit log answer loopback only). Set
+            one and restart the web app to require it.
+          </p>
+          <Link href={next}>Continue to the dashboard</Link>
+        </div>
+      </main>
+    );
   return (
     <main className="page">
       <div className="card login">

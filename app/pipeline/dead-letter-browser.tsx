@@ -37,6 +37,13 @@ function PayloadEditor({ value, onChange }: { value: string; onChange: (v: strin
   );
 }
 
+/** The edits with `id`'s payload set to `text`; one equal to the original again is no edit (it is redriven as it was). */
+function withEdit(edits: Record<string, string>, id: string, text: string, original: string | null): Record<string, string> {
+  const { [id]: _, ...rest } = edits;
+  void _;
+  return text === original ? rest : { ...rest, [id]: text };
+}
+
 /** `topic`: the source topic redrives go to; `dlqTopic`: its dead-letter topic. */
 export function DeadLetterBrowser({ topic, dlqTopic }: { topic: string; dlqTopic: string }) {
   const [code, setCode] = useState("");
@@ -50,7 +57,8 @@ export function DeadLetterBrowser({ topic, dlqTopic }: { topic: string; dlqTopic
   const [busy, setBusy] = useState(false);
   const before = cursors.at(-1);
   const url = `/api/pipeline/dead-letters?${new URLSearchParams({ limit: "25", ...(before ? { before } : {}), ...(code ? { code } : {}) })}`;
-  const { data, error, loading, refresh } = useJson<DeadLetterPage>(url, 10_000);
+  // Not while a payload is being edited: newer dead letters would move its row away under the editor.
+  const { data, error, loading, refresh } = useJson<DeadLetterPage>(url, editing === null ? 10_000 : null);
   const codes = useMemo(() => [...new Set([...(data?.items.map((d) => d.code) ?? []), ...(code ? [code] : [])])].sort(), [data, code]);
 
   const post = async (selection: Selection, dryRun: boolean): Promise<RedriveAnswer> => {
@@ -162,7 +170,7 @@ export function DeadLetterBrowser({ topic, dlqTopic }: { topic: string; dlqTopic
                 </td>
                 <td>
                   {d.text !== null && (
-                    <button type="button" data-testid="dlq-edit" onClick={() => { setEditing(editing === d.id ? null : d.id); if (!(d.id in edits)) setEdits({ ...edits, [d.id]: d.text! }); }}>
+                    <button type="button" data-testid="dlq-edit" onClick={() => setEditing(editing === d.id ? null : d.id)}>
                       {editing === d.id ? "Done" : "Edit"}
                     </button>
                   )}
@@ -172,8 +180,8 @@ export function DeadLetterBrowser({ topic, dlqTopic }: { topic: string; dlqTopic
                 <tr key={`${d.id}-edit`}>
                   <td />
                   <td colSpan={5}>
-                    <PayloadEditor value={edits[d.id] ?? d.text ?? ""} onChange={(v) => setEdits((e) => ({ ...e, [d.id]: v }))} />
-                    <button type="button" onClick={() => { const { [d.id]: _, ...rest } = edits; void _; setEdits(rest); setEditing(null); }}>Discard edit</button>
+                    <PayloadEditor value={edits[d.id] ?? d.text ?? ""} onChange={(v) => setEdits((e) => withEdit(e, d.id, v, d.text))} />
+                    <button type="button" onClick={() => { setEdits((e) => withEdit(e, d.id, d.text!, d.text)); setEditing(null); }}>Discard edit</button>
                   </td>
                 </tr>
               ) : null,

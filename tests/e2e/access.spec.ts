@@ -115,6 +115,14 @@ test("signing in sets an HTTP-only session cookie that opens every page; a wrong
   // Newest first: the good sign-in, then the wrong one (the route sweep before posted empty secrets, refused too).
   expect(entries.filter((e) => e.what === "POST /api/login").map((e) => e.outcome).slice(0, 2)).toEqual(["ok", "refused"]);
   expect(entries.every((e) => e.who && !Number.isNaN(Date.parse(e.at)))).toBe(true);
+
+  // Signing out (the top bar's button) ends the session: the pages ask for the token again.
+  await page.goto(`${stack.baseUrl}/batch`);
+  await page.getByTestId("sign-out").click();
+  await expect(page).toHaveURL(/\/login/);
+  expect((await context.cookies()).find((c) => c.name === "orderpulse_session")).toBeUndefined();
+  await page.goto(`${stack.baseUrl}/pipeline`);
+  await expect(page).toHaveURL(/\/login\?next=%2Fpipeline/);
 });
 
 test("without a token, the SQL API, actions and the audit log answer loopback only, whatever X-Forwarded-For says", async () => {
@@ -135,8 +143,11 @@ test("without a token, the SQL API, actions and the audit log answer loopback on
     expect(local.status).toBe(200);
     const entries = ((await local.json()) as { entries: { what: string; outcome: string; who: string }[] }).entries;
     expect(entries.some((e) => e.what === "GET /api/audit" && e.outcome === "refused" && e.who === address)).toBe(true);
-    // The dashboard itself stays open without a token.
+    // The dashboard itself stays open without a token, and /login says so instead of a form that refuses every secret.
     expect((await fetch(`http://${address}:${port}/pipeline`)).status).toBe(200);
+    const login = await (await fetch(`http://127.0.0.1:${port}/login`)).text();
+    expect(login).toContain("orderpulse is open");
+    expect(login).not.toContain('name="secret"');
   } finally {
     await web.stop();
   }

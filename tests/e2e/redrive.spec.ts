@@ -55,6 +55,12 @@ test("redrive two dead letters after fixing them in the page, twice: each order 
   const rows = page.getByTestId("dlq-row");
   await expect(rows).toHaveCount(2, { timeout: 60_000 });
   await expect(page.getByTestId("dlq-reason")).toBeVisible();
+  // Opening the editor and closing it unchanged is no edit.
+  await rows.nth(0).getByTestId("dlq-edit").click();
+  await expect(page.getByTestId("payload-editor")).toBeVisible();
+  await rows.nth(0).getByTestId("dlq-edit").click();
+  await expect(page.getByTestId("payload-editor")).toHaveCount(0);
+  await expect(rows.nth(0)).not.toContainText("edited");
   for (let i = 0; i < 2; i++) {
     const row = rows.nth(i);
     await row.getByTestId("dlq-edit").click();

@@ -20,8 +20,9 @@ import {
   type TimeRange,
 } from "../../lib/batch/reconcile.ts";
 import type { AnomalyRecord, WindowEngineConfig, WindowValue } from "../../lib/hot/window-engine.ts";
+import { replaySegments } from "../dims/replay-segments.ts";
 import { deleteRange, repairPoints, writePoints } from "./influx-repair.ts";
-import { readActualWindows } from "./influx-windows.ts";
+import { readActualWindows, readRecordedDimsVersions } from "./influx-windows.ts";
 import { withLakeReader } from "./lake-reader.ts";
 import type { ProgressStream } from "./progress.ts";
 import { replayLake } from "./replay-lake.ts";
@@ -56,6 +57,17 @@ export async function expectedFromLake(
   });
 }
 
+/**
+ * The WindowEngine configuration a replay of `range` needs: each window's segment breakdown with the
+ * dim_customer version InfluxDB recorded for it (workers/dims/replay-segments.ts), so a live window and its
+ * replay agree. `missingDimsVersions`: recorded versions the lake no longer has (those windows get the version
+ * current at their start).
+ */
+export async function replayWindowConfig(lakeDir: string, influx: InfluxConfig, range: TimeRange, engine: Pick<WindowEngineConfig, "windowSizeMs" | "watermarkDelayMs">): Promise<{ window: WindowEngineConfig; missingDimsVersions: string[] }> {
+  const dims = await replaySegments(lakeDir, await readRecordedDimsVersions(influx, range));
+  return { window: { windowSizeMs: engine.windowSizeMs, watermarkDelayMs: engine.watermarkDelayMs, segmentsFor: dims.segmentsFor }, missingDimsVersions: dims.missing };
+}
+
 export interface Check {
   mismatches: Mismatch[];
   summary: ReconcileSummary;
@@ -84,10 +96,13 @@ export interface RangeComparison {
   cells: ComparisonCell[];
   offsetGaps: number;
   openPartitions: Expected["openPartitions"];
+  /** dim_customer versions InfluxDB records for windows of the range that the lake no longer has. */
+  missingDimsVersions: string[];
 }
 
 /** The reconciliation view of a range: what `reconcile` checks, cell by cell, without changing anything. */
-export async function compareRange(lakeDir: string, businessTz: string, window: WindowEngineConfig, influx: InfluxConfig, range: TimeRange): Promise<RangeComparison> {
+export async function compareRange(lakeDir: string, businessTz: string, engine: Pick<WindowEngineConfig, "windowSizeMs" | "watermarkDelayMs">, influx: InfluxConfig, range: TimeRange): Promise<RangeComparison> {
+  const { window, missingDimsVersions } = await replayWindowConfig(lakeDir, influx, range, engine);
   const expected = await expectedFromLake(lakeDir, businessTz, window, range, { write: () => true });
   const check = await checkInflux(influx, range, expected, window.windowSizeMs);
   return {
@@ -95,5 +110,6 @@ export async function compareRange(lakeDir: string, businessTz: string, window: 
     cells: comparisonCells(expected.table, check.actual.table, check.mismatches),
     offsetGaps: expected.offsetGaps,
     openPartitions: expected.openPartitions,
+    missingDimsVersions,
   };
 }

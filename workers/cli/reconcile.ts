@@ -36,9 +36,7 @@ import { Option } from "commander";
 import { connectEnvSchema, influxEnvSchema, lakeEnvSchema, windowEnvSchema } from "../../lib/contract/config.ts";
 import { alignRange, MISMATCH_COLUMNS, mismatchRows, partitionsMissingFromLake, ReconcileRangeError, summaryLine, type TimeRange } from "../../lib/batch/reconcile.ts";
 import { formatTable } from "../../lib/cli/text-table.ts";
-import { checkInflux, expectedFromLake, repairInflux, type Check } from "../batch/reconcile-run.ts";
-import { readRecordedDimsVersions } from "../batch/influx-windows.ts";
-import { replaySegments } from "../dims/replay-segments.ts";
+import { checkInflux, expectedFromLake, repairInflux, replayWindowConfig, type Check } from "../batch/reconcile-run.ts";
 import { configsOrExit, loadEnv } from "../shared/env.ts";
 import { InfluxSink } from "../shared/influx-sink.ts";
 import { commandLine, instantArg, wholeNumberArg } from "../shared/cli-args.ts";
@@ -93,10 +91,10 @@ async function reconcile(options: Options): Promise<number> {
     await sink.close();
   }
   // The segment breakdown of each window is replayed with the dim_customer version it recorded.
-  const dims = await replaySegments(lake.lakeDir, await readRecordedDimsVersions(influx, range));
-  if (dims.missing.length > 0)
-    console.error(`reconcile: warning: InfluxDB records dim_customer version(s) ${dims.missing.join(", ")} that the lake no longer has: their windows' segments are replayed with the version current at the window's start`);
-  const expected = await expectedFromLake(lake.lakeDir, lake.businessTz, { ...engine, segmentsFor: dims.segmentsFor }, range);
+  const { window: replayWindow, missingDimsVersions } = await replayWindowConfig(lake.lakeDir, influx, range, engine);
+  if (missingDimsVersions.length > 0)
+    console.error(`reconcile: warning: InfluxDB records dim_customer version(s) ${missingDimsVersions.join(", ")} that the lake no longer has: their windows' segments are replayed with the version current at the window's start`);
+  const expected = await expectedFromLake(lake.lakeDir, lake.businessTz, replayWindow, range);
   if (expected.offsetGaps > 0)
     console.error(`reconcile: warning: the lake records ${expected.offsetGaps} offset gap(s) (events Kafka removed before the lake read them): windows around them may differ`);
   if (expected.openPartitions.length > 0) {

@@ -297,8 +297,8 @@ export class MetricsWorker {
       return;
     }
     // Pass 1: decode, and hand the dead letters to the producer before any record of the batch reaches the engine.
-    // No wait for the acknowledgement (a broker round trip per batch, a third of a backlog's replay time): a
-    // commit stays below the first dead letter not acknowledged yet (commitPending), so none passes one.
+    // No wait for the acknowledgement (a broker round trip per batch that has an invalid message): a commit
+    // stays at or below the first dead letter not acknowledged yet (commitPending), so none passes one.
     const decoded: { message: KafkaMessage; offset: number; result: DecodeResult }[] = [];
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;

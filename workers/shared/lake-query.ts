@@ -32,7 +32,7 @@
  * marker) and not superseded by a compaction (selectLiveFiles).
  */
 import { resolve } from "node:path";
-import { DuckDBInstance, JsonDuckDBValueConverter, StatementType, type DuckDBConnection } from "@duckdb/node-api";
+import { DuckDBInstance, DuckDBIntervalValue, JsonDuckDBValueConverter, StatementType, type DuckDBConnection, type DuckDBValueConverter, type Json } from "@duckdb/node-api";
 import type { CommitMarker, LakeFile } from "../../lib/lake/layout.ts";
 import { checkStatementTree, QueryRejectedError } from "../../lib/lake/statement-gate.ts";
 import { pivotProbe } from "../../lib/lake/pivot.ts";
@@ -44,6 +44,12 @@ import type { CurrentDimensions } from "../../lib/lake/dims-layout.ts";
 import { listLakeFiles, liveLakeFiles } from "./lake-files.ts";
 import { readCurrentDimensions } from "../dims/dims-store.ts";
 
+/**
+ * DuckDB's JSON conversion of result values, except INTERVAL as DuckDB prints it (`00:32:57.418`,
+ * `1 day 02:00:00`) rather than `{months, days, micros}`, so the Lake page and the CSV show what SQL shows.
+ */
+const resultValueConverter: DuckDBValueConverter<Json> = (value, type, converter) =>
+  value instanceof DuckDBIntervalValue ? value.toString() : JsonDuckDBValueConverter(value, type, converter);
 
 export interface LakeQueryOptions {
   /** A query running longer is interrupted with QueryTimeoutError. */
@@ -295,7 +301,7 @@ async function runQuery(
         ended = true;
         break;
       }
-      for (const row of chunk.convertRows(JsonDuckDBValueConverter)) {
+      for (const row of chunk.convertRows(resultValueConverter)) {
         if (delivered + page.length < sink.maxRows) page.push(row);
         else counted++;
       }
