@@ -596,9 +596,13 @@ export class MetricsWorker {
     }
   }
 
-  /** Discards everything not committed and points every partition back at its commit. */
+  /**
+   * Discards everything not committed and points every assigned partition back at its commit: also one without
+   * a state now (an earlier rewind discarded it and its seek had not happened yet), which, caught up, would
+   * otherwise never be fetched again.
+   */
   private async rewindToCommits(reason: string): Promise<void> {
-    const partitions = [...this.partitions.keys()];
+    const partitions = [...new Set([...this.assigned, ...this.partitions.keys()])];
     this.discardUncommitted(reason);
     // Kafka fetches nothing again by itself (a caught-up partition would never see another batch): go back to the commit.
     for (const partition of partitions) this.reseek.add(partition);
