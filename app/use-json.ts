@@ -37,15 +37,17 @@ export function useJson<T>(url: string, everyMs: number | null): JsonState<T> {
     current.current = url;
     setLoading(true);
     void load();
-    const timer = everyMs === null ? undefined : setInterval(() => void load(), everyMs);
     const onVisible = () => {
       if (document.visibilityState === "visible") void load();
     };
     document.addEventListener("visibilitychange", onVisible);
-    return () => {
-      clearInterval(timer);
-      document.removeEventListener("visibilitychange", onVisible);
-    };
-  }, [url, everyMs, load]);
+    return () => document.removeEventListener("visibilitychange", onVisible);
+  }, [url, load]);
+  // Apart from the load above: pausing or resuming the polling fetches nothing by itself.
+  useEffect(() => {
+    if (everyMs === null) return;
+    const timer = setInterval(() => void load(), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs, load]);
   return { data, error, loading, refresh: () => void load() };
 }

@@ -117,7 +117,7 @@ describe("an empty lake", () => {
 
   it("answers intervals as DuckDB prints them, also inside lists", async () => {
     const lake = await open(await tempDir("lake-interval-"));
-    const { rows } = await lake.query("SELECT INTERVAL 90 MINUTE + INTERVAL 1.5 SECOND AS d, [INTERVAL 2 DAY] AS l, TIMESTAMP '2026-12-03 12:00:00' - TIMESTAMP '2026-12-03 11:27:02.582' AS delay");
+    const { rows } = await lake.query("SELECT INTERVAL 90 MINUTE + INTERVAL '1.5 seconds' AS d, [INTERVAL 2 DAY] AS l, TIMESTAMP '2026-12-03 12:00:00' - TIMESTAMP '2026-12-03 11:27:02.582' AS delay");
     expect(rows).toEqual([["01:30:01.5", ["2 days"], "00:32:57.418"]]);
   });
 });

@@ -38,7 +38,6 @@ interface HistoryEntry {
 const LIMIT = 1_000;
 const number = (n: number) => n.toLocaleString("en-US");
 
-/** "1,000 of 48,112 rows · 84 ms". */
 /** The heading above an error of the query API (workers/shared/query-service.ts errorResponse codes). */
 const ERROR_TITLES: Record<string, string> = {
   refused: "Query refused",
@@ -52,6 +51,7 @@ const ERROR_TITLES: Record<string, string> = {
   network: "No answer from the server",
 };
 
+/** "1,000 of 48,112 rows · 84 ms". */
 export function summaryLine(answer: Answer): string {
   const shown = answer.rows.length;
   const total = answer.truncated ? `${number(shown)} of ${answer.rowCountExact ? "" : "at least "}${number(answer.rowCount)} rows` : `${number(shown)} row${shown === 1 ? "" : "s"}`;
