@@ -22,7 +22,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
         <script dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />
       </head>
       <body>
-        <Shell feed={{ port: feedPort, publicUrl: feedPublicUrl ?? null, windowSizeMs }} signedIn={secrets.length > 0}>{children}</Shell>
+        <Shell feed={{ port: feedPort, publicUrl: feedPublicUrl ?? null, windowSizeMs }} accessControl={secrets.length > 0}>{children}</Shell>
       </body>
     </html>
   );

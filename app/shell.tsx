@@ -56,8 +56,8 @@ function ThemeToggle() {
   );
 }
 
-/** `signedIn`: access control is on (README: Access control), so every page past /login has a session to end. */
-export function Shell({ feed, signedIn, children }: { feed: FeedSettings; signedIn: boolean; children: ReactNode }) {
+/** `accessControl`: a token or password is set (README: Access control), so every page past /login has a session to end. */
+export function Shell({ feed, accessControl, children }: { feed: FeedSettings; accessControl: boolean; children: ReactNode }) {
   const path = usePathname();
   if (path === "/login") return <>{children}</>;
   return (
@@ -76,7 +76,7 @@ export function Shell({ feed, signedIn, children }: { feed: FeedSettings; signed
         <div className="spacer" />
         <ConnectionPill />
         <ThemeToggle />
-        {signedIn && (
+        {accessControl && (
           <form method="post" action="/api/logout" className="sign-out">
             <button type="submit" data-testid="sign-out">
               Sign out

@@ -1,14 +1,14 @@
-import { compareRange } from "../workers/batch/reconcile-run.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { stringify } from "csv-stringify/sync";
 import { writeFileSync } from "node:fs";
-import type { InfluxConfig } from "../lib/contract/config.ts";
+import { readConfig, windowEnvSchema, type InfluxConfig } from "../lib/contract/config.ts";
 import { decodeOrder, type Order } from "../lib/contract/order.ts";
 import { amountToCents } from "../lib/contract/money.ts";
 import { windowStartOf } from "../lib/contract/time.ts";
+import { compareRange } from "../workers/batch/reconcile-run.ts";
 import { influxQuery, seriesRows } from "../workers/shared/influxql.ts";
 import { InfluxSink } from "../workers/shared/influx-sink.ts";
 import { runScript, servicesEnv, tempDir } from "./support/processes.ts";
@@ -180,8 +180,7 @@ describe("dimensions through the whole pipeline (simulator --dims-out, Apache Ka
     expect(equal.code, equal.stdout + equal.stderr).toBe(0);
     // The Batch page's Compare (compareRange, GET /api/reconcile) replays each window with the same version: equal too.
     const webRange = { fromMs: Date.parse(range[1]!), toMs: Date.parse(range[3]!) };
-    const webWindow = { windowSizeMs: TEST_WINDOW_MS, watermarkDelayMs: 5_000 };
-    const webCompare = () => compareRange(lakeDir, "UTC", webWindow, influx, webRange);
+    const webCompare = () => compareRange(lakeDir, "UTC", readConfig(windowEnvSchema, TEST_WINDOW_ENV), influx, webRange);
     const webEqual = await webCompare();
     expect(webEqual.summary.expectedWindows).toBeGreaterThan(0);
     expect(webEqual.cells.flatMap((c) => c.mismatches)).toEqual([]);

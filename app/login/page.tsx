@@ -1,14 +1,13 @@
 import Link from "next/link";
-import { dashboardEnvSchema, readConfig } from "../../lib/contract/config.ts";
 import { safeReturnPath } from "../../lib/web/access.ts";
-import { loadEnv } from "../../workers/shared/env.ts";
+import { accessSecrets } from "../../workers/shared/session.ts";
 
 export const dynamic = "force-dynamic";
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = await searchParams;
   const next = safeReturnPath(typeof params.next === "string" ? params.next : undefined);
-  if (readConfig(dashboardEnvSchema, loadEnv()).secrets.length === 0)
+  if ((await accessSecrets()).secrets.length === 0)
     // Nothing to sign in to: a form here would refuse every secret.
     return (
       <main className="page">

@@ -100,12 +100,13 @@ export class FakeProducer implements RecordProducer {
   readonly sent = new Map<string, Message[]>();
   failures = 0;
   holding: string | undefined;
-  private held: { record: { topic: string; messages: Message[] }; acknowledge: (fail: boolean) => void }[] = [];
+  /** Each held send's answer: true makes it fail. */
+  private held: ((fail: boolean) => void)[] = [];
 
   async send(record: { topic: string; messages: Message[] }): Promise<unknown> {
     await Promise.resolve();
     if (record.topic === this.holding) {
-      const fail = await new Promise<boolean>((acknowledge) => this.held.push({ record, acknowledge }));
+      const fail = await new Promise<boolean>((acknowledge) => this.held.push(acknowledge));
       if (fail) throw new InjectedFailure(`send to ${record.topic} failed after a wait`);
     }
     if (this.failures > 0) {
@@ -123,7 +124,7 @@ export class FakeProducer implements RecordProducer {
     this.holding = undefined;
     const held = this.held;
     this.held = [];
-    held.forEach(({ acknowledge }, i) => acknowledge(failFirst && i === 0));
+    held.forEach((acknowledge, i) => acknowledge(failFirst && i === 0));
   }
 
   async disconnect(): Promise<void> {}

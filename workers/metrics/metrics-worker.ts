@@ -314,7 +314,6 @@ export class MetricsWorker {
       if (this.partitions.get(partition) !== state || !this.consumer.owns(generation, this.now())) return; // revoked: the new owner dead-letters them
       // Bounded: past MAX_DEAD_LETTERS_IN_FLIGHT (a broker slow to acknowledge), wait for what is in flight.
       if (state.deadLettersPending + deadLetters.length > MAX_DEAD_LETTERS_IN_FLIGHT && !(await state.deadLettering)) return; // failed: rewound
-      if (this.partitions.get(partition) !== state) return; // rebuilt meanwhile: kafkajs delivers these again
       this.deadLetter(state, deadLetters, decoded.find(({ result }) => !result.ok)!.offset);
     }
     if (this.partitions.get(partition) !== state) return; // rebuilt meanwhile: kafkajs delivers these again
@@ -375,7 +374,7 @@ export class MetricsWorker {
       if (!earlierSent || this.partitions.get(state.partition) !== state) return false;
       try {
         await this.producer.send({ topic: this.config.dlqTopic, messages, compression: COMPRESSION, acks: -1 });
-        state.deadLettersInFlight.splice(state.deadLettersInFlight.indexOf(send), 1);
+        state.deadLettersInFlight.shift(); // this send: the chain acknowledges them in order
         return true;
       } catch (error) {
         if (this.partitions.get(state.partition) === state) {
