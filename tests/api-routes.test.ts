@@ -113,6 +113,8 @@ describe("route handlers against the real broker and InfluxDB", () => {
     const s = (await json(await pipeline())) as PipelineSnapshot;
     expect(s.partitions.ok && s.partitions.data.reduce((n, p) => n + p.logEnd - p.logStart, 0)).toBe(ORDERS + 2);
     expect(s.deadLetters.ok && s.deadLetters.data.count).toBe(2);
+    // Both dead letters were sent in this file's set-up, inside the 5-minute window (ListOffsets by timestamp): 2 / 5 min.
+    expect(s.deadLetters.ok && [s.deadLetters.data.perMinute, s.deadLetters.data.rateWindowMs]).toEqual([0.4, 300_000]);
     expect(s.groups.ok && s.groups.data.map((g) => g.groupId)).toEqual(expect.arrayContaining([`${cluster.groupPrefix}-metrics`, `${cluster.groupPrefix}-lake`]));
     expect(s.workers.ok).toBe(true);
     const workers = s.workers.ok ? s.workers.data : [];

@@ -4,6 +4,7 @@ import { Line, LineChart, YAxis } from "recharts";
 import type { Panel } from "../../workers/shared/kafka-admin.ts";
 import type { PipelineSnapshot } from "../../workers/shared/pipeline-reads.ts";
 import { formatRetention } from "../../lib/web/topic-settings.ts";
+import { deadLetterRateLabel } from "../../lib/web/dead-letter-rate.ts";
 import { useJson } from "../use-json.ts";
 import { RefreshError } from "../refresh-error.tsx";
 import { DeadLetterBrowser } from "./dead-letter-browser.tsx";
@@ -117,8 +118,8 @@ export function PipelineView() {
                   <div className="k">in {d.topic}</div>
                 </div>
                 <div className="stat">
-                  <div className="v">{d.perMinute === null ? "—" : d.perMinute}</div>
-                  <div className="k">per minute</div>
+                  <div className="v" data-testid="dlq-rate">{d.perMinute === null ? "—" : d.perMinute}</div>
+                  <div className="k">{deadLetterRateLabel(d.rateWindowMs)}</div>
                 </div>
               </div>
               <DeadLetterBrowser topic={data?.topic ?? ""} dlqTopic={d.topic} />

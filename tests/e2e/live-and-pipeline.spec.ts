@@ -175,6 +175,9 @@ test("Live: the open window grows while orders flow and is partial; after the ru
   expect(sent.malformed).toBeGreaterThan(0);
   await expect(page.getByTestId("dlq-count")).toHaveText(String(before.deadLetters + sent.malformed!), { timeout: 30_000 });
   await expect(page.getByTestId("dead-letters").locator("tbody tr").first()).not.toContainText("no dead letters");
+  // The rate is an average over the last 5 minutes (lib/web/dead-letter-rate.ts), and says so.
+  await expect(page.getByTestId("dead-letters")).toContainText("per minute (last 5 min)");
+  await expect(page.getByTestId("dlq-rate")).toHaveText(/^\d+(\.\d)?$/);
   // Topic settings from DescribeConfigs: the stack's three topics, kept with no time limit, nothing to warn of.
   await expect(page.getByTestId("topics")).toHaveAttribute("data-ok", "true");
   const topicRows = page.getByTestId("topic-row");

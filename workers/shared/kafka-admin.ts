@@ -5,6 +5,7 @@
  */
 import kafkajs, { type Admin } from "kafkajs";
 import type { PartitionOffsets } from "../../lib/web/pipeline.ts";
+import type { OffsetAtTime } from "../../lib/web/dead-letter-rate.ts";
 import { TOPIC_CONFIG_NAMES, topicSettings, type TopicRole, type TopicSettings } from "../../lib/web/topic-settings.ts";
 
 // Not a named export under Node's ESM loader: its detection of kafkajs's CommonJS exports stops before this one.
@@ -24,6 +25,15 @@ export async function panel<T>(read: () => Promise<T>): Promise<Panel<T>> {
 export async function topicOffsets(admin: Admin, topic: string): Promise<PartitionOffsets[]> {
   const rows = await admin.fetchTopicOffsets(topic);
   return rows.map((r) => ({ partition: r.partition, logStart: Number(r.low), logEnd: Number(r.high) })).sort((a, b) => a.partition - b.partition);
+}
+
+/**
+ * Each partition's first offset whose record timestamp is at or after `timestampMs` (epoch ms;
+ * ListOffsets by timestamp), the log end where no record is that new.
+ */
+export async function topicOffsetsAt(admin: Admin, topic: string, timestampMs: number): Promise<OffsetAtTime[]> {
+  const rows = await admin.fetchTopicOffsetsByTimestamp(topic, timestampMs);
+  return rows.map((r) => ({ partition: r.partition, offset: Number(r.offset) })).sort((a, b) => a.partition - b.partition);
 }
 
 export interface GroupSummary {

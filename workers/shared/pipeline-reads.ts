@@ -9,7 +9,8 @@ import type { InfluxConfig, KafkaConfig } from "../../lib/contract/config.ts";
 import { isIdle, lagOf, latestPipelineQuery, lagSparklineQuery, consumedRateQuery, ratePerSecond, watermarkDelayMs, type GroupLag, type PartitionOffsets } from "../../lib/web/pipeline.ts";
 import { seriesRows } from "./influxql.ts";
 import { influxRead } from "./live-reads.ts";
-import { consumerGroups, describeTopicSettings, groupCommits, panel, topicOffsets, type Panel } from "./kafka-admin.ts";
+import { consumerGroups, describeTopicSettings, groupCommits, panel, topicOffsets, topicOffsetsAt, type Panel } from "./kafka-admin.ts";
+import { DEAD_LETTER_RATE_WINDOW_MS, deadLettersPerMinute } from "../../lib/web/dead-letter-rate.ts";
 import { processedPosition } from "../../lib/ops/consumer-lag.ts";
 import type { TopicSettings } from "../../lib/web/topic-settings.ts";
 import { listLakeFiles, liveLakeFiles, statLakeFiles } from "./lake-files.ts";
@@ -44,7 +45,8 @@ export interface PipelineSnapshot {
   groupListing: Panel<null>;
   groups: Panel<GroupRow[]>;
   rates: Panel<{ inPerSecond: number | null; outPerSecond: number | null }>;
-  deadLetters: Panel<{ topic: string; count: number; perMinute: number | null }>;
+  /** Dead letters retained (`count`) and sent per minute on average over the last `rateWindowMs` (lib/web/dead-letter-rate.ts). */
+  deadLetters: Panel<{ topic: string; count: number; perMinute: number | null; rateWindowMs: number }>;
   /** Each configured worker's /healthz and offset-gap count; greyed as a whole only if none is configured. */
   workers: Panel<WorkerHealth[]>;
   /** Retention and cleanup policy of the orders, dead-letter and window-value topics (DescribeConfigs). */
@@ -162,9 +164,8 @@ export class PipelineReader {
     const deadLetters = await panel(async () => {
       const dlq = await topicOffsets(admin, dlqTopic);
       const count = dlq.reduce((s, o) => s + (o.logEnd - o.logStart), 0);
-      const rate = this.rates(dlqTopic, dlq, now);
-      const known = [...rate.values()].filter((r): r is number => r !== null);
-      return { topic: dlqTopic, count, perMinute: known.length > 0 ? Math.round(known.reduce((s, r) => s + r, 0) * 600) / 10 : null };
+      const windowStart = await topicOffsetsAt(admin, dlqTopic, now - DEAD_LETTER_RATE_WINDOW_MS);
+      return { topic: dlqTopic, count, perMinute: deadLettersPerMinute(dlq, windowStart, DEAD_LETTER_RATE_WINDOW_MS), rateWindowMs: DEAD_LETTER_RATE_WINDOW_MS };
     });
 
     const lake = await panel(async () => {
