@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import { addDays, JOBS, type BackfillDay, type Job, type Run, type RunStatus } from "../../lib/ops/schedule.ts";
 import { agoText, durationText } from "../../lib/web/batch-view.ts";
+import { runNowBasisText, type RunNowDefault } from "../../lib/web/run-now-day.ts";
 import { RefreshError } from "../refresh-error.tsx";
 import type { GoldDay } from "../../workers/batch/gold-reads.ts";
 import type { BatchOverview, RunSummary } from "../../workers/shared/batch-service.ts";
@@ -144,10 +145,13 @@ function KpisCard({ date, now }: { date: string; now: number }) {
   );
 }
 
-/** `onChanged`: after every action, so the grid and the queued count show its effect at once, not at the next poll. */
-function ActionsCard({ overview, onQueued, onChanged }: { overview: BatchOverview; onQueued: (run: Run | undefined) => void; onChanged: () => void }) {
+/**
+ * `onChanged`: after every action, so the grid and the queued count show its effect at once, not at the next poll.
+ * `firstRunDay`: the day Run now offers first, read from the lake by the server (workers/shared/batch-service.ts).
+ */
+function ActionsCard({ overview, firstRunDay, onQueued, onChanged }: { overview: BatchOverview; firstRunDay: RunNowDefault; onQueued: (run: Run | undefined) => void; onChanged: () => void }) {
   const yesterday = addDays(overview.today, -1);
-  const [date, setDate] = useState(yesterday);
+  const [date, setDate] = useState(firstRunDay.date);
   const [job, setJob] = useState<Job | "all">("all");
   const [from, setFrom] = useState(addDays(overview.today, -7));
   const [to, setTo] = useState(yesterday);
@@ -206,6 +210,11 @@ function ActionsCard({ overview, onQueued, onChanged }: { overview: BatchOvervie
           Run now
         </button>
       </form>
+      {date === firstRunDay.date && (
+        <div className="muted" style={{ fontSize: "0.85rem", marginTop: "-0.25rem" }} data-testid="run-date-basis" data-basis={firstRunDay.basis}>
+          {firstRunDay.date}: {runNowBasisText(firstRunDay.basis)}
+        </div>
+      )}
 
       <h3>Backfill</h3>
       <div className="action-row">
@@ -287,8 +296,8 @@ function ActionsCard({ overview, onQueued, onChanged }: { overview: BatchOvervie
   );
 }
 
-/** The run history grid, a run's details, run now / backfill / cancel, and the gold KPIs of a day. */
-export function BatchView() {
+/** The run history grid, a run's details, run now / backfill / cancel, and the gold KPIs of a day; `firstRunDay` is the day Run now offers first. */
+export function BatchView({ firstRunDay }: { firstRunDay: RunNowDefault }) {
   const { data, error, loading, refresh } = useJson<BatchOverview>("/api/batch?days=14", 2_000);
   const [selected, setSelected] = useState<number | undefined>(undefined);
   const [kpiDate, setKpiDate] = useState<string | undefined>(undefined);
@@ -302,8 +311,8 @@ export function BatchView() {
     setSelected(run.id);
     if (run.job === "batch_daily") setKpiDate(run.date);
   };
-  // The KPIs shown by default: the newest day whose daily KPIs succeeded, else yesterday.
-  const shownKpiDate = kpiDate ?? (data ? (data.grid.find((d) => d.jobs.batch_daily?.status === "success")?.date ?? addDays(data.today, -1)) : undefined);
+  // The KPIs shown by default: the newest day whose daily KPIs succeeded, else the day Run now offers.
+  const shownKpiDate = kpiDate ?? (data ? (data.grid.find((d) => d.jobs.batch_daily?.status === "success")?.date ?? firstRunDay.date) : undefined);
 
   return (
     <>
@@ -359,7 +368,7 @@ export function BatchView() {
             </div>
           </div>
           <div className="stack">
-            <ActionsCard overview={data} onQueued={select} onChanged={refresh} />
+            <ActionsCard overview={data} firstRunDay={firstRunDay} onQueued={select} onChanged={refresh} />
             {shownKpiDate && <KpisCard date={shownKpiDate} now={now} />}
           </div>
           <div className="card" data-testid="run-panel">

@@ -133,6 +133,13 @@ function isCalendarDate(text: string): boolean {
 const ORDERS_DIR = /^orders\/event_date=(\d{4}-\d{2}-\d{2})\/event_hour=(\d{2})$/;
 const INVALID_DIR = /^orders_invalid\/ingest_date=(\d{4}-\d{2}-\d{2})$/;
 
+/** The start (epoch ms) of the UTC event hour an `orders/event_date=…/event_hour=…` directory holds; undefined for any other directory. */
+export function ordersDirHourMs(dir: string): number | undefined {
+  const orders = ORDERS_DIR.exec(dir);
+  if (!orders || !isCalendarDate(orders[1]!) || Number(orders[2]) > 23) return undefined;
+  return Date.parse(`${orders[1]!}T${orders[2]!}:00:00Z`);
+}
+
 /** Classifies a lake-relative path; anything that is not a canonical data file gives undefined. */
 export function parseLakeFilePath(path: string): LakeFile | undefined {
   const slash = path.lastIndexOf("/");

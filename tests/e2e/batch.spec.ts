@@ -78,6 +78,13 @@ test("Batch: run daily KPIs for a day from the page; it succeeds with the truth'
   await expect(page.getByTestId("status-legend")).toContainText("success");
   for (const status of ["failed", "running", "queued", "skipped"]) await expect(page.getByTestId("status-legend")).toContainText(status);
   await expect(cell(page, date, "batch_daily")).toHaveAttribute("data-status", "missing");
+  // Run now first offers the newest UTC day the lake holds orders for (never after today), not yesterday: this lake is fresh.
+  const newestDay = new Date(Math.max(...byDay.keys())).toISOString().slice(0, 10);
+  const today = new Date().toISOString().slice(0, 10);
+  const offered = newestDay < today ? newestDay : today;
+  await expect(page.getByTestId("run-date")).toHaveValue(offered);
+  await expect(page.getByTestId("run-date-basis")).toHaveAttribute("data-basis", "lake");
+  await expect(page.getByTestId("run-date-basis")).toHaveText(`${offered}: the newest day with orders in the lake`);
 
   await page.getByTestId("run-date").fill(date);
   await page.getByTestId("run-job").selectOption("batch_daily");

@@ -14,7 +14,9 @@ import { alignRange, type TimeRange } from "../../lib/batch/reconcile.ts";
 import { backfillPlan, historyGrid, JOBS, REPAIR_JOB, type BackfillDay, type GridDay, type Job, type Run } from "../../lib/ops/schedule.ts";
 import { LEASE_TTL_MS } from "../ops/scheduler-loop.ts";
 import { RunStore, runStorePath } from "../ops/run-store.ts";
+import { newestOrdersHourMs, runNowDefaultDate, type RunNowDefault } from "../../lib/web/run-now-day.ts";
 import { dashboardEnv } from "./dashboard-env.ts";
+import { listLakeFiles, liveLakeFiles } from "./lake-files.ts";
 
 const GLOBAL_KEY = Symbol.for("orderpulse.batch-service");
 
@@ -79,6 +81,23 @@ export function batchOverview(now: number, days: number, store = runStore(), bus
 /** Run now: queues the day's jobs (both, KPIs first, or one); a retry of a failed day is this too. */
 export function queueRunNow(date: string, job: Job | "all", now: number, store = runStore()): Run[] {
   return (job === "all" ? JOBS : [job]).map((j) => store.enqueue(j, date, "manual", now));
+}
+
+/**
+ * The day Run now offers first: the newest business day the lake's live order files hold events
+ * for (lib/web/run-now-day.ts), else yesterday. A lake that cannot be listed (an unreadable
+ * directory, a corrupt commit marker) offers yesterday too, and says so: the page still opens.
+ */
+export async function runNowDefault(now: number, lakeDir = dashboardEnv().lake.lakeDir, businessTz = dashboardEnv().lake.businessTz): Promise<RunNowDefault> {
+  let dirs: string[];
+  try {
+    dirs = liveLakeFiles(await listLakeFiles(resolve(lakeDir)))
+      .filter((f) => f.kind === "orders")
+      .map((f) => f.dir);
+  } catch {
+    return runNowDefaultDate(null, now, businessTz, true);
+  }
+  return runNowDefaultDate(newestOrdersHourMs(dirs), now, businessTz);
 }
 
 /** What a backfill of [from, to] would run (the preview). Throws ScheduleError for a reversed or over-long range. */
