@@ -4,13 +4,21 @@
  * time (DATE/TIMESTAMP) first column with numeric columns → lines (time, text,
  * number → one line per text value, e.g. revenue by country and hour); a text
  * first column with numeric columns → bars; anything else → no chart.
+ * Columns of very different magnitude (orders and revenue) get two Y axes: a
+ * column more than 10× larger or smaller than the first one goes on the right
+ * (lib/web/chart-axes.ts), named so in the legend. One line per text value
+ * keeps one axis: those are the same quantity.
  * Animation is off: results change as a whole.
  */
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { yAxisSides, type YAxisSide } from "../../lib/web/chart-axes.ts";
 import { isNumericType, type ResultColumn } from "./result-table.tsx";
 
 const COLORS = ["#38bdf8", "#f472b6", "#a3e635", "#fbbf24", "#c084fc", "#fb7185"];
 const MAX_POINTS = 2_000;
+/** Y-axis ticks: 280K, not 280000 (the table keeps the exact values). */
+const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
+const compactTick = (value: number) => compact.format(value);
 
 export type ChartKind = "number" | "line" | "bar" | "none";
 
@@ -35,24 +43,33 @@ export function ResultChart({ columns, rows }: { columns: ResultColumn[]; rows: 
       </div>
     );
   }
-  const { series, data } = kind === "line" && columns.length === 3 && !isNumericType(columns[1]!.type) && isNumericType(columns[2]!.type) ? byCategory(rows) : byColumn(columns, rows);
+  const perCategory = kind === "line" && columns.length === 3 && !isNumericType(columns[1]!.type) && isNumericType(columns[2]!.type);
+  const { series, data } = perCategory ? byCategory(rows) : byColumn(columns, rows);
+  const sides: YAxisSide[] = perCategory ? series.map(() => "left") : yAxisSides(data, series.map((s) => s.name));
+  const twoAxes = sides.includes("right");
   const Chart = kind === "line" ? LineChart : BarChart;
+  const axis = { stroke: "var(--muted)", fontSize: "0.75rem" };
   return (
-    <div data-testid={`chart-${kind}`} className="result-chart">
+    <div data-testid={`chart-${kind}`} className="result-chart" data-axes={twoAxes ? "two" : "one"}>
       <ResponsiveContainer>
         <Chart data={data} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
           <CartesianGrid stroke="var(--grid)" />
-          <XAxis dataKey="x" stroke="var(--muted)" fontSize="0.75rem" />
-          <YAxis stroke="var(--muted)" fontSize="0.75rem" />
+          {/* recharts caches each label's measured width by text and style: after the window crosses the 2000 px breakpoint
+              (root font 15 → 20 px) the cached widths are a quarter short and long timestamps overlapped. The gap covers that. */}
+          <XAxis dataKey="x" minTickGap={48} {...axis} />
+          <YAxis yAxisId="left" tickFormatter={compactTick} {...axis} />
+          {twoAxes && <YAxis yAxisId="right" orientation="right" tickFormatter={compactTick} {...axis} />}
           <Tooltip contentStyle={{ background: "var(--panel)", border: "1px solid var(--border)", color: "var(--text)" }} />
           <Legend />
-          {series.map((s, i) =>
-            kind === "line" ? (
-              <Line key={s.name} dataKey={s.name} stroke={COLORS[i]} dot={false} isAnimationActive={false} />
+          {series.map((s, i) => {
+            const side = sides[i] ?? "left";
+            const name = twoAxes ? `${s.name} (${side} axis)` : s.name;
+            return kind === "line" ? (
+              <Line key={s.name} yAxisId={side} dataKey={s.name} name={name} stroke={COLORS[i]} dot={false} isAnimationActive={false} />
             ) : (
-              <Bar key={s.name} dataKey={s.name} fill={COLORS[i]} isAnimationActive={false} />
-            ),
-          )}
+              <Bar key={s.name} yAxisId={side} dataKey={s.name} name={name} fill={COLORS[i]} isAnimationActive={false} />
+            );
+          })}
         </Chart>
       </ResponsiveContainer>
       {rows.length > MAX_POINTS && <p className="muted">Chart shows the first {MAX_POINTS.toLocaleString("en-US")} rows.</p>}

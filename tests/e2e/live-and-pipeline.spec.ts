@@ -188,13 +188,27 @@ test("Live: the open window grows while orders flow and is partial; after the ru
   await screenshots(page, "pipeline");
 });
 
-test("Lake and Batch placeholders answer 200 inside the shell; light theme renders", async ({ page }) => {
+test("Lake and Batch answer 200 inside the shell; the Lake chart puts revenue beside orders on a right-hand axis; the light theme survives a reload", async ({ page }) => {
   for (const path of ["/lake", "/batch"]) {
     const response = await page.goto(`${stack.baseUrl}${path}`);
     expect(response?.status()).toBe(200);
     await expect(page.getByRole("navigation", { name: "main" })).toContainText("Pipeline");
     await screenshots(page, path.slice(1));
   }
+  // Orders (tens a minute) and revenue (thousands) differ far more than 10×: revenue gets the right axis (lib/web/chart-axes.ts).
+  await page.goto(`${stack.baseUrl}/lake`);
+  const sql = "SELECT date_trunc('minute', event_time) AS minute, count(*) AS orders, sum(amount) AS revenue FROM orders GROUP BY ALL ORDER BY minute";
+  await page.locator(".cm-content").fill(sql);
+  await expect.poll(() => page.locator(".cm-content").innerText()).toBe(sql);
+  await page.keyboard.press("Control+Enter");
+  await expect(page.getByTestId("result-summary")).toBeVisible({ timeout: 30_000 });
+  await page.getByRole("button", { name: "Chart", exact: true }).click();
+  const chart = page.getByTestId("chart-line");
+  await expect(chart).toHaveAttribute("data-axes", "two");
+  await expect(chart.locator(".recharts-yAxis")).toHaveCount(2);
+  await expect(chart.locator(".recharts-legend-wrapper")).toContainText("orders (left axis)");
+  await expect(chart.locator(".recharts-legend-wrapper")).toContainText("revenue (right axis)");
+  await screenshots(page, "lake-chart");
   await page.goto(`${stack.baseUrl}/`);
   await page.getByTestId("theme-toggle").click();
   await expect(page.locator("html")).toHaveAttribute("data-theme", "light");
