@@ -38,6 +38,6 @@ export async function proxy(request: NextRequest) {
 }
 
 export const config = {
-  // Everything but Next's own static assets (hashed bundles carry no data).
-  matcher: ["/((?!_next/static|_next/image|favicon.ico).*)"],
+  // Everything but Next's own static assets (hashed bundles carry no data) and the favicon (app/icon.svg), which the login page shows too.
+  matcher: ["/((?!_next/static|_next/image|favicon.ico|icon\\.svg$).*)"],
 };

@@ -91,6 +91,20 @@ test("with DASHBOARD_TOKEN set, every page and route refuses without it and work
   }
 });
 
+test("the favicon (app/icon.svg) is linked from the login page and every page, and answers without credentials", async () => {
+  const login = await (await fetch(`${stack.baseUrl}/login`)).text();
+  const href = /<link rel="icon" href="([^"]+)"[^>]*type="image\/svg\+xml"/.exec(login)?.[1];
+  expect(href, "the login page links the icon").toMatch(/^\/icon\.svg(\?|$)/);
+  const icon = await fetch(`${stack.baseUrl}${href}`, { redirect: "manual" });
+  expect(icon.status).toBe(200);
+  expect(icon.headers.get("content-type")).toMatch(/^image\/svg\+xml/);
+  expect(await icon.text()).toContain("<polyline");
+  const pipeline = await (await fetch(`${stack.baseUrl}/pipeline`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  expect(pipeline).toContain(`<link rel="icon" href="${href}"`);
+  // The proxy's exclusion is for the icon only: a page beginning with the same letters stays guarded.
+  expect((await fetch(`${stack.baseUrl}/icon.svg-not-the-icon`, { redirect: "manual" })).status).toBe(307);
+});
+
 test("signing in sets an HTTP-only session cookie that opens every page; a wrong token does not; sign-ins are audited", async ({ page, context }) => {
   await page.goto(`${stack.baseUrl}/pipeline`);
   await expect(page).toHaveURL(/\/login\?next=%2Fpipeline/);
