@@ -5,7 +5,8 @@ import { INTERRUPTED, type Run, type RunJob, type RunRange, type RunStatus, type
 
 /** Where the scheduler keeps its run history: beside the lake it computes from, outside the lake's data folders. */
 export function runStorePath(lakeDir: string): string {
-  return join(lakeDir, "_runs", "runs.sqlite");
+  // Runtime data beside the lake, not a source: next build's file tracing must not copy a local run history into the output.
+  return join(/* turbopackIgnore: true */ lakeDir, "_runs", "runs.sqlite");
 }
 
 export class RunStoreError extends Error {

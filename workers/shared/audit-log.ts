@@ -28,7 +28,8 @@ export async function appendAudit(entry: Omit<AuditEntry, "at">, now = Date.now(
 
 /** The newest `limit` entries that `keep` accepts (default all), newest first; a missing log is empty. */
 export async function readAudit(limit = 100, file = AUDIT_LOG_FILE, keep: (entry: AuditEntry) => boolean = () => true): Promise<AuditEntry[]> {
-  const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+  // A runtime file in the state directory: not for next build's file tracing (workers/shared/env.ts).
+  const text = await readFile(/* turbopackIgnore: true */ file, "utf8").catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return "";
     throw error;
   });

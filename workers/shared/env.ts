@@ -5,11 +5,15 @@ import type { z } from "zod";
 import { ConfigError, readConfigs, type Env } from "../../lib/contract/config.ts";
 import { EXIT } from "./entry-point.ts";
 
+// The state directory and .env are runtime data found from the working directory, not sources:
+// `turbopackIgnore` keeps next build's file tracing from following them (it traced the whole project
+// into every route's output, .orderpulse's broker and InfluxDB data and a developer's .env included).
+
 /** Where `npm run services:up` records the endpoints of the local dev services. */
-export const SERVICES_DIR = resolve(process.env.ORDERPULSE_STATE_DIR ?? ".orderpulse");
-export const SERVICES_ENV_FILE = resolve(SERVICES_DIR, "services.env");
+export const SERVICES_DIR = resolve(/* turbopackIgnore: true */ process.env.ORDERPULSE_STATE_DIR ?? ".orderpulse");
+export const SERVICES_ENV_FILE = resolve(/* turbopackIgnore: true */ SERVICES_DIR, "services.env");
 /** The user's own settings, in the current directory (npm runs scripts from the project root). */
-export const DOTENV_FILE = resolve(".env");
+export const DOTENV_FILE = resolve(/* turbopackIgnore: true */ ".env");
 
 /** KEY=value lines as dotenv reads them (quotes, `export`, comments, multi-line values). */
 export function parseEnvFile(text: string): Env {

@@ -40,7 +40,8 @@ export class QueryHistory {
   ) {
     let text = "";
     try {
-      text = readFileSync(file, "utf8");
+      // A runtime file in the state directory: not for next build's file tracing (workers/shared/env.ts).
+      text = readFileSync(/* turbopackIgnore: true */ file, "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") onError(error as Error);
     }
