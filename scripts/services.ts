@@ -14,7 +14,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { parseEnvFile, SERVICES_DIR, SERVICES_ENV_FILE } from "../workers/shared/env.ts";
 import { influxCommand } from "../workers/shared/influxql.ts";
 import { freePort } from "./free-port.ts";
-import { createTopics, devTopics, KAFKA_VERSION, kafkaAlive, readKafkaBroker, startKafka, stopKafka } from "./kafka/broker.ts";
+import { createTopics, devTopics, KAFKA_VERSION, kafkaAlive, kafkaJarsPresent, readKafkaBroker, startKafka, stopKafka } from "./kafka/broker.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const LAUNCHER_SOURCE = join(ROOT, "scripts/kafka-mock/launcher.c");
@@ -38,7 +38,12 @@ interface Requirement {
 
 const onPath = (command: string) => spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
 
-const REQUIREMENTS: Record<"kafkaMock" | "influx" | "testTools", Requirement[]> = {
+const REQUIREMENTS: Record<"kafka" | "kafkaMock" | "influx" | "testTools", Requirement[]> = {
+  // A fresh Debian has neither: the demo failed there with only an install hint (a first-hour trial in a debootstrap'd bookworm).
+  kafka: [
+    { what: "Java 17+ (runs the Kafka dev broker)", present: () => onPath("java"), debianPackage: "openjdk-17-jre-headless" },
+    { what: "Maven (fetches the broker's jars from Maven Central, once)", present: () => kafkaJarsPresent() || onPath("mvn"), debianPackage: "maven" },
+  ],
   kafkaMock: [
     { what: "a C compiler", present: () => onPath("cc"), debianPackage: "gcc" },
     { what: "librdkafka's mock cluster headers", present: () => existsSync("/usr/include/librdkafka/rdkafka_mock.h"), debianPackage: "librdkafka-dev" },
@@ -196,6 +201,7 @@ async function kafkaUp(topic: string, partitions: number): Promise<Record<string
   }
   if (recorded)
     console.error(`services: the Kafka dev broker (pid ${recorded.pid}, started ${new Date(recorded.startedAt).toISOString()}) is no longer running; see ${join(KAFKA_BROKER_DIR, "server.log")}. Starting it again on its data (same cluster id, same port)`);
+  ensurePackages(REQUIREMENTS.kafka);
   const broker = await startKafka({ dir: KAFKA_BROKER_DIR, topics: wanted });
   console.error(`services: Apache Kafka ${KAFKA_VERSION} (KRaft, pid ${broker.pid}) answered on ${broker.bootstrap} after ${broker.startMs} ms`);
   return { KAFKA_BROKERS: broker.bootstrap };

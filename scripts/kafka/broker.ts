@@ -32,17 +32,22 @@ export class KafkaBrokerError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** True when KAFKA_LIB holds a complete copy of the jars this pom names (Maven is then not needed). */
+export function kafkaJarsPresent(): boolean {
+  const marker = join(KAFKA_LIB, COMPLETE_MARKER);
+  return existsSync(marker) && readFileSync(marker, "utf8") === readFileSync(POM, "utf8");
+}
+
 /**
  * Copies the broker's jars from Maven Central (through Maven's local repository)
  * into KAFKA_LIB unless a complete copy with this pom is already there.
  * Returns the classpath. Throws KafkaBrokerError with Maven's output when it fails.
  */
 export function ensureKafkaJars(): string {
-  const pom = readFileSync(POM, "utf8");
-  const marker = join(KAFKA_LIB, COMPLETE_MARKER);
-  if (existsSync(marker) && readFileSync(marker, "utf8") === pom) return `${KAFKA_LIB}/*`;
+  if (kafkaJarsPresent()) return `${KAFKA_LIB}/*`;
   if (spawnSync("sh", ["-c", "command -v mvn && command -v java"], { stdio: "ignore" }).status !== 0)
     throw new KafkaBrokerError("the Kafka dev broker needs Java 17+ and Maven (`apt-get install openjdk-17-jre-headless maven`)");
+  const pom = readFileSync(POM, "utf8");
   const partial = `${KAFKA_LIB}.partial-${process.pid}`;
   rmSync(partial, { recursive: true, force: true });
   console.error(`kafka: fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central into ${KAFKA_LIB} (once)`);
