@@ -10,6 +10,7 @@ import type { BreakdownRow } from "../workers/shared/live-reads.ts";
 import { useFeed } from "./feed-context.tsx";
 import { useJson } from "./use-json.ts";
 import { RefreshError } from "./refresh-error.tsx";
+import { compactTick } from "../lib/web/chart-axes.ts";
 
 interface History {
   fromMs: number;
@@ -21,8 +22,6 @@ interface History {
 
 const money = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const whole = new Intl.NumberFormat("en-US");
-/** Axis ticks: 1.2M, 900K, so a large day's revenue fits the axis's width. */
-const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
 const clock = (ms: number, withSeconds: boolean) => new Date(ms).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", second: withSeconds ? "2-digit" : undefined });
 const dayClock = (ms: number) => new Date(ms).toLocaleString("en-GB", { weekday: "short", hour: "2-digit", minute: "2-digit" });
 
@@ -143,7 +142,7 @@ export function LiveView() {
                   </defs>
                   <CartesianGrid stroke="var(--grid)" vertical={false} />
                   <XAxis dataKey="start" type="number" scale="time" domain={domain} ticks={timeTicks(domain[0], domain[1])} tickFormatter={tick} stroke="var(--muted)" />
-                  <YAxis yAxisId="revenue" stroke="var(--muted)" tickFormatter={(v: number) => compact.format(v)} width={56} />
+                  <YAxis yAxisId="revenue" stroke="var(--muted)" tickFormatter={compactTick} width={56} />
                   <YAxis yAxisId="orders" orientation="right" stroke="var(--accent-2)" width={50} />
                   <Tooltip
                     contentStyle={{ background: "var(--panel)", border: "1px solid var(--border)" }}

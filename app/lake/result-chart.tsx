@@ -11,14 +11,11 @@
  * Animation is off: results change as a whole.
  */
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { yAxisSides, type YAxisSide } from "../../lib/web/chart-axes.ts";
+import { compactTick, yAxisSides, type YAxisSide } from "../../lib/web/chart-axes.ts";
 import { isNumericType, type ResultColumn } from "./result-table.tsx";
 
 const COLORS = ["#38bdf8", "#f472b6", "#a3e635", "#fbbf24", "#c084fc", "#fb7185"];
 const MAX_POINTS = 2_000;
-/** Y-axis ticks: 280K, not 280000 (the table keeps the exact values). */
-const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
-const compactTick = (value: number) => compact.format(value);
 
 export type ChartKind = "number" | "line" | "bar" | "none";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { seriesMagnitude, yAxisSides } from "./chart-axes.ts";
+import { compactTick, seriesMagnitude, yAxisSides } from "./chart-axes.ts";
 
 // Orders and revenue per hour, as `SELECT hour, count(*) AS orders, sum(amount) AS revenue … GROUP BY 1` gives them.
 const hourly = [
@@ -38,5 +38,11 @@ describe("Y axes of the Lake page's chart", () => {
     expect(yAxisSides(data, ["zero", "big"])).toEqual(["left", "left"]);
     expect(yAxisSides([], ["a", "b"])).toEqual(["left", "left"]);
     expect(yAxisSides(data, [])).toEqual([]);
+  });
+});
+
+describe("compactTick", () => {
+  it("shortens large ticks and keeps small ones", () => {
+    expect([1_234_567, 280_000, 950, 0].map(compactTick)).toEqual(["1.2M", "280K", "950", "0"]);
   });
 });

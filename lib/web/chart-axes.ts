@@ -7,6 +7,10 @@
 
 export type YAxisSide = "left" | "right";
 
+const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
+/** A Y-axis tick, compact (1.2M, 280K, 950), so a large value fits the axis's width; tables keep the exact values. */
+export const compactTick = (value: number): string => compact.format(value);
+
 /** How many times larger one series' largest magnitude must be than another's before they get separate axes. */
 export const SEPARATE_AXIS_RATIO = 10;
 
