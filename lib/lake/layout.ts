@@ -147,11 +147,7 @@ export function parseLakeFilePath(path: string): LakeFile | undefined {
   const dir = path.slice(0, slash);
   const range = parsePartFileName(path.slice(slash + 1));
   if (!range) return undefined;
-  const orders = ORDERS_DIR.exec(dir);
-  if (orders) {
-    if (!isCalendarDate(orders[1]!) || Number(orders[2]) > 23) return undefined;
-    return { kind: "orders", path, dir, ...range };
-  }
+  if (ORDERS_DIR.test(dir)) return ordersDirHourMs(dir) === undefined ? undefined : { kind: "orders", path, dir, ...range };
   const invalid = INVALID_DIR.exec(dir);
   if (invalid) {
     if (!isCalendarDate(invalid[1]!)) return undefined;
